@@ -1,0 +1,310 @@
+/* auv.h: Python's asyncio, in C, on libuv.
+ *
+ * auv adds to libuv what asyncio users reach for: a loop with call_soon /
+ * call_later / call_at and run_until_complete, Futures, and (in later
+ * versions) Tasks that await. libuv keeps doing all the I/O; auv is a thin
+ * layer on a uv_loop_t that it either owns or shares with a host program.
+ *
+ * Conventions, as in libuv:
+ * - Every fallible call returns int: 0 (or a documented non-negative value)
+ *   on success, a negative error code on failure. libuv's UV_E* codes pass
+ *   through unchanged; auv's own codes (AUV_E*) sit in a range libuv does
+ *   not use. auv_strerror() and auv_err_name() describe both.
+ * - If a call returns an error, nothing was scheduled and its callback is
+ *   never called.
+ * - Everything here is for the loop's own thread, except
+ *   auv_call_soon_threadsafe(), which any thread may call.
+ *
+ * See docs/ for the full reference and docs/asyncio.md for the map from
+ * asyncio's names to auv's.
+ */
+#ifndef AUV_H
+#define AUV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "auv/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One visibility macro for every exported symbol, shaped like UV_EXTERN.
+ * Build the library with AUV_BUILDING (and AUV_SHARED for a DLL); programs
+ * that link the static library on Windows define AUV_STATIC. */
+#if defined(_WIN32)
+# if defined(AUV_BUILDING) && defined(AUV_SHARED)
+#  define AUV_EXTERN __declspec(dllexport)
+# elif defined(AUV_STATIC) || defined(AUV_BUILDING)
+#  define AUV_EXTERN /* nothing */
+# else
+#  define AUV_EXTERN __declspec(dllimport)
+# endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+# define AUV_EXTERN __attribute__((visibility("default")))
+#else
+# define AUV_EXTERN /* nothing */
+#endif
+
+/* ------------------------------------------------------------------------
+ * Errors
+ *
+ * auv's own codes. Each is negative and lies in [-30099, -30001], a range
+ * libuv's codes (negated errno values on Unix, -4095..-3000 on Windows)
+ * never reach. The table generates the enum, auv_strerror and auv_err_name.
+ * ------------------------------------------------------------------------ */
+#define AUV_ERRNO_MAP(XX)                                                     \
+  XX(EINVALSTATE, -30001,                                                     \
+     "invalid state: the result is already set, or not set yet")              \
+  XX(ERUNNING, -30002, "the loop is already running")                        \
+  XX(ECLOSED, -30003, "the loop is closed")                                   \
+  XX(ESTALLED, -30004,                                                        \
+     "the future is pending and nothing left in the loop can complete it")    \
+  XX(ESTOPPED, -30005, "the loop stopped before the future completed")       \
+  XX(EWRONGLOOP, -30006, "the object belongs to another loop")               \
+
+typedef enum {
+#define AUV__ERR_ENUM(name, code, msg) AUV_##name = (code),
+  AUV_ERRNO_MAP(AUV__ERR_ENUM)
+#undef AUV__ERR_ENUM
+  AUV_ERRNO_MIN_ = -30099
+} auv_errno_t;
+
+/* A sentence describing err: auv's own codes, libuv's codes, or "unknown
+ * error" for anything else. Never NULL; the string is static. */
+AUV_EXTERN const char *auv_strerror(int err);
+/* The symbolic name of err ("AUV_ESTALLED", "ECANCELED", ...). Static. */
+AUV_EXTERN const char *auv_err_name(int err);
+
+/* ------------------------------------------------------------------------
+ * Version and allocator
+ * ------------------------------------------------------------------------ */
+
+/* AUV_VERSION_HEX of the loaded library. */
+AUV_EXTERN unsigned int auv_version(void);
+/* "0.1.0-dev" and the like. */
+AUV_EXTERN const char *auv_version_string(void);
+
+typedef void *(*auv_malloc_func)(size_t size);
+typedef void *(*auv_realloc_func)(void *ptr, size_t size);
+typedef void *(*auv_calloc_func)(size_t count, size_t size);
+typedef void (*auv_free_func)(void *ptr);
+
+/* Replace the functions auv allocates with (libuv has its own:
+ * uv_replace_allocator). Call it before creating any loop, or only with
+ * functions compatible with the ones in place. Returns UV_EINVAL if any is
+ * NULL. Tests use this to make the Nth allocation fail. */
+AUV_EXTERN int auv_replace_allocator(auv_malloc_func malloc_func,
+                                     auv_realloc_func realloc_func,
+                                     auv_calloc_func calloc_func,
+                                     auv_free_func free_func);
+
+/* ------------------------------------------------------------------------
+ * Types
+ * ------------------------------------------------------------------------ */
+typedef struct auv_loop_s auv_loop_t;
+typedef struct auv_future_s auv_future_t;
+struct auv_task_s;
+
+/* A plain callback, as given to call_soon / call_later / call_at. */
+typedef void (*auv_callback_fn)(void *arg);
+/* A future's done callback: it receives the future that completed. */
+typedef void (*auv_done_fn)(auv_future_t *future, void *arg);
+
+/* What call_soon / call_later / call_at hand back: a small value that can be
+ * copied freely and used to cancel the call. It stays safe to use after the
+ * call ran or was cancelled (cancelling then does nothing) until the loop is
+ * closed and freed. The fields are private. A zeroed handle is "no handle". */
+typedef struct auv_handle_s {
+  void *slot_;
+  uint64_t gen_;
+  uint64_t when_;
+} auv_handle_t;
+
+/* What the loop's exception handler receives, as asyncio's context dict. */
+typedef struct auv_exception_context_s {
+  const char *message;        /* always set */
+  int error;                  /* the error concerned, or 0 */
+  auv_future_t *future;       /* the future concerned, or NULL */
+  struct auv_task_s *task;    /* the task concerned, or NULL */
+  auv_callback_fn callback;   /* the callback concerned, or NULL */
+  void *callback_arg;         /* its argument */
+  double duration;            /* for slow-callback reports: seconds taken */
+} auv_exception_context_t;
+
+typedef void (*auv_exception_handler_fn)(auv_loop_t *loop,
+                                         const auv_exception_context_t *ctx,
+                                         void *data);
+
+/* ------------------------------------------------------------------------
+ * The loop
+ * ------------------------------------------------------------------------ */
+
+/* Create a loop that owns a fresh uv_loop_t. */
+AUV_EXTERN int auv_loop_new(auv_loop_t **loop);
+/* Create a loop on a uv_loop_t the host program already has (for example
+ * uv_default_loop()). auv never touches uv->data. Its internal handles keep
+ * uv alive only while auv has work pending, so a host that drives uv_run
+ * itself exits exactly when it did before. UV_EINVAL if uv is NULL. One
+ * auv loop per uv loop is the caller's rule. */
+AUV_EXTERN int auv_loop_attach(uv_loop_t *uv, auv_loop_t **loop);
+/* The uv_loop_t under loop, for libuv calls of your own. */
+AUV_EXTERN uv_loop_t *auv_loop_uv(auv_loop_t *loop);
+
+/* Close the loop: refuses with AUV_ERUNNING while the loop runs (including
+ * from inside one of its callbacks). Callbacks and timers still pending are
+ * dropped without running, as asyncio's close() drops them. Every internal
+ * handle is closed. For an owned loop the uv_loop_t is closed too; if the
+ * program left handles of its own on it, this returns UV_EBUSY and can be
+ * called again once they are closed. For an attached loop the internal
+ * handles finish closing the next time the host runs its uv loop (as every
+ * libuv handle does), so run it once more before uv_loop_close().
+ * After a successful close the loop pointer must not be used again; futures
+ * still referenced keep the memory they need alive and report AUV_ECLOSED. */
+AUV_EXTERN int auv_loop_close(auv_loop_t *loop);
+
+/* Run until auv_stop() is called. With nothing scheduled it waits, as
+ * asyncio's run_forever does, for another thread to call
+ * auv_call_soon_threadsafe(). If stop was called before, it runs one
+ * iteration and returns. AUV_ERUNNING if already running, AUV_ECLOSED after
+ * close. */
+AUV_EXTERN int auv_run_forever(auv_loop_t *loop);
+
+/* Run until future is done and return its outcome as auv_future_result()
+ * does: 0 with *result set (result may be NULL), the future's error, or
+ * UV_ECANCELED. Returns AUV_ESTALLED at once if the future is pending and
+ * nothing left in the loop (no callback, timer, active handle or request)
+ * can ever complete it; AUV_ESTOPPED if auv_stop() ended the run first;
+ * AUV_ERUNNING if the loop is running already (uv_run is not re-entrant);
+ * AUV_EWRONGLOOP if the future belongs to another loop. */
+AUV_EXTERN int auv_run_until_complete(auv_loop_t *loop, auv_future_t *future,
+                                      void **result);
+
+/* Ask the loop to stop after the current iteration (asyncio's stop()). If
+ * the loop is not running, the next run does one iteration and returns. */
+AUV_EXTERN int auv_stop(auv_loop_t *loop);
+/* 1 while auv_run_forever / auv_run_until_complete runs, else 0. */
+AUV_EXTERN int auv_is_running(const auv_loop_t *loop);
+/* 1 once auv_loop_close() has succeeded, else 0. */
+AUV_EXTERN int auv_is_closed(const auv_loop_t *loop);
+
+/* The loop's clock: seconds on a monotonic clock (uv_hrtime), as
+ * asyncio's loop.time(). auv_time_ns is the same in nanoseconds. */
+AUV_EXTERN double auv_time(const auv_loop_t *loop);
+AUV_EXTERN uint64_t auv_time_ns(const auv_loop_t *loop);
+
+/* The loop running callbacks on the calling thread, or NULL
+ * (asyncio.get_running_loop()). */
+AUV_EXTERN auv_loop_t *auv_get_running_loop(void);
+
+/* Schedule cb(arg) to run on the loop's next iteration, after everything
+ * already scheduled (FIFO). handle may be NULL. */
+AUV_EXTERN int auv_call_soon(auv_loop_t *loop, auv_callback_fn cb, void *arg,
+                             auv_handle_t *handle);
+/* Schedule cb(arg) delay seconds from now. A delay of zero or less is due at
+ * once: it runs on the next iteration, after the callbacks already ready. */
+AUV_EXTERN int auv_call_later(auv_loop_t *loop, double delay,
+                              auv_callback_fn cb, void *arg,
+                              auv_handle_t *handle);
+/* Schedule cb(arg) at when, on auv_time()'s clock. A time in the past is due
+ * at once. Equal deadlines fire in the order they were scheduled. A timer
+ * never fires before its deadline. */
+AUV_EXTERN int auv_call_at(auv_loop_t *loop, double when, auv_callback_fn cb,
+                           void *arg, auv_handle_t *handle);
+/* The only call any thread may make: schedule cb(arg) as call_soon does and
+ * wake the loop. The loop must not be closed before this returns. Returns no
+ * handle: a callback queued from another thread cannot be cancelled. */
+AUV_EXTERN int auv_call_soon_threadsafe(auv_loop_t *loop, auv_callback_fn cb,
+                                        void *arg);
+
+/* Cancel a scheduled call. Returns 1 if it was pending and will now never
+ * run, 0 if it already ran, is running or was cancelled (a no-op), UV_EINVAL
+ * for a zeroed handle. */
+AUV_EXTERN int auv_handle_cancel(auv_handle_t handle);
+/* The deadline of a call_later / call_at handle, on auv_time()'s clock,
+ * valid even after it ran. UV_EINVAL for call_soon handles. */
+AUV_EXTERN int auv_handle_when(auv_handle_t handle, double *when);
+
+/* The handler called for errors nothing else handled (a future's error
+ * never retrieved, a slow callback in debug mode). NULL restores the
+ * default, which prints one line to stderr. */
+AUV_EXTERN int auv_set_exception_handler(auv_loop_t *loop,
+                                         auv_exception_handler_fn handler,
+                                         void *data);
+/* Call the loop's handler (or the default) with ctx. */
+AUV_EXTERN void auv_call_exception_handler(auv_loop_t *loop,
+                                           const auv_exception_context_t *ctx);
+/* The default handler: prints "auv: <message>: <error name>: <strerror>"
+ * and what else ctx names to stderr. */
+AUV_EXTERN void auv_default_exception_handler(auv_loop_t *loop,
+                                              const auv_exception_context_t *ctx);
+
+/* Debug mode, as asyncio's: report every callback that takes longer than
+ * the slow-callback duration (default 0.1 s) to the exception handler. Also
+ * enabled at loop creation when the environment has AUV_DEBUG=1. */
+AUV_EXTERN int auv_set_debug(auv_loop_t *loop, int enabled);
+AUV_EXTERN int auv_get_debug(const auv_loop_t *loop);
+AUV_EXTERN int auv_set_slow_callback_duration(auv_loop_t *loop, double seconds);
+
+/* How many snapshots of the ready queue one libuv iteration may run before
+ * auv returns to libuv to poll for I/O (default 64), and the time budget
+ * for them (default 1 ms). Lower values poll I/O more often; higher ones
+ * cost fewer poll system calls. Both must be positive. */
+AUV_EXTERN int auv_set_batch_limits(auv_loop_t *loop, unsigned snapshots,
+                                    double seconds);
+
+/* ------------------------------------------------------------------------
+ * Futures
+ *
+ * Ownership: auv_future_new() hands the caller one reference. Every other
+ * holder (a queued done callback, a running run_until_complete) takes its
+ * own and drops it when done, so the caller may unref whenever it likes.
+ * The last unref frees the future, calls the result's destructor and, if an
+ * error was set and never retrieved by auv_future_result(), reports it to
+ * the loop's exception handler ("Future exception was never retrieved").
+ * ------------------------------------------------------------------------ */
+AUV_EXTERN int auv_future_new(auv_loop_t *loop, auv_future_t **future);
+AUV_EXTERN auv_future_t *auv_future_ref(auv_future_t *future);
+AUV_EXTERN void auv_future_unref(auv_future_t *future);
+AUV_EXTERN auv_loop_t *auv_future_get_loop(const auv_future_t *future);
+
+/* Mark the future done with value. free_value, if not NULL, is called on
+ * value when the future is freed. AUV_EINVALSTATE if already done (the
+ * value is then not owned: free_value is not called). */
+AUV_EXTERN int auv_future_set_result(auv_future_t *future, void *value,
+                                     auv_free_func free_value);
+/* Mark the future failed with err, a negative code other than UV_ECANCELED
+ * (use auv_future_cancel for that): UV_EINVAL otherwise. AUV_EINVALSTATE if
+ * already done. */
+AUV_EXTERN int auv_future_set_error(auv_future_t *future, int err);
+/* Cancel the future: returns 1 if it was pending and is now cancelled, 0 if
+ * it was already done. msg (may be NULL) is copied and kept as the
+ * cancellation message (UV_ENOMEM if the copy fails; nothing changes). */
+AUV_EXTERN int auv_future_cancel(auv_future_t *future, const char *msg);
+/* The message given to auv_future_cancel, or NULL. */
+AUV_EXTERN const char *auv_future_cancel_message(const auv_future_t *future);
+
+AUV_EXTERN int auv_future_done(const auv_future_t *future);
+AUV_EXTERN int auv_future_cancelled(const auv_future_t *future);
+/* The outcome: 0 with *result (may be NULL) set to the value; the error set
+ * with auv_future_set_error; UV_ECANCELED if cancelled; AUV_EINVALSTATE
+ * while pending. Retrieving an error marks it as retrieved. */
+AUV_EXTERN int auv_future_result(auv_future_t *future, void **result);
+
+/* Call cb(future, arg) once the future is done, through call_soon, in the
+ * order the callbacks were added. If the future is already done, it is
+ * scheduled at once. */
+AUV_EXTERN int auv_future_add_done_callback(auv_future_t *future,
+                                            auv_done_fn cb, void *arg);
+/* Remove every registration of (cb, arg) not yet scheduled; returns how many
+ * were removed. */
+AUV_EXTERN int auv_future_remove_done_callback(auv_future_t *future,
+                                               auv_done_fn cb, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AUV_H */

@@ -1,0 +1,166 @@
+/* internal.h: the structures behind auv's opaque types, and the functions
+ * the library's files share with each other (auv__*). Nothing here is
+ * installed or exported.
+ */
+#ifndef AUV_INTERNAL_H
+#define AUV_INTERNAL_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#include "auv.h"
+#include "heap.h"
+#include "queue.h"
+
+#if defined(_MSC_VER)
+# define AUV__THREAD_LOCAL __declspec(thread)
+#else
+# define AUV__THREAD_LOCAL __thread
+#endif
+
+#if defined(__GNUC__)
+# define AUV__LIKELY(x) __builtin_expect(!!(x), 1)
+# define AUV__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+# define AUV__LIKELY(x) (x)
+# define AUV__UNLIKELY(x) (x)
+#endif
+
+/* ---- allocation (alloc.c) ---------------------------------------------- */
+void *auv__malloc(size_t size);
+void *auv__calloc(size_t count, size_t size);
+void *auv__realloc(void *ptr, size_t size);
+void auv__free(void *ptr);
+char *auv__strdup(const char *s);
+
+/* ---- callback slots ------------------------------------------------------
+ * A slot carries one call_soon / call_later / call_at (or a done callback
+ * scheduled for an already-done future). Slots live in chunks owned by the
+ * loop and are recycled through a free list, so scheduling does not call
+ * malloc in steady state. A slot's generation changes every time it is
+ * freed; a handle remembers the generation it was issued with, which is how
+ * cancelling a call that already ran is recognised as a no-op. */
+enum {
+  AUV__SLOT_FREE = 0,     /* on the free list */
+  AUV__SLOT_READY,        /* in the ready queue, will run */
+  AUV__SLOT_TIMER,        /* in the timer heap */
+  AUV__SLOT_CANCELLED     /* in the ready queue, will be dropped */
+};
+
+typedef struct auv__slot_s {
+  auv__qnode_t node;        /* ready-queue or free-list link; first field */
+  auv_loop_t *loop;         /* the loop that owns this slot */
+  void *arg;                /* the callback's argument */
+  union {
+    auv_callback_fn call;   /* plain callback */
+    auv_done_fn done;       /* done callback (node.run says which) */
+  } cb;
+  auv_future_t *future;     /* for done callbacks: the future (a reference) */
+  auv__heap_node_t heap;    /* deadline and order, while a timer */
+  uint64_t gen;             /* generation, even; bumped by 2 when freed */
+  int state;                /* AUV__SLOT_* */
+} auv__slot_t;
+
+typedef struct auv__slot_chunk_s {
+  struct auv__slot_chunk_s *next;  /* older chunk */
+  uint32_t count;                  /* slots in this chunk */
+  auv__slot_t slots[1];            /* count slots follow */
+} auv__slot_chunk_t;
+
+/* ---- the loop ------------------------------------------------------------ */
+struct auv_loop_s {
+  uv_loop_t *uv;                /* the libuv loop: ours or the host's */
+  auv__fifo_t ready;            /* callbacks ready to run, FIFO */
+  auv__heap_t timers;           /* call_later / call_at, by deadline */
+  uint64_t timer_seq;           /* next timer's sequence number */
+  uint64_t timer_armed;         /* deadline uv timer is armed for, or 0 */
+
+  auv__slot_t *free_slots;      /* free list (linked through node.next) */
+  auv__slot_chunk_t *chunks;    /* every chunk, freed with the loop */
+  uint32_t next_chunk;          /* slots in the next chunk to allocate */
+
+  uv_idle_t idle;               /* active iff the ready queue is non-empty */
+  uv_timer_t timer;             /* armed for the earliest auv deadline */
+  uv_async_t async;             /* wakes the loop for threadsafe calls */
+  uv_mutex_t ts_mutex;          /* guards ts_queue */
+  auv__fifo_t ts_queue;         /* calls from other threads, not yet drained */
+  int ts_closed;                /* set under ts_mutex when close begins */
+
+  unsigned refs;                /* 1 for the user + 1 per live future
+                                   + 1 per internal handle being closed */
+  unsigned max_snapshots;       /* snapshots per pass before polling I/O */
+  uint64_t pass_budget_ns;      /* time budget of one pass */
+  uint64_t slow_ns;             /* debug: slow-callback threshold */
+
+  auv_future_t *ruc_future;     /* the future run_until_complete waits on */
+  auv_exception_handler_fn handler;  /* or NULL for the default */
+  void *handler_data;
+
+  unsigned owned : 1;           /* uv was created by auv_loop_new */
+  unsigned running : 1;         /* inside auv_run_forever/_until_complete */
+  unsigned in_pass : 1;         /* inside the ready-queue pass */
+  unsigned stopping : 1;        /* auv_stop was called */
+  unsigned closing : 1;         /* auv_loop_close started */
+  unsigned closed : 1;          /* auv_loop_close finished */
+  unsigned handles_closed : 1;  /* internal handles were uv_close'd */
+  unsigned idle_active : 1;     /* mirrors uv_is_active(&idle) */
+  unsigned debug : 1;           /* debug mode */
+};
+
+void auv__idle_cb(uv_idle_t *idle);
+
+/* Make sure the idle handle runs a pass soon. Called after pushing onto the
+ * ready queue. Inside a pass it is already active. */
+static inline void auv__loop_wake(auv_loop_t *loop) {
+  if (AUV__UNLIKELY(!loop->idle_active)) {
+    loop->idle_active = 1;
+    uv_idle_start(&loop->idle, auv__idle_cb);
+  }
+}
+
+void auv__loop_ready_push(auv_loop_t *loop, auv__qnode_t *node);
+void auv__loop_unref(auv_loop_t *loop);
+
+/* slot pool (loop.c) */
+auv__slot_t *auv__slot_alloc(auv_loop_t *loop);
+void auv__slot_free(auv_loop_t *loop, auv__slot_t *slot);
+void auv__slot_run_call(auv_loop_t *loop, auv__qnode_t *node, int discard);
+
+/* timers (timer.c) */
+void auv__timers_move_due(auv_loop_t *loop, uint64_t now);
+void auv__timers_rearm(auv_loop_t *loop);
+void auv__timers_discard(auv_loop_t *loop);
+void auv__timer_cb(uv_timer_t *timer);
+
+/* ---- futures ------------------------------------------------------------- */
+enum {
+  AUV__FUT_PENDING = 0,
+  AUV__FUT_RESULT,
+  AUV__FUT_ERROR,
+  AUV__FUT_CANCELLED
+};
+
+typedef struct {
+  auv_done_fn cb;
+  void *arg;
+} auv__done_cb_t;
+
+#define AUV__FUTURE_INLINE_CBS 2
+
+struct auv_future_s {
+  auv__qnode_t node;         /* queued once, to run the done callbacks */
+  auv_loop_t *loop;          /* owning loop (holds a reference on it) */
+  unsigned refs;             /* reference count */
+  int state;                 /* AUV__FUT_* */
+  int error;                 /* the error, when state is ERROR */
+  unsigned retrieved : 1;    /* the error was read by auv_future_result */
+  void *value;               /* the result, when state is RESULT */
+  auv_free_func free_value;  /* destructor for value, or NULL */
+  char *cancel_msg;          /* copy of the cancel message, or NULL */
+  auv__done_cb_t *cbs;       /* registered callbacks (inline_cbs or heap) */
+  uint32_t ncbs;             /* how many are registered */
+  uint32_t cap;              /* room in cbs */
+  auv__done_cb_t inline_cbs[AUV__FUTURE_INLINE_CBS];
+};
+
+#endif /* AUV_INTERNAL_H */

@@ -1,0 +1,670 @@
+/* loop.c: the auv loop: creation (owned or attached), the ready queue and
+ * the pass that drains it, run_forever / run_until_complete / stop, close,
+ * call_soon and call_soon_threadsafe, and the exception handler.
+ *
+ * How a pass works. auv keeps its own FIFO of ready callbacks and one
+ * uv_idle_t that is active exactly while that FIFO is non-empty. libuv
+ * calls the idle handle once per iteration; that call is a "pass". A pass
+ * runs snapshot after snapshot: each snapshot runs the callbacks that were
+ * ready when it began (asyncio's _run_once), and callbacks they schedule
+ * wait for the next snapshot. Running several snapshots per libuv iteration
+ * saves the poll system call between them; the pass returns to libuv after
+ * max_snapshots snapshots or pass_budget_ns, so I/O is never held back
+ * longer than that. Due timers are moved into the ready queue before each
+ * snapshot, so callbacks and timers interleave exactly as in asyncio.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define DEFAULT_MAX_SNAPSHOTS 64
+#define DEFAULT_PASS_BUDGET_NS 1000000u    /* 1 ms */
+#define DEFAULT_SLOW_NS 100000000u         /* 0.1 s, as asyncio */
+#define FIRST_CHUNK_SLOTS 64
+#define MAX_CHUNK_SLOTS 4096
+
+/* The loop running callbacks on this thread (asyncio's running loop). */
+static AUV__THREAD_LOCAL auv_loop_t *running_loop;
+
+/* ------------------------------------------------------------------------
+ * The slot pool
+ * ------------------------------------------------------------------------ */
+
+/* Add a chunk of slots to the free list. Chunks double in size up to
+ * MAX_CHUNK_SLOTS, so a loop that schedules little stays small and one that
+ * schedules a million timers makes a few hundred allocations, not a million.
+ * Chunks are freed only with the loop: that is what keeps stale handles
+ * safe to cancel. */
+static int slot_pool_grow(auv_loop_t *loop) {
+  uint32_t n = loop->next_chunk;
+  uint32_t i;
+  auv__slot_chunk_t *chunk;
+
+  chunk = auv__malloc(offsetof(auv__slot_chunk_t, slots) +
+                      (size_t) n * sizeof(auv__slot_t));
+  if (chunk == NULL)
+    return UV_ENOMEM;
+  chunk->next = loop->chunks;
+  chunk->count = n;
+  loop->chunks = chunk;
+  for (i = n; i-- > 0;) {
+    auv__slot_t *s = &chunk->slots[i];
+    s->loop = loop;
+    s->gen = 2;
+    s->state = AUV__SLOT_FREE;
+    s->node.next = (auv__qnode_t *) loop->free_slots;
+    loop->free_slots = s;
+  }
+  if (n < MAX_CHUNK_SLOTS)
+    loop->next_chunk = n * 2;
+  return 0;
+}
+
+auv__slot_t *auv__slot_alloc(auv_loop_t *loop) {
+  auv__slot_t *s = loop->free_slots;
+  if (AUV__UNLIKELY(s == NULL)) {
+    if (slot_pool_grow(loop) != 0)
+      return NULL;
+    s = loop->free_slots;
+  }
+  loop->free_slots = (auv__slot_t *) s->node.next;
+  return s;
+}
+
+void auv__slot_free(auv_loop_t *loop, auv__slot_t *s) {
+  s->gen += 2;  /* every handle issued for this use is now stale */
+  s->state = AUV__SLOT_FREE;
+  s->node.next = (auv__qnode_t *) loop->free_slots;
+  loop->free_slots = s;
+}
+
+/* Run (or drop) a call_soon / call_later / call_at slot. The slot is freed
+ * before the callback runs, so the callback may schedule again at once (and
+ * reuse it), and cancelling its own handle from inside is a no-op. */
+void auv__slot_run_call(auv_loop_t *loop, auv__qnode_t *node, int discard) {
+  auv__slot_t *s = (auv__slot_t *) node;
+  auv_callback_fn cb = s->cb.call;
+  void *arg = s->arg;
+  int live = s->state == AUV__SLOT_READY;
+  auv__slot_free(loop, s);
+  if (live && !discard)
+    cb(arg);
+}
+
+/* ------------------------------------------------------------------------
+ * The ready queue and the pass
+ * ------------------------------------------------------------------------ */
+
+void auv__loop_ready_push(auv_loop_t *loop, auv__qnode_t *node) {
+  auv__fifo_push(&loop->ready, node);
+  auv__loop_wake(loop);
+}
+
+/* One snapshot: run every node that was in the queue when it began. Nodes
+ * pushed meanwhile go behind `last` and wait for the next snapshot. A node
+ * stays in the queue until popped (cancelling only marks it), so `last`
+ * cannot vanish under us. */
+static void run_snapshot(auv_loop_t *loop) {
+  auv__qnode_t *last = loop->ready.tail;
+  auv__qnode_t *node;
+  int is_last;
+  do {
+    node = auv__fifo_pop(&loop->ready);
+    is_last = node == last;
+    node->run(loop, node, 0);
+  } while (!is_last);
+}
+
+/* The same, timing every callback for debug mode's slow-callback report. */
+static void run_snapshot_debug(auv_loop_t *loop) {
+  auv__qnode_t *last = loop->ready.tail;
+  auv__qnode_t *node;
+  auv_exception_context_t ctx;
+  uint64_t t0, dt;
+  int is_last;
+  do {
+    node = auv__fifo_pop(&loop->ready);
+    is_last = node == last;
+    memset(&ctx, 0, sizeof(ctx));
+    if (node->run == auv__slot_run_call) {
+      ctx.callback = ((auv__slot_t *) node)->cb.call;
+      ctx.callback_arg = ((auv__slot_t *) node)->arg;
+    }
+    t0 = uv_hrtime();
+    node->run(loop, node, 0);
+    dt = uv_hrtime() - t0;
+    if (dt >= loop->slow_ns) {
+      ctx.message = "slow callback";
+      ctx.duration = (double) dt / 1e9;
+      auv_call_exception_handler(loop, &ctx);
+    }
+  } while (!is_last);
+}
+
+/* A pass, run from the idle handle once per libuv iteration. Its phases: */
+static void run_pass(auv_loop_t *loop) {
+  auv_loop_t *prev = running_loop;
+  uint64_t start = uv_hrtime();
+  unsigned n = 0;
+
+  running_loop = loop;
+  loop->in_pass = 1;
+  for (;;) {
+    /* 1. Due timers join the ready queue behind the callbacks already in
+     *    it, as in asyncio's _run_once. A clock read only if timers exist. */
+    if (loop->timers.len > 0)
+      auv__timers_move_due(loop, uv_hrtime());
+    if (auv__fifo_empty(&loop->ready))
+      break;
+    /* 2. One snapshot of the ready queue. */
+    if (AUV__UNLIKELY(loop->debug))
+      run_snapshot_debug(loop);
+    else
+      run_snapshot(loop);
+    /* 3. stop() ends the run after the snapshot that called it. uv_stop
+     *    only if auv drives uv_run: a host's loop is the host's to stop. */
+    if (loop->stopping) {
+      if (loop->running)
+        uv_stop(loop->uv);
+      break;
+    }
+    /* 4. Back to libuv to poll I/O once the pass has had its share. The
+     *    clock is read every 8 snapshots, not every one. */
+    if (++n >= loop->max_snapshots)
+      break;
+    if ((n & 7) == 0 && uv_hrtime() - start >= loop->pass_budget_ns)
+      break;
+  }
+  /* 5. Idle only while work is ready, so an idle loop blocks in poll and an
+   *    attached host's loop can exit; then arm the uv timer for the earliest
+   *    deadline (deferred to here so a pass arms it once, not per call). */
+  if (auv__fifo_empty(&loop->ready) && loop->idle_active) {
+    uv_idle_stop(&loop->idle);
+    loop->idle_active = 0;
+  }
+  loop->in_pass = 0;
+  auv__timers_rearm(loop);
+  running_loop = prev;
+}
+
+void auv__idle_cb(uv_idle_t *idle) {
+  run_pass(AUV__CONTAINER_OF(idle, auv_loop_t, idle));
+}
+
+/* ------------------------------------------------------------------------
+ * Calls from other threads
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+  auv__qnode_t node;   /* link in ts_queue, then in the ready queue */
+  auv_callback_fn cb;  /* the callback */
+  void *arg;           /* its argument */
+} ts_call_t;
+
+static void ts_call_run(auv_loop_t *loop, auv__qnode_t *node, int discard) {
+  ts_call_t *c = (ts_call_t *) node;
+  auv_callback_fn cb = c->cb;
+  void *arg = c->arg;
+  (void) loop;
+  auv__free(c);
+  if (!discard)
+    cb(arg);
+}
+
+/* Move every queued cross-thread call to the ready queue, in order. One
+ * lock per drain, whatever the number of calls. Returns 1 if any moved. */
+static int ts_drain(auv_loop_t *loop) {
+  auv__fifo_t q;
+  uv_mutex_lock(&loop->ts_mutex);
+  q = loop->ts_queue;
+  auv__fifo_init(&loop->ts_queue);
+  uv_mutex_unlock(&loop->ts_mutex);
+  if (auv__fifo_empty(&q))
+    return 0;
+  auv__fifo_splice(&loop->ready, &q);
+  auv__loop_wake(loop);
+  return 1;
+}
+
+static void async_cb(uv_async_t *async) {
+  ts_drain(AUV__CONTAINER_OF(async, auv_loop_t, async));
+}
+
+/* The node is allocated by the calling thread, so nothing on the loop's
+ * side can fail once this returned 0: a call is never lost. The wake-up is
+ * sent under the lock so that close (which takes the lock to set
+ * ts_closed) cannot close the async handle between check and send. */
+int auv_call_soon_threadsafe(auv_loop_t *loop, auv_callback_fn cb,
+                             void *arg) {
+  ts_call_t *c;
+  if (loop == NULL || cb == NULL)
+    return UV_EINVAL;
+  c = auv__malloc(sizeof(*c));
+  if (c == NULL)
+    return UV_ENOMEM;
+  c->node.run = ts_call_run;
+  c->cb = cb;
+  c->arg = arg;
+  uv_mutex_lock(&loop->ts_mutex);
+  if (loop->ts_closed) {
+    uv_mutex_unlock(&loop->ts_mutex);
+    auv__free(c);
+    return AUV_ECLOSED;
+  }
+  auv__fifo_push(&loop->ts_queue, &c->node);
+  uv_async_send(&loop->async);
+  uv_mutex_unlock(&loop->ts_mutex);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Creation and destruction
+ * ------------------------------------------------------------------------ */
+
+static int loop_init(auv_loop_t *loop, uv_loop_t *uv, int owned) {
+  const char *env;
+  int err;
+
+  memset(loop, 0, sizeof(*loop));
+  loop->uv = uv;
+  loop->owned = owned;
+  loop->refs = 1;
+  loop->next_chunk = FIRST_CHUNK_SLOTS;
+  loop->max_snapshots = DEFAULT_MAX_SNAPSHOTS;
+  loop->pass_budget_ns = DEFAULT_PASS_BUDGET_NS;
+  loop->slow_ns = DEFAULT_SLOW_NS;
+  auv__fifo_init(&loop->ready);
+  auv__fifo_init(&loop->ts_queue);
+  env = getenv("AUV_DEBUG");
+  loop->debug = env != NULL && strcmp(env, "1") == 0;
+
+  err = uv_mutex_init(&loop->ts_mutex);
+  if (err != 0)
+    return err;
+  /* The async handle first: it is the one that can fail, and a failed
+   * init leaves nothing registered with uv, so nothing needs closing. */
+  err = uv_async_init(uv, &loop->async, async_cb);
+  if (err != 0) {
+    uv_mutex_destroy(&loop->ts_mutex);
+    return err;
+  }
+  uv_unref((uv_handle_t *) &loop->async);
+  uv_idle_init(uv, &loop->idle);
+  uv_timer_init(uv, &loop->timer);
+  /* Our own handles' data fields are ours; uv->data is never touched. */
+  loop->async.data = loop;
+  loop->idle.data = loop;
+  loop->timer.data = loop;
+  return 0;
+}
+
+int auv_loop_new(auv_loop_t **out) {
+  auv_loop_t *loop;
+  uv_loop_t *uv;
+  int err;
+
+  if (out == NULL)
+    return UV_EINVAL;
+  loop = auv__malloc(sizeof(*loop));
+  if (loop == NULL)
+    return UV_ENOMEM;
+  uv = auv__malloc(sizeof(*uv));
+  if (uv == NULL) {
+    auv__free(loop);
+    return UV_ENOMEM;
+  }
+  err = uv_loop_init(uv);
+  if (err != 0)
+    goto fail_uv;
+  err = loop_init(loop, uv, 1);
+  if (err != 0) {
+    uv_loop_close(uv);
+    goto fail_uv;
+  }
+  *out = loop;
+  return 0;
+
+fail_uv:
+  auv__free(uv);
+  auv__free(loop);
+  return err;
+}
+
+int auv_loop_attach(uv_loop_t *uv, auv_loop_t **out) {
+  auv_loop_t *loop;
+  int err;
+
+  if (uv == NULL || out == NULL)
+    return UV_EINVAL;
+  loop = auv__malloc(sizeof(*loop));
+  if (loop == NULL)
+    return UV_ENOMEM;
+  err = loop_init(loop, uv, 0);
+  if (err != 0) {
+    auv__free(loop);
+    return err;
+  }
+  *out = loop;
+  return 0;
+}
+
+uv_loop_t *auv_loop_uv(auv_loop_t *loop) {
+  return loop != NULL ? loop->uv : NULL;
+}
+
+/* Free the loop's memory. Reached when the last reference goes: the
+ * user's (dropped by a successful close), each live future's, and one per
+ * internal handle until libuv has called its close callback. */
+static void loop_free(auv_loop_t *loop) {
+  auv__slot_chunk_t *chunk;
+  while ((chunk = loop->chunks) != NULL) {
+    loop->chunks = chunk->next;
+    auv__free(chunk);
+  }
+  auv__free(loop->timers.nodes);
+  uv_mutex_destroy(&loop->ts_mutex);
+  auv__free(loop);
+}
+
+void auv__loop_unref(auv_loop_t *loop) {
+  assert(loop->refs > 0);
+  if (--loop->refs == 0)
+    loop_free(loop);
+}
+
+static void handle_closed(uv_handle_t *handle) {
+  auv__loop_unref((auv_loop_t *) handle->data);
+}
+
+/* Drop everything still scheduled, without running it (asyncio's close()
+ * clears _ready and _scheduled the same way), then close the handles. */
+static void loop_shutdown(auv_loop_t *loop) {
+  auv__qnode_t *node;
+  auv__fifo_t q;
+
+  uv_mutex_lock(&loop->ts_mutex);
+  loop->ts_closed = 1;
+  q = loop->ts_queue;
+  auv__fifo_init(&loop->ts_queue);
+  uv_mutex_unlock(&loop->ts_mutex);
+  auv__fifo_splice(&loop->ready, &q);
+
+  while ((node = auv__fifo_pop(&loop->ready)) != NULL)
+    node->run(loop, node, 1);
+  auv__timers_discard(loop);
+
+  loop->refs += 3;
+  loop->idle_active = 0;
+  loop->timer_armed = 0;
+  uv_close((uv_handle_t *) &loop->idle, handle_closed);
+  uv_close((uv_handle_t *) &loop->timer, handle_closed);
+  uv_close((uv_handle_t *) &loop->async, handle_closed);
+}
+
+int auv_loop_close(auv_loop_t *loop) {
+  int err;
+
+  if (loop == NULL)
+    return UV_EINVAL;
+  if (loop->closed)
+    return AUV_ECLOSED;
+  if (loop->running || loop->in_pass)
+    return AUV_ERUNNING;
+  if (!loop->closing) {
+    loop->closing = 1;
+    loop_shutdown(loop);
+  }
+  if (loop->owned) {
+    /* One non-blocking iteration runs the close callbacks queued above. */
+    uv_run(loop->uv, UV_RUN_NOWAIT);
+    err = uv_loop_close(loop->uv);
+    if (err != 0)
+      return err;  /* the program's own handles are still open: UV_EBUSY */
+    auv__free(loop->uv);
+    loop->uv = NULL;
+  }
+  loop->closed = 1;
+  auv__loop_unref(loop);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Running
+ * ------------------------------------------------------------------------ */
+
+static int loop_check_runnable(const auv_loop_t *loop) {
+  if (loop->closing)
+    return AUV_ECLOSED;
+  if (loop->running || loop->in_pass)
+    return AUV_ERUNNING;  /* uv_run is not re-entrant */
+  return 0;
+}
+
+/* Drive uv_run until stop() or until nothing in the uv loop is alive.
+ * Returns 1 when stopped, 0 when the uv loop ran out of work (nothing can
+ * ever happen again, save a call from another thread that has not been
+ * made yet). A uv_stop from host code (r != 0, not stopping) is ignored. */
+static int run_loop(auv_loop_t *loop) {
+  int r;
+  if (loop->timers.len > 0)
+    auv__timers_move_due(loop, uv_hrtime());
+  if (loop->stopping) {
+    /* stop() before run: exactly one iteration, without blocking. */
+    uv_run(loop->uv, UV_RUN_NOWAIT);
+    return 1;
+  }
+  for (;;) {
+    r = uv_run(loop->uv, UV_RUN_DEFAULT);
+    if (loop->stopping)
+      return 1;
+    if (r != 0)
+      continue;
+    /* Not alive. A call from another thread may have raced with that
+     * decision (the async handle is unreferenced): take it if so. */
+    if (!ts_drain(loop))
+      return 0;
+  }
+}
+
+static auv_loop_t *run_begin(auv_loop_t *loop) {
+  auv_loop_t *prev = running_loop;
+  loop->running = 1;
+  running_loop = loop;
+  return prev;
+}
+
+static void run_end(auv_loop_t *loop, auv_loop_t *prev) {
+  loop->running = 0;
+  loop->stopping = 0;
+  running_loop = prev;
+}
+
+int auv_run_forever(auv_loop_t *loop) {
+  auv_loop_t *prev;
+  int err;
+
+  if (loop == NULL)
+    return UV_EINVAL;
+  err = loop_check_runnable(loop);
+  if (err != 0)
+    return err;
+  prev = run_begin(loop);
+  /* Referenced for the run: with nothing scheduled, wait for another thread
+   * (asyncio's run_forever does), instead of returning. */
+  uv_ref((uv_handle_t *) &loop->async);
+  while (!run_loop(loop))
+    ;
+  uv_unref((uv_handle_t *) &loop->async);
+  run_end(loop, prev);
+  return 0;
+}
+
+static void stop_on_done(auv_future_t *future, void *arg) {
+  auv_loop_t *loop = arg;
+  /* A late call (the future finished just as a stop() ended the run) must
+   * not stop a later run: only the run still waiting for it stops. */
+  if (loop->ruc_future == future)
+    auv_stop(loop);
+}
+
+int auv_run_until_complete(auv_loop_t *loop, auv_future_t *future,
+                           void **result) {
+  auv_loop_t *prev;
+  int err;
+  int stopped;
+
+  if (loop == NULL || future == NULL)
+    return UV_EINVAL;
+  err = loop_check_runnable(loop);
+  if (err != 0)
+    return err;
+  if (future->loop != loop)
+    return AUV_EWRONGLOOP;
+  auv_future_ref(future);
+  err = auv_future_add_done_callback(future, stop_on_done, loop);
+  if (err != 0) {
+    auv_future_unref(future);
+    return err;
+  }
+  loop->ruc_future = future;
+  prev = run_begin(loop);
+  stopped = run_loop(loop);
+  run_end(loop, prev);
+  loop->ruc_future = NULL;
+  auv_future_remove_done_callback(future, stop_on_done, loop);
+  if (auv_future_done(future))
+    err = auv_future_result(future, result);
+  else
+    err = stopped ? AUV_ESTOPPED : AUV_ESTALLED;
+  auv_future_unref(future);
+  return err;
+}
+
+int auv_stop(auv_loop_t *loop) {
+  if (loop == NULL)
+    return UV_EINVAL;
+  loop->stopping = 1;
+  return 0;
+}
+
+int auv_is_running(const auv_loop_t *loop) {
+  return loop != NULL && (loop->running || loop->in_pass);
+}
+
+int auv_is_closed(const auv_loop_t *loop) {
+  return loop != NULL && loop->closed;
+}
+
+auv_loop_t *auv_get_running_loop(void) {
+  return running_loop;
+}
+
+double auv_time(const auv_loop_t *loop) {
+  (void) loop;
+  return (double) uv_hrtime() / 1e9;
+}
+
+uint64_t auv_time_ns(const auv_loop_t *loop) {
+  (void) loop;
+  return uv_hrtime();
+}
+
+/* ------------------------------------------------------------------------
+ * call_soon
+ * ------------------------------------------------------------------------ */
+
+int auv_call_soon(auv_loop_t *loop, auv_callback_fn cb, void *arg,
+                  auv_handle_t *handle) {
+  auv__slot_t *s;
+
+  if (AUV__UNLIKELY(loop == NULL || cb == NULL))
+    return UV_EINVAL;
+  if (AUV__UNLIKELY(loop->closing))
+    return AUV_ECLOSED;
+  s = auv__slot_alloc(loop);
+  if (AUV__UNLIKELY(s == NULL))
+    return UV_ENOMEM;
+  s->node.run = auv__slot_run_call;
+  s->cb.call = cb;
+  s->arg = arg;
+  s->state = AUV__SLOT_READY;
+  auv__loop_ready_push(loop, &s->node);
+  if (handle != NULL) {
+    handle->slot_ = s;
+    handle->gen_ = s->gen;
+    handle->when_ = 0;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Settings and the exception handler
+ * ------------------------------------------------------------------------ */
+
+int auv_set_batch_limits(auv_loop_t *loop, unsigned snapshots,
+                         double seconds) {
+  if (loop == NULL || snapshots == 0 || !(seconds > 0) || seconds > 3600)
+    return UV_EINVAL;
+  loop->max_snapshots = snapshots;
+  loop->pass_budget_ns = (uint64_t) (seconds * 1e9);
+  return 0;
+}
+
+int auv_set_debug(auv_loop_t *loop, int enabled) {
+  if (loop == NULL)
+    return UV_EINVAL;
+  loop->debug = enabled != 0;
+  return 0;
+}
+
+int auv_get_debug(const auv_loop_t *loop) {
+  return loop != NULL && loop->debug;
+}
+
+int auv_set_slow_callback_duration(auv_loop_t *loop, double seconds) {
+  if (loop == NULL || !(seconds >= 0) || seconds > 3600)
+    return UV_EINVAL;
+  loop->slow_ns = (uint64_t) (seconds * 1e9);
+  return 0;
+}
+
+int auv_set_exception_handler(auv_loop_t *loop,
+                              auv_exception_handler_fn handler, void *data) {
+  if (loop == NULL)
+    return UV_EINVAL;
+  loop->handler = handler;
+  loop->handler_data = data;
+  return 0;
+}
+
+void auv_call_exception_handler(auv_loop_t *loop,
+                                const auv_exception_context_t *ctx) {
+  if (loop == NULL || ctx == NULL)
+    return;
+  if (loop->handler != NULL)
+    loop->handler(loop, ctx, loop->handler_data);
+  else
+    auv_default_exception_handler(loop, ctx);
+}
+
+void auv_default_exception_handler(auv_loop_t *loop,
+                                   const auv_exception_context_t *ctx) {
+  (void) loop;
+  if (ctx == NULL)
+    return;
+  fprintf(stderr, "auv: %s",
+          ctx->message != NULL ? ctx->message : "unhandled error");
+  if (ctx->error != 0)
+    fprintf(stderr, ": %s: %s", auv_err_name(ctx->error),
+            auv_strerror(ctx->error));
+  if (ctx->duration > 0)
+    fprintf(stderr, " (took %.3f s)", ctx->duration);
+  if (ctx->future != NULL)
+    fprintf(stderr, " (future %p)", (void *) ctx->future);
+  if (ctx->task != NULL)
+    fprintf(stderr, " (task %p)", (void *) ctx->task);
+  fputc('\n', stderr);
+}
