@@ -64,6 +64,9 @@ extern "C" {
      "the future is pending and nothing left in the loop can complete it")    \
   XX(ESTOPPED, -30005, "the loop stopped before the future completed")       \
   XX(EWRONGLOOP, -30006, "the object belongs to another loop")               \
+  XX(ENOTASK, -30007, "not called from inside a task")                      \
+  XX(ESELFAWAIT, -30008, "a task cannot await itself")                      \
+  XX(ETASKS, -30009, "tasks are still pending on the loop")                  \
 
 typedef enum {
 #define AUV__ERR_ENUM(name, code, msg) AUV_##name = (code),
@@ -106,7 +109,7 @@ AUV_EXTERN int auv_replace_allocator(auv_malloc_func malloc_func,
  * ------------------------------------------------------------------------ */
 typedef struct auv_loop_s auv_loop_t;
 typedef struct auv_future_s auv_future_t;
-struct auv_task_s;
+typedef struct auv_task_s auv_task_t;
 
 /* A plain callback, as given to call_soon / call_later / call_at. */
 typedef void (*auv_callback_fn)(void *arg);
@@ -128,7 +131,7 @@ typedef struct auv_exception_context_s {
   const char *message;        /* always set */
   int error;                  /* the error concerned, or 0 */
   auv_future_t *future;       /* the future concerned, or NULL */
-  struct auv_task_s *task;    /* the task concerned, or NULL */
+  auv_task_t *task;           /* the task concerned, or NULL */
   auv_callback_fn callback;   /* the callback concerned, or NULL */
   void *callback_arg;         /* its argument */
   double duration;            /* for slow-callback reports: seconds taken */
@@ -302,6 +305,94 @@ AUV_EXTERN int auv_future_add_done_callback(auv_future_t *future,
  * were removed. */
 AUV_EXTERN int auv_future_remove_done_callback(auv_future_t *future,
                                                auv_done_fn cb, void *arg);
+
+/* ------------------------------------------------------------------------
+ * Tasks
+ *
+ * A task runs a coroutine function on its own stack:
+ *
+ *     int fn(void *arg, void **result);
+ *
+ * Return 0 (or any value >= 0) with *result set to finish with that result;
+ * return a negative code to fail with it; return UV_ECANCELED to end
+ * cancelled (CancelledError escaping). Inside, auv_await() and auv_sleep()
+ * suspend the task and let the loop run others; calling another coroutine
+ * function is a plain C call (asyncio's `await coro()`).
+ *
+ * A task is a Future: auv_task_future() gives the future, on which every
+ * auv_future_* call works (run_until_complete, done callbacks, result).
+ * Ownership as for futures: auv_task_new hands the caller one reference;
+ * the loop holds its own until the task is done.
+ * ------------------------------------------------------------------------ */
+typedef int (*auv_task_fn)(void *arg, void **result);
+
+#define AUV_TASK_DEFAULT_STACK_SIZE (256 * 1024)
+
+typedef struct auv_task_options_s {
+  const char *name;           /* NULL: "Task-<n>", as asyncio names them */
+  size_t stack_size;          /* usable bytes; 0: AUV_TASK_DEFAULT_STACK_SIZE */
+  auv_free_func free_result;  /* destructor for the result, or NULL */
+} auv_task_options_t;
+
+/* Create a task that will run fn(arg) (asyncio's create_task). Its first
+ * step runs from the loop, after the callbacks already scheduled: never
+ * inline. The stack is reserved here, so UV_ENOMEM is reported now. */
+AUV_EXTERN int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
+                            auv_task_t **task);
+AUV_EXTERN int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
+                               const auv_task_options_t *options,
+                               auv_task_t **task);
+AUV_EXTERN auv_future_t *auv_task_future(auv_task_t *task);
+AUV_EXTERN auv_task_t *auv_task_ref(auv_task_t *task);
+AUV_EXTERN void auv_task_unref(auv_task_t *task);
+AUV_EXTERN auv_loop_t *auv_task_get_loop(const auv_task_t *task);
+
+/* Request cancellation (asyncio's Task.cancel): returns 0 if the task is
+ * done (nothing happens), else 1. The task's current or next await returns
+ * UV_ECANCELED; a task cancelled before its first step never runs. Each
+ * call counts (auv_task_cancelling). msg may be NULL; it is copied. */
+AUV_EXTERN int auv_task_cancel(auv_task_t *task, const char *msg);
+/* The number of cancellation requests not yet withdrawn. */
+AUV_EXTERN int auv_task_cancelling(const auv_task_t *task);
+/* Withdraw one request; returns the count left. */
+AUV_EXTERN int auv_task_uncancel(auv_task_t *task);
+AUV_EXTERN int auv_task_cancelled(const auv_task_t *task);
+AUV_EXTERN int auv_task_done(const auv_task_t *task);
+/* The outcome, as auv_future_result. */
+AUV_EXTERN int auv_task_result(auv_task_t *task, void **result);
+
+AUV_EXTERN const char *auv_task_get_name(const auv_task_t *task);
+/* Rename the task (the name is copied). */
+AUV_EXTERN int auv_task_set_name(auv_task_t *task, const char *name);
+
+/* The task running on loop, or NULL (loop NULL: the running loop). */
+AUV_EXTERN auv_task_t *auv_current_task(auv_loop_t *loop);
+/* Store up to cap pending (not done) tasks of loop in tasks; returns how
+ * many are pending (may exceed cap). No references are taken. */
+AUV_EXTERN int auv_all_tasks(auv_loop_t *loop, auv_task_t **tasks, size_t cap);
+/* Cancel every pending task and run the loop until all are done (what
+ * asyncio.run does before closing its loop). Not from inside the loop. */
+AUV_EXTERN int auv_cancel_all_tasks(auv_loop_t *loop);
+
+/* Inside a task: suspend until future is done, then return its outcome as
+ * auv_future_result does. A done future returns at once, without
+ * suspending. AUV_ENOTASK outside a task, AUV_ESELFAWAIT for the task's
+ * own future, AUV_EWRONGLOOP for another loop's future, UV_ECANCELED when
+ * the task was cancelled while it waited. */
+AUV_EXTERN int auv_await(auv_future_t *future, void **result);
+/* Inside a task: suspend for seconds (0 or less: yield to the loop once).
+ * Returns 0, or UV_ECANCELED if the task was cancelled meanwhile. */
+AUV_EXTERN int auv_sleep(double seconds);
+
+/* asyncio.run: create a loop, run main_fn(arg) as a task until it is done,
+ * cancel the tasks left and run them to completion, close the loop, and
+ * return main's outcome (its result in *result). AUV_ERUNNING if a loop is
+ * already running on this thread. */
+AUV_EXTERN int auv_run(auv_task_fn main_fn, void *arg, void **result);
+
+/* "asm-x86_64", "asm-aarch64" or "ucontext": the context-switch backend
+ * this library was built with. */
+AUV_EXTERN const char *auv_coro_backend(void);
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,16 @@ static void slot_run_done(auv_loop_t *loop, auv__qnode_t *node, int discard) {
   auv_future_unref(f);
 }
 
+void auv__future_init(auv_future_t *f, auv_loop_t *loop) {
+  f->node.run = future_run_callbacks;
+  f->loop = loop;
+  f->refs = 1;
+  f->state = AUV__FUT_PENDING;
+  f->cbs = f->inline_cbs;
+  f->cap = AUV__FUTURE_INLINE_CBS;
+  loop->refs++;
+}
+
 int auv_future_new(auv_loop_t *loop, auv_future_t **out) {
   auv_future_t *f;
   if (loop == NULL || out == NULL)
@@ -47,13 +57,7 @@ int auv_future_new(auv_loop_t *loop, auv_future_t **out) {
   f = auv__calloc(1, sizeof(*f));
   if (f == NULL)
     return UV_ENOMEM;
-  f->node.run = future_run_callbacks;
-  f->loop = loop;
-  f->refs = 1;
-  f->state = AUV__FUT_PENDING;
-  f->cbs = f->inline_cbs;
-  f->cap = AUV__FUTURE_INLINE_CBS;
-  loop->refs++;
+  auv__future_init(f, loop);
   *out = f;
   return 0;
 }
@@ -69,9 +73,12 @@ static void future_free(auv_future_t *f) {
   if (f->state == AUV__FUT_ERROR && !f->retrieved) {
     auv_exception_context_t ctx;
     memset(&ctx, 0, sizeof(ctx));
-    ctx.message = "Future exception was never retrieved";
+    ctx.message = f->is_task ? "Task exception was never retrieved"
+                             : "Future exception was never retrieved";
     ctx.error = f->error;
     ctx.future = f;
+    if (f->is_task)
+      ctx.task = (auv_task_t *) f;
     auv_call_exception_handler(loop, &ctx);
   }
   if (f->state == AUV__FUT_RESULT && f->free_value != NULL)
@@ -79,6 +86,8 @@ static void future_free(auv_future_t *f) {
   if (f->cbs != f->inline_cbs)
     auv__free(f->cbs);
   auv__free(f->cancel_msg);
+  if (f->is_task)
+    auv__task_free((auv_task_t *) f);
   auv__free(f);
   auv__loop_unref(loop);
 }
@@ -112,12 +121,9 @@ static int future_check_pending(const auv_future_t *f) {
   return 0;
 }
 
-int auv_future_set_result(auv_future_t *f, void *value,
-                          auv_free_func free_value) {
-  int err;
-  if (f == NULL)
-    return UV_EINVAL;
-  err = future_check_pending(f);
+int auv__future_set_result(auv_future_t *f, void *value,
+                           auv_free_func free_value) {
+  int err = future_check_pending(f);
   if (err != 0)
     return err;
   f->value = value;
@@ -127,11 +133,8 @@ int auv_future_set_result(auv_future_t *f, void *value,
   return 0;
 }
 
-int auv_future_set_error(auv_future_t *f, int err) {
-  int r;
-  if (f == NULL || err >= 0 || err == UV_ECANCELED)
-    return UV_EINVAL;
-  r = future_check_pending(f);
+int auv__future_set_error(auv_future_t *f, int err) {
+  int r = future_check_pending(f);
   if (r != 0)
     return r;
   f->error = err;
@@ -140,10 +143,40 @@ int auv_future_set_error(auv_future_t *f, int err) {
   return 0;
 }
 
+/* A task's future ends cancelled; msg (heap, may be NULL) is handed over. */
+void auv__future_finish_cancelled(auv_future_t *f, char *owned_msg) {
+  assert(f->state == AUV__FUT_PENDING);
+  auv__free(f->cancel_msg);
+  f->cancel_msg = owned_msg;
+  f->state = AUV__FUT_CANCELLED;
+  future_complete(f);
+}
+
+/* A task's outcome is what its function returns: asyncio refuses
+ * set_result / set_exception on a Task too. */
+int auv_future_set_result(auv_future_t *f, void *value,
+                          auv_free_func free_value) {
+  if (f == NULL)
+    return UV_EINVAL;
+  if (f->is_task)
+    return UV_ENOTSUP;
+  return auv__future_set_result(f, value, free_value);
+}
+
+int auv_future_set_error(auv_future_t *f, int err) {
+  if (f == NULL || err >= 0 || err == UV_ECANCELED)
+    return UV_EINVAL;
+  if (f->is_task)
+    return UV_ENOTSUP;
+  return auv__future_set_error(f, err);
+}
+
 int auv_future_cancel(auv_future_t *f, const char *msg) {
   int err;
   if (f == NULL)
     return UV_EINVAL;
+  if (f->is_task)
+    return auv_task_cancel((auv_task_t *) f, msg);
   if (f->state != AUV__FUT_PENDING)
     return 0;  /* asyncio: cancel() of a done future returns False */
   err = future_check_pending(f);

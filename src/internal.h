@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "auv.h"
+#include "coro.h"
 #include "heap.h"
 #include "queue.h"
 
@@ -93,6 +94,12 @@ struct auv_loop_s {
   uint64_t slow_ns;             /* debug: slow-callback threshold */
 
   auv_future_t *ruc_future;     /* the future run_until_complete waits on */
+
+  auv__coro_t main_coro;        /* the loop thread's own context */
+  auv__stack_pool_t stacks;     /* free task stacks */
+  auv_task_t *current_task;     /* the task running now, or NULL */
+  auv_task_t *tasks;            /* pending tasks (doubly linked) */
+  unsigned ntasks;              /* how many */
   auv_exception_handler_fn handler;  /* or NULL for the default */
   void *handler_data;
 
@@ -154,6 +161,7 @@ struct auv_future_s {
   int state;                 /* AUV__FUT_* */
   int error;                 /* the error, when state is ERROR */
   unsigned retrieved : 1;    /* the error was read by auv_future_result */
+  unsigned is_task : 1;      /* this future is the head of an auv_task_t */
   void *value;               /* the result, when state is RESULT */
   auv_free_func free_value;  /* destructor for value, or NULL */
   char *cancel_msg;          /* copy of the cancel message, or NULL */
@@ -162,5 +170,37 @@ struct auv_future_s {
   uint32_t cap;              /* room in cbs */
   auv__done_cb_t inline_cbs[AUV__FUTURE_INLINE_CBS];
 };
+
+/* ---- tasks --------------------------------------------------------------- */
+struct auv_task_s {
+  auv_future_t future;         /* first: a task is a future */
+  auv__coro_t coro;            /* its context */
+  auv__stack_t *stack;         /* its stack, until it finishes */
+  auv__qnode_t step;           /* queued to run the task's next step */
+  auv_task_t *prev, *next;     /* the loop's list of pending tasks */
+  auv_task_fn fn;              /* the coroutine function */
+  void *arg;                   /* its argument */
+  void *result;                /* what it stored in *result */
+  int ret;                     /* what it returned */
+  auv_free_func free_result;   /* destructor for result */
+  auv_future_t *waiting;       /* the future awaited (a reference), or NULL */
+  auv_handle_t sleep_handle;   /* auv_sleep's timer, while sleeping */
+  char *name;                  /* heap copy of the name */
+  char *cancel_msg;            /* message of the last cancel(), or NULL */
+  int cancel_requests;         /* cancelling() */
+  unsigned must_cancel : 1;    /* deliver UV_ECANCELED at the next resume */
+  unsigned started : 1;        /* its function has been entered */
+  unsigned finished : 1;       /* its function has returned */
+  unsigned sleeping : 1;       /* sleep_handle is armed */
+};
+
+/* future.c, for tasks: a task's future is completed only by the task. */
+void auv__future_init(auv_future_t *f, auv_loop_t *loop);
+int auv__future_set_result(auv_future_t *f, void *value,
+                           auv_free_func free_value);
+int auv__future_set_error(auv_future_t *f, int err);
+void auv__future_finish_cancelled(auv_future_t *f, char *owned_msg);
+/* task.c */
+void auv__task_free(auv_task_t *task);
 
 #endif /* AUV_INTERNAL_H */

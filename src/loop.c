@@ -278,6 +278,7 @@ static int loop_init(auv_loop_t *loop, uv_loop_t *uv, int owned) {
   loop->slow_ns = DEFAULT_SLOW_NS;
   auv__fifo_init(&loop->ready);
   auv__fifo_init(&loop->ts_queue);
+  auv__coro_init_main(&loop->main_coro);
   env = getenv("AUV_DEBUG");
   loop->debug = env != NULL && strcmp(env, "1") == 0;
 
@@ -365,6 +366,7 @@ static void loop_free(auv_loop_t *loop) {
     auv__free(chunk);
   }
   auv__free(loop->timers.nodes);
+  auv__stack_pool_destroy(&loop->stacks);
   uv_mutex_destroy(&loop->ts_mutex);
   auv__free(loop);
 }
@@ -413,6 +415,8 @@ int auv_loop_close(auv_loop_t *loop) {
     return AUV_ECLOSED;
   if (loop->running || loop->in_pass)
     return AUV_ERUNNING;
+  if (loop->ntasks > 0)
+    return AUV_ETASKS;  /* cancel them first: auv_cancel_all_tasks */
   if (!loop->closing) {
     loop->closing = 1;
     loop_shutdown(loop);

@@ -1,0 +1,376 @@
+/* coro.c: coroutine stacks, the annotated switch, and stack-overflow
+ * detection. The register-level switch itself is the backend's
+ * (coro-<backend>.c).
+ *
+ * Stacks. Each stack is one private anonymous mapping, MAP_NORESERVE, so
+ * the OS commits pages only as the coroutine touches them: a suspended
+ * task that used 3 KiB of stack costs one page of RAM however large its
+ * stack. The lowest AUV__GUARD_SIZE bytes are the guard region.
+ *
+ * The trade-off with vm.max_map_count. A real guard page (PROT_NONE) splits
+ * the mapping in two, and Linux allows 65530 mappings per process by
+ * default: with guard pages everywhere, about 32,000 tasks would be the
+ * ceiling. auv therefore gives real guard pages to the first
+ * AUV__GUARDED_MAX stacks alive at once (16,384 by default, about half
+ * that budget) and to none beyond. An unguarded stack keeps the same
+ * layout, but its guard region is a software red zone: it must stay
+ * all-zero, and auv reads its top on every switch away from the coroutine
+ * (a read of untouched memory maps the shared zero page, so this costs no
+ * RAM). A guarded overflow is caught by the MMU at the faulting
+ * instruction; an unguarded one is caught at the next switch, before any
+ * other task runs, and both are reported with the task's name and abort
+ * the process. Neighbouring unguarded stacks merge into one mapping, which
+ * is how one million tasks fit under the limit.
+ *
+ * Stacks are pooled per loop (auv__stack_pool_t): finishing a task and
+ * starting another reuses the mapping without a system call.
+ */
+#if !defined(_WIN32)
+# define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "coro.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+# define AUV__ASAN 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define AUV__ASAN 1
+# endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+# define AUV__TSAN 1
+#elif defined(__has_feature)
+# if __has_feature(thread_sanitizer)
+#  define AUV__TSAN 1
+# endif
+#endif
+
+#if defined(AUV__ASAN)
+# include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(AUV__TSAN)
+# include <sanitizer/tsan_interface.h>
+#endif
+#if defined(AUV_HAVE_VALGRIND)
+# include <valgrind/valgrind.h>
+#endif
+
+#ifndef MAP_NORESERVE
+# define MAP_NORESERVE 0
+#endif
+#ifndef MAP_STACK
+# define MAP_STACK 0
+#endif
+
+/* The coroutine running on this thread, or NULL on the thread's own stack.
+ * The overflow handler reads it to name the task. */
+static AUV__THREAD_LOCAL auv__coro_t *current_coro;
+/* The context that switched to the running one (for ASan's bookkeeping). */
+static AUV__THREAD_LOCAL auv__coro_t *switched_from;
+
+static size_t page_size(void) {
+  static size_t size;
+  if (size == 0) {
+    long s = sysconf(_SC_PAGESIZE);
+    size = s > 0 ? (size_t) s : 4096;
+  }
+  return size;
+}
+
+/* ------------------------------------------------------------------------
+ * Overflow reports
+ * ------------------------------------------------------------------------ */
+
+/* Async-signal-safe: write(2) and abort() only. */
+static void write_str(const char *s) {
+  size_t len = strlen(s);
+  while (len > 0) {
+    ssize_t n = write(2, s, len);
+    if (n <= 0)
+      return;
+    s += n;
+    len -= (size_t) n;
+  }
+}
+
+static void report_overflow(const auv__coro_t *c, const char *how) {
+  char num[32];
+  size_t usable = c->stack->size - AUV__GUARD_SIZE;
+  int i = (int) sizeof(num) - 1;
+  num[i] = '\0';
+  do {
+    num[--i] = (char) ('0' + usable % 10);
+    usable /= 10;
+  } while (usable > 0 && i > 0);
+  write_str("auv: stack overflow in task '");
+  write_str(c->name != NULL ? c->name : "?");
+  write_str("' (stack of ");
+  write_str(&num[i]);
+  write_str(" bytes; ");
+  write_str(how);
+  write_str("). Give the task a larger stack (auv_task_options_t."
+            "stack_size) or use less of it.\n");
+  abort();
+}
+
+static struct sigaction previous_segv;
+static struct sigaction previous_bus;
+static uv_once_t handler_once = UV_ONCE_INIT;
+
+static void overflow_signal(int sig, siginfo_t *info, void *uctx) {
+  auv__coro_t *c = current_coro;
+  char *addr = info != NULL ? (char *) info->si_addr : NULL;
+  (void) uctx;
+  if (c != NULL && c->stack != NULL && addr >= c->stack->base &&
+      addr < c->stack->base + AUV__GUARD_SIZE)
+    report_overflow(c, "caught by its guard page");
+  /* Not ours: put the previous handler back and let the fault happen again
+   * when this returns, so the program's own handler (or the default)
+   * sees it as if auv were not there. */
+  sigaction(sig, sig == SIGSEGV ? &previous_segv : &previous_bus, NULL);
+}
+
+static void install_handler(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = overflow_signal;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &previous_segv);
+  sigaction(SIGBUS, &sa, &previous_bus);
+}
+
+/* The handler runs on an alternate stack (the faulting one is full). Each
+ * thread that runs tasks needs one; the pool owns it and removes it when
+ * the loop closes, if it is still the thread's. */
+static void altstack_ensure(auv__stack_pool_t *pool) {
+  stack_t current;
+  stack_t ss;
+  if (pool->altstack != NULL)
+    return;
+  if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE))
+    return;  /* the program (or a sanitizer) already has one */
+  ss.ss_size = 64 * 1024;
+  ss.ss_sp = mmap(NULL, ss.ss_size, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ss.ss_sp == MAP_FAILED)
+    return;  /* overflow still aborts, only without the message */
+  ss.ss_flags = 0;
+  if (sigaltstack(&ss, NULL) != 0) {
+    munmap(ss.ss_sp, ss.ss_size);
+    return;
+  }
+  pool->altstack = ss.ss_sp;
+  pool->altstack_size = ss.ss_size;
+}
+
+/* ------------------------------------------------------------------------
+ * Stacks
+ * ------------------------------------------------------------------------ */
+
+/* Live guarded stacks in the process, against AUV__GUARDED_MAX. */
+static unsigned guarded_live;
+
+static int take_guard_budget(void) {
+  unsigned n = __atomic_add_fetch(&guarded_live, 1, __ATOMIC_RELAXED);
+  if (n <= AUV__GUARDED_MAX)
+    return 1;
+  __atomic_sub_fetch(&guarded_live, 1, __ATOMIC_RELAXED);
+  return 0;
+}
+
+static int stack_map(size_t size, auv__stack_t **out) {
+  auv__stack_t *s;
+  void *base;
+
+  s = auv__malloc(sizeof(*s));
+  if (s == NULL)
+    return UV_ENOMEM;
+  base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED) {
+    auv__free(s);
+    return UV_ENOMEM;
+  }
+  memset(s, 0, sizeof(*s));
+  s->base = base;
+  s->size = size;
+  if (take_guard_budget()) {
+    if (mprotect(base, AUV__GUARD_SIZE, PROT_NONE) == 0)
+      s->guarded = 1;
+    else
+      __atomic_sub_fetch(&guarded_live, 1, __ATOMIC_RELAXED);
+  }
+#if defined(AUV_HAVE_VALGRIND)
+  s->valgrind_id = VALGRIND_STACK_REGISTER(s->base + AUV__GUARD_SIZE,
+                                           s->base + s->size);
+#endif
+  *out = s;
+  return 0;
+}
+
+static void stack_unmap(auv__stack_t *s) {
+#if defined(AUV_HAVE_VALGRIND)
+  VALGRIND_STACK_DEREGISTER(s->valgrind_id);
+#endif
+  if (s->guarded)
+    __atomic_sub_fetch(&guarded_live, 1, __ATOMIC_RELAXED);
+  munmap(s->base, s->size);
+  auv__free(s);
+}
+
+size_t auv__stack_round(size_t usable) {
+  size_t page = page_size();
+  if (usable == 0)
+    usable = AUV__DEFAULT_STACK_SIZE;
+  if (usable < AUV__MIN_STACK_SIZE)
+    usable = AUV__MIN_STACK_SIZE;
+  usable = (usable + page - 1) & ~(page - 1);
+  return usable + AUV__GUARD_SIZE;
+}
+
+int auv__stack_alloc(auv__stack_pool_t *pool, size_t size,
+                     auv__stack_t **out) {
+  auv__stack_t **link;
+  uv_once(&handler_once, install_handler);
+  altstack_ensure(pool);
+  /* Reuse a pooled stack of the same size; the pool is short (bounded by
+   * AUV__STACK_POOL_MAX) and almost always holds one size only. */
+  for (link = &pool->free; *link != NULL; link = &(*link)->next_free) {
+    if ((*link)->size == size) {
+      *out = *link;
+      *link = (*link)->next_free;
+      pool->nfree--;
+      return 0;
+    }
+  }
+  return stack_map(size, out);
+}
+
+void auv__stack_release(auv__stack_pool_t *pool, auv__stack_t *s) {
+  if (pool->nfree >= AUV__STACK_POOL_MAX) {
+    stack_unmap(s);
+    return;
+  }
+  s->next_free = pool->free;
+  pool->free = s;
+  pool->nfree++;
+}
+
+void auv__stack_pool_destroy(auv__stack_pool_t *pool) {
+  auv__stack_t *s;
+  while ((s = pool->free) != NULL) {
+    pool->free = s->next_free;
+    stack_unmap(s);
+  }
+  pool->nfree = 0;
+  if (pool->altstack != NULL) {
+    stack_t current;
+    if (sigaltstack(NULL, &current) == 0 && current.ss_sp == pool->altstack) {
+      stack_t off;
+      memset(&off, 0, sizeof(off));
+      off.ss_flags = SS_DISABLE;
+      sigaltstack(&off, NULL);
+      munmap(pool->altstack, pool->altstack_size);
+    }
+    /* else another loop on this thread installed its own since; leaving
+     * this mapping is safer than unmapping a stack the thread may use. */
+    pool->altstack = NULL;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Contexts and the switch
+ * ------------------------------------------------------------------------ */
+
+void auv__coro_init_main(auv__coro_t *main_ctx) {
+  memset(main_ctx, 0, sizeof(*main_ctx));
+#if defined(AUV__TSAN)
+  main_ctx->tsan_fiber = __tsan_get_current_fiber();
+#endif
+}
+
+void auv__coro_prepare(auv__coro_t *ctx, auv__stack_t *stack,
+                       auv__coro_entry_fn entry) {
+  char *lo = stack->base + AUV__GUARD_SIZE;
+  char *hi = stack->base + stack->size;
+  ctx->stack = stack;
+  auv__coro_backend_init(ctx, lo, hi, entry);
+  ctx->asan_bottom = lo;
+  ctx->asan_size = (size_t) (hi - lo);
+  ctx->asan_fake_stack = NULL;
+#if defined(AUV__TSAN)
+  if (ctx->tsan_fiber == NULL)
+    ctx->tsan_fiber = __tsan_create_fiber(0);
+#endif
+}
+
+void auv__coro_release(auv__coro_t *ctx) {
+#if defined(AUV__TSAN)
+  if (ctx->tsan_fiber != NULL)
+    __tsan_destroy_fiber(ctx->tsan_fiber);
+#endif
+  ctx->tsan_fiber = NULL;
+  ctx->stack = NULL;
+}
+
+/* The red zone of an unguarded stack must still be zero. Reading its top
+ * 64 bytes is where any overflow lands first. */
+static void check_red_zone(const auv__coro_t *c) {
+  const uint64_t *top;
+  unsigned i;
+  if (c->stack == NULL || c->stack->guarded)
+    return;
+  top = (const uint64_t *) (c->stack->base + AUV__GUARD_SIZE) - 8;
+  for (i = 0; i < 8; i++)
+    if (top[i] != 0)
+      report_overflow(c, "caught by its red zone at a switch");
+}
+
+void auv__coro_switch(auv__coro_t *from, auv__coro_t *to, int finishing) {
+#if defined(AUV__ASAN)
+  const void *bottom;
+  size_t size;
+#endif
+  check_red_zone(from);
+  switched_from = from;
+  current_coro = to->stack != NULL ? to : NULL;
+#if defined(AUV__ASAN)
+  __sanitizer_start_switch_fiber(finishing ? NULL : &from->asan_fake_stack,
+                                 to->asan_bottom, to->asan_size);
+#else
+  (void) finishing;
+#endif
+#if defined(AUV__TSAN)
+  __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+  auv__coro_backend_switch(from, to);
+  /* Running as `from` again. */
+#if defined(AUV__ASAN)
+  __sanitizer_finish_switch_fiber(from->asan_fake_stack, &bottom, &size);
+  switched_from->asan_bottom = bottom;
+  switched_from->asan_size = size;
+#endif
+  current_coro = from->stack != NULL ? from : NULL;
+}
+
+void auv__coro_started(auv__coro_t *self) {
+#if defined(AUV__ASAN)
+  const void *bottom;
+  size_t size;
+  __sanitizer_finish_switch_fiber(NULL, &bottom, &size);
+  switched_from->asan_bottom = bottom;
+  switched_from->asan_size = size;
+#endif
+  current_coro = self;
+}

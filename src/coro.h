@@ -1,0 +1,104 @@
+/* coro.h: stackful coroutines: a context, a stack, and a switch.
+ *
+ * This is the one interface every backend implements; the rest of auv
+ * (task.c) sees nothing else. A backend provides three things:
+ *
+ *   auv__coro_backend_init(ctx, stack_lo, stack_hi, entry)
+ *       prepares ctx so that the first switch into it calls entry() on the
+ *       given stack; entry must never return.
+ *   auv__coro_backend_switch(from, to)
+ *       saves the callee-saved state of the running context into from and
+ *       resumes to. No system call.
+ *   AUV__CORO_BACKEND_NAME
+ *       "asm-x86_64", "asm-aarch64" or "ucontext", for reports.
+ *
+ * Backends: coro-x86_64.S (System V), coro-aarch64.S and coro-ucontext.c,
+ * chosen at build time (meson option coro_backend). Windows x64 will be its
+ * own file with the same interface.
+ *
+ * coro.c wraps the backend switch with the sanitizer and valgrind
+ * annotations, and owns the stacks.
+ */
+#ifndef AUV_CORO_H
+#define AUV_CORO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(AUV_CORO_UCONTEXT)
+# include <ucontext.h>
+#endif
+
+typedef struct auv__stack_s auv__stack_t;
+
+typedef struct auv__coro_s {
+#if defined(AUV_CORO_UCONTEXT)
+  ucontext_t uc;                 /* the whole saved context */
+#else
+  void *sp;                      /* saved stack pointer; the rest is on it */
+#endif
+  auv__stack_t *stack;           /* its stack, or NULL for a thread's own */
+  const char *name;              /* for overflow reports: the task's name */
+  /* sanitizer and valgrind bookkeeping (unused in plain builds) */
+  void *asan_fake_stack;         /* ASan's fake stack of the paused context */
+  const void *asan_bottom;       /* its stack bottom, as ASan wants it */
+  size_t asan_size;              /* and size */
+  void *tsan_fiber;              /* ThreadSanitizer's fiber handle */
+} auv__coro_t;
+
+/* A coroutine's stack: reserved address space committed lazily by the OS.
+ * The lowest page is either a real guard page (PROT_NONE), while the
+ * process has mappings to spare, or a software red zone that auv checks on
+ * every switch away from the coroutine (see coro.c for the trade-off). */
+struct auv__stack_s {
+  auv__stack_t *next_free;       /* link in the pool's free list */
+  char *base;                    /* start of the mapping (lowest address) */
+  size_t size;                   /* whole mapping, guard included */
+  unsigned guarded : 1;          /* lowest page is PROT_NONE */
+  unsigned valgrind_id;          /* VALGRIND_STACK_REGISTER id */
+};
+
+/* The entry of a new coroutine; must end by switching away for good. */
+typedef void (*auv__coro_entry_fn)(void);
+
+/* Backend */
+void auv__coro_backend_init(auv__coro_t *ctx, char *stack_lo, char *stack_hi,
+                            auv__coro_entry_fn entry);
+void auv__coro_backend_switch(auv__coro_t *from, auv__coro_t *to);
+extern const char auv__coro_backend_name[];
+
+/* Sizes. The guard region is the lowest AUV__GUARD_SIZE bytes of every
+ * stack (a PROT_NONE guard or a software red zone, see coro.c); usable
+ * sizes are rounded up to whole pages. */
+#define AUV__GUARD_SIZE (64 * 1024)
+#define AUV__DEFAULT_STACK_SIZE (256 * 1024)
+#define AUV__MIN_STACK_SIZE (16 * 1024)
+#define AUV__GUARDED_MAX 16384u
+#define AUV__STACK_POOL_MAX 256u
+
+/* A loop's pool of free stacks, and the alternate signal stack it installed
+ * for the overflow handler, if any. */
+typedef struct {
+  auv__stack_t *free;            /* free stacks, most recent first */
+  unsigned nfree;                /* how many */
+  void *altstack;                /* sigaltstack memory this pool installed */
+  size_t altstack_size;
+} auv__stack_pool_t;
+
+/* coro.c */
+size_t auv__stack_round(size_t usable);
+int auv__stack_alloc(auv__stack_pool_t *pool, size_t size,
+                     auv__stack_t **out);
+void auv__stack_release(auv__stack_pool_t *pool, auv__stack_t *stack);
+void auv__stack_pool_destroy(auv__stack_pool_t *pool);
+
+void auv__coro_init_main(auv__coro_t *main_ctx);
+void auv__coro_prepare(auv__coro_t *ctx, auv__stack_t *stack,
+                       auv__coro_entry_fn entry);
+void auv__coro_release(auv__coro_t *ctx);
+/* Switch from -> to. finishing is 1 when from will never run again. */
+void auv__coro_switch(auv__coro_t *from, auv__coro_t *to, int finishing);
+/* The first thing a new coroutine's entry function calls. */
+void auv__coro_started(auv__coro_t *self);
+
+#endif /* AUV_CORO_H */

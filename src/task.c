@@ -1,0 +1,446 @@
+/* task.c: Tasks: coroutine functions run by the loop on their own stacks,
+ * with await, sleep, cancellation, and asyncio.run.
+ *
+ * Every step of a task runs from the loop's own stack: the pass pops the
+ * task's step node (or a future's done callback wakes it) and switches into
+ * the task; the task runs until it awaits something pending, sleeps or
+ * returns, and switches back. Steps never nest, so one saved context per
+ * loop (main_coro) is all the loop side needs.
+ *
+ * Cancellation follows asyncio's Task.cancel / __step exactly, with
+ * UV_ECANCELED for CancelledError:
+ * - cancel() of a done task returns 0; otherwise it counts the request and,
+ *   if the task waits on a future that it can cancel, cancels that (the
+ *   task then wakes with UV_ECANCELED); if not, it sets must_cancel, and the
+ *   task's next resume returns UV_ECANCELED instead of what it waited for.
+ * - A task that suspends while must_cancel is set has the future it waits
+ *   on cancelled at once (asyncio's __step does the same).
+ * - A task whose function returns while must_cancel is still set ends
+ *   cancelled, whatever it returned, as asyncio's does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* The task running on this thread (asyncio's current_task for the running
+ * loop), and a counter for default names, shared by every loop as
+ * asyncio's is. */
+static AUV__THREAD_LOCAL auv_task_t *running_task;
+static unsigned long task_counter;
+
+static void task_step_node(auv_loop_t *loop, auv__qnode_t *node, int discard);
+
+/* ------------------------------------------------------------------------
+ * Creation and destruction
+ * ------------------------------------------------------------------------ */
+
+int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
+                 auv_task_t **task) {
+  return auv_task_new_ex(loop, fn, arg, NULL, task);
+}
+
+int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
+                    const auv_task_options_t *options, auv_task_t **out) {
+  auv_task_t *t;
+  char buf[32];
+  const char *name;
+  size_t stack_size;
+  int err;
+
+  if (loop == NULL || fn == NULL || out == NULL)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  t = auv__calloc(1, sizeof(*t));
+  if (t == NULL)
+    return UV_ENOMEM;
+  name = options != NULL ? options->name : NULL;
+  if (name == NULL) {
+    unsigned long n = __atomic_add_fetch(&task_counter, 1, __ATOMIC_RELAXED);
+    snprintf(buf, sizeof(buf), "Task-%lu", n);
+    name = buf;
+  }
+  t->name = auv__strdup(name);
+  if (t->name == NULL) {
+    auv__free(t);
+    return UV_ENOMEM;
+  }
+  stack_size = auv__stack_round(options != NULL ? options->stack_size : 0);
+  err = auv__stack_alloc(&loop->stacks, stack_size, &t->stack);
+  if (err != 0) {
+    auv__free(t->name);
+    auv__free(t);
+    return err;
+  }
+
+  /* The future part, as auv_future_new makes it. */
+  auv__future_init(&t->future, loop);
+  t->future.is_task = 1;
+  t->future.refs = 2;  /* the caller's and the loop's (until done) */
+
+  t->fn = fn;
+  t->arg = arg;
+  t->free_result = options != NULL ? options->free_result : NULL;
+  t->coro.name = t->name;
+  t->step.run = task_step_node;
+
+  t->next = loop->tasks;
+  if (loop->tasks != NULL)
+    loop->tasks->prev = t;
+  loop->tasks = t;
+  loop->ntasks++;
+
+  auv__loop_ready_push(loop, &t->step);
+  *out = t;
+  return 0;
+}
+
+/* Called by future.c when the last reference goes. */
+void auv__task_free(auv_task_t *t) {
+  if (t->stack != NULL) {
+    auv__stack_release(&t->future.loop->stacks, t->stack);
+    t->stack = NULL;
+  }
+  auv__coro_release(&t->coro);
+  auv__free(t->name);
+  auv__free(t->cancel_msg);
+}
+
+static void task_unlink(auv_task_t *t) {
+  auv_loop_t *loop = t->future.loop;
+  if (t->prev != NULL)
+    t->prev->next = t->next;
+  else
+    loop->tasks = t->next;
+  if (t->next != NULL)
+    t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+  loop->ntasks--;
+}
+
+/* The task's function is done (or will never run): release the stack, set
+ * the outcome and drop the loop's reference. Runs on the loop's stack. */
+static void task_finish(auv_task_t *t) {
+  auv_future_t *f = &t->future;
+  auv__stack_release(&f->loop->stacks, t->stack);
+  t->stack = NULL;
+  auv__coro_release(&t->coro);
+  task_unlink(t);
+  if (t->ret == UV_ECANCELED || t->must_cancel) {
+    t->must_cancel = 0;
+    auv__future_finish_cancelled(f, t->cancel_msg);
+    t->cancel_msg = NULL;
+  } else if (t->ret < 0) {
+    auv__future_set_error(f, t->ret);
+  } else {
+    auv__future_set_result(f, t->result, t->free_result);
+  }
+  auv_future_unref(f);
+}
+
+/* ------------------------------------------------------------------------
+ * Steps
+ * ------------------------------------------------------------------------ */
+
+static void task_entry(void) {
+  auv_task_t *t = running_task;
+  auv__coro_started(&t->coro);
+  t->ret = t->fn(t->arg, &t->result);
+  t->finished = 1;
+  auv__coro_switch(&t->coro, &t->future.loop->main_coro, 1);
+  abort();  /* a finished task is never resumed */
+}
+
+/* Run the task until it suspends or returns. */
+static void task_step(auv_task_t *t) {
+  auv_loop_t *loop = t->future.loop;
+  if (!t->started) {
+    if (t->must_cancel) {
+      /* Cancelled before its first step: the function never runs. */
+      t->ret = UV_ECANCELED;
+      task_finish(t);
+      return;
+    }
+    t->started = 1;
+    auv__coro_prepare(&t->coro, t->stack, task_entry);
+  }
+  loop->current_task = t;
+  running_task = t;
+  auv__coro_switch(&loop->main_coro, &t->coro, 0);
+  running_task = NULL;
+  loop->current_task = NULL;
+  if (t->finished)
+    task_finish(t);
+}
+
+static void task_step_node(auv_loop_t *loop, auv__qnode_t *node,
+                           int discard) {
+  auv_task_t *t = AUV__CONTAINER_OF(node, auv_task_t, step);
+  (void) loop;
+  if (!discard)
+    task_step(t);
+}
+
+/* Back to the loop until something resumes this task. */
+static void task_suspend(auv_task_t *t) {
+  auv__coro_switch(&t->coro, &t->future.loop->main_coro, 0);
+}
+
+/* A done callback: the awaited future is done; resume at once (asyncio's
+ * __wakeup calls __step directly). */
+static void task_wakeup(auv_future_t *f, void *arg) {
+  (void) f;
+  task_step((auv_task_t *) arg);
+}
+
+/* auv_sleep's timer: resume on the next snapshot, as asyncio's sleep future
+ * wakes its task through call_soon. */
+static void task_sleep_done(void *arg) {
+  auv_task_t *t = arg;
+  t->sleeping = 0;
+  auv__loop_ready_push(t->future.loop, &t->step);
+}
+
+static int task_resume_code(auv_task_t *t) {
+  if (t->must_cancel) {
+    t->must_cancel = 0;
+    return UV_ECANCELED;
+  }
+  return 0;
+}
+
+int auv_await(auv_future_t *f, void **result) {
+  auv_task_t *t = running_task;
+  int err;
+
+  if (f == NULL)
+    return UV_EINVAL;
+  if (t == NULL)
+    return AUV_ENOTASK;
+  if (f == &t->future)
+    return AUV_ESELFAWAIT;
+  if (f->loop != t->future.loop)
+    return AUV_EWRONGLOOP;
+  if (auv_future_done(f))
+    return auv_future_result(f, result);
+  err = auv_future_add_done_callback(f, task_wakeup, t);
+  if (err != 0)
+    return err;
+  t->waiting = auv_future_ref(f);
+  if (t->must_cancel && auv_future_cancel(f, t->cancel_msg) == 1)
+    t->must_cancel = 0;
+  task_suspend(t);
+  t->waiting = NULL;
+  err = task_resume_code(t);
+  if (err == 0)
+    err = auv_future_result(f, result);
+  auv_future_unref(f);
+  return err;
+}
+
+int auv_sleep(double seconds) {
+  auv_task_t *t = running_task;
+  int err;
+
+  if (t == NULL)
+    return AUV_ENOTASK;
+  if (seconds != seconds)
+    return UV_EINVAL;
+  if (seconds <= 0 || t->must_cancel) {
+    /* sleep(0) yields once; a pending cancel cancels the sleep at once. */
+    auv__loop_ready_push(t->future.loop, &t->step);
+  } else {
+    err = auv_call_later(t->future.loop, seconds, task_sleep_done, t,
+                         &t->sleep_handle);
+    if (err != 0)
+      return err;
+    t->sleeping = 1;
+  }
+  task_suspend(t);
+  return task_resume_code(t);
+}
+
+/* ------------------------------------------------------------------------
+ * Cancellation and the rest of the Task API
+ * ------------------------------------------------------------------------ */
+
+int auv_task_cancel(auv_task_t *t, const char *msg) {
+  char *copy = NULL;
+  if (t == NULL)
+    return UV_EINVAL;
+  if (auv_future_done(&t->future))
+    return 0;
+  if (msg != NULL) {
+    copy = auv__strdup(msg);
+    if (copy == NULL)
+      return UV_ENOMEM;
+  }
+  auv__free(t->cancel_msg);
+  t->cancel_msg = copy;
+  t->cancel_requests++;
+  if (t->waiting != NULL && auv_future_cancel(t->waiting, msg) == 1)
+    return 1;
+  if (t->sleeping) {
+    /* The sleep is a future in asyncio; cancelling it wakes the task
+     * through call_soon. Same here, without the future. */
+    auv_handle_cancel(t->sleep_handle);
+    t->sleeping = 0;
+    auv__loop_ready_push(t->future.loop, &t->step);
+  }
+  t->must_cancel = 1;
+  return 1;
+}
+
+int auv_task_cancelling(const auv_task_t *t) {
+  return t != NULL ? t->cancel_requests : 0;
+}
+
+int auv_task_uncancel(auv_task_t *t) {
+  if (t == NULL)
+    return UV_EINVAL;
+  if (t->cancel_requests > 0)
+    t->cancel_requests--;
+  return t->cancel_requests;
+}
+
+int auv_task_cancelled(const auv_task_t *t) {
+  return t != NULL && auv_future_cancelled(&t->future);
+}
+
+int auv_task_done(const auv_task_t *t) {
+  return t != NULL && auv_future_done(&t->future);
+}
+
+int auv_task_result(auv_task_t *t, void **result) {
+  return t != NULL ? auv_future_result(&t->future, result) : UV_EINVAL;
+}
+
+auv_future_t *auv_task_future(auv_task_t *t) {
+  return t != NULL ? &t->future : NULL;
+}
+
+auv_task_t *auv_task_ref(auv_task_t *t) {
+  if (t != NULL)
+    auv_future_ref(&t->future);
+  return t;
+}
+
+void auv_task_unref(auv_task_t *t) {
+  if (t != NULL)
+    auv_future_unref(&t->future);
+}
+
+auv_loop_t *auv_task_get_loop(const auv_task_t *t) {
+  return t != NULL ? t->future.loop : NULL;
+}
+
+const char *auv_task_get_name(const auv_task_t *t) {
+  return t != NULL ? t->name : NULL;
+}
+
+int auv_task_set_name(auv_task_t *t, const char *name) {
+  char *copy;
+  if (t == NULL || name == NULL)
+    return UV_EINVAL;
+  copy = auv__strdup(name);
+  if (copy == NULL)
+    return UV_ENOMEM;
+  auv__free(t->name);
+  t->name = copy;
+  t->coro.name = copy;
+  return 0;
+}
+
+auv_task_t *auv_current_task(auv_loop_t *loop) {
+  if (loop == NULL)
+    loop = auv_get_running_loop();
+  return loop != NULL ? loop->current_task : NULL;
+}
+
+int auv_all_tasks(auv_loop_t *loop, auv_task_t **tasks, size_t cap) {
+  auv_task_t *t;
+  size_t i = 0;
+  if (loop == NULL || (tasks == NULL && cap > 0))
+    return UV_EINVAL;
+  for (t = loop->tasks; t != NULL && i < cap; t = t->next)
+    tasks[i++] = t;
+  return (int) loop->ntasks;
+}
+
+/* Wait for every pending task, from a helper task-less future: a done
+ * callback per task counts them down and completes the future at zero. */
+typedef struct {
+  auv_future_t *all_done;
+  unsigned left;
+} cancel_all_t;
+
+static void cancel_all_one_done(auv_future_t *f, void *arg) {
+  cancel_all_t *c = arg;
+  (void) f;
+  if (--c->left == 0)
+    auv_future_set_result(c->all_done, NULL, NULL);
+}
+
+int auv_cancel_all_tasks(auv_loop_t *loop) {
+  cancel_all_t c;
+  auv_task_t *t;
+  int err;
+
+  if (loop == NULL)
+    return UV_EINVAL;
+  if (loop->running || loop->in_pass)
+    return AUV_ERUNNING;
+  if (loop->ntasks == 0)
+    return 0;
+  err = auv_future_new(loop, &c.all_done);
+  if (err != 0)
+    return err;
+  c.left = 0;
+  for (t = loop->tasks; t != NULL; t = t->next) {
+    err = auv_future_add_done_callback(&t->future, cancel_all_one_done, &c);
+    if (err != 0)
+      break;
+    c.left++;
+  }
+  if (err == 0) {
+    for (t = loop->tasks; t != NULL; t = t->next)
+      auv_task_cancel(t, NULL);
+    err = auv_run_until_complete(loop, c.all_done, NULL);
+  } else {
+    for (t = loop->tasks; t != NULL; t = t->next)
+      auv_future_remove_done_callback(&t->future, cancel_all_one_done, &c);
+  }
+  auv_future_unref(c.all_done);
+  return err;
+}
+
+int auv_run(auv_task_fn main_fn, void *arg, void **result) {
+  auv_loop_t *loop;
+  auv_task_t *task;
+  int err;
+  int close_err;
+
+  if (main_fn == NULL)
+    return UV_EINVAL;
+  if (auv_get_running_loop() != NULL)
+    return AUV_ERUNNING;
+  err = auv_loop_new(&loop);
+  if (err != 0)
+    return err;
+  err = auv_task_new(loop, main_fn, arg, &task);
+  if (err == 0) {
+    err = auv_run_until_complete(loop, auv_task_future(task), result);
+    auv_task_unref(task);
+  }
+  /* Tasks may start others while being cancelled: repeat until none. */
+  while (loop->ntasks > 0 && auv_cancel_all_tasks(loop) == 0)
+    ;
+  close_err = auv_loop_close(loop);
+  return err != 0 ? err : close_err;
+}
+
+const char *auv_coro_backend(void) {
+  return auv__coro_backend_name;
+}
