@@ -157,15 +157,20 @@ AUV_EXTERN int auv_loop_attach(uv_loop_t *uv, auv_loop_t **loop);
 AUV_EXTERN uv_loop_t *auv_loop_uv(auv_loop_t *loop);
 
 /* Close the loop: refuses with AUV_ERUNNING while the loop runs (including
- * from inside one of its callbacks). Callbacks and timers still pending are
- * dropped without running, as asyncio's close() drops them. Every internal
- * handle is closed. For an owned loop the uv_loop_t is closed too; if the
- * program left handles of its own on it, this returns UV_EBUSY and can be
- * called again once they are closed. For an attached loop the internal
- * handles finish closing the next time the host runs its uv loop (as every
- * libuv handle does), so run it once more before uv_loop_close().
- * After a successful close the loop pointer must not be used again; futures
- * still referenced keep the memory they need alive and report AUV_ECLOSED. */
+ * from inside one of its callbacks) and with AUV_ETASKS while tasks are
+ * pending (auv_cancel_all_tasks first, as asyncio.run does). Callbacks,
+ * timers and cross-thread calls still pending are dropped without running,
+ * as asyncio's close() drops them. Every internal handle is closed. For an
+ * owned loop the uv_loop_t is closed too, after one non-blocking uv
+ * iteration that runs the close callbacks (and any of the program's own uv
+ * callbacks that are due); if the program left handles of its own on it,
+ * this returns UV_EBUSY and can be called again once they are closed. For an
+ * attached loop the internal handles finish closing the next time the host
+ * runs its uv loop (as every libuv handle does), so run it once more before
+ * uv_loop_close(). After a successful close, use the loop pointer only
+ * through futures still referenced: they keep the memory they need alive,
+ * auv_future_get_loop() and auv_is_closed() work on it, and operations
+ * report AUV_ECLOSED. */
 AUV_EXTERN int auv_loop_close(auv_loop_t *loop);
 
 /* Run until auv_stop() is called. With nothing scheduled it waits, as
@@ -177,11 +182,13 @@ AUV_EXTERN int auv_run_forever(auv_loop_t *loop);
 
 /* Run until future is done and return its outcome as auv_future_result()
  * does: 0 with *result set (result may be NULL), the future's error, or
- * UV_ECANCELED. Returns AUV_ESTALLED at once if the future is pending and
- * nothing left in the loop (no callback, timer, active handle or request)
- * can ever complete it; AUV_ESTOPPED if auv_stop() ended the run first;
- * AUV_ERUNNING if the loop is running already (uv_run is not re-entrant);
- * AUV_EWRONGLOOP if the future belongs to another loop. */
+ * UV_ECANCELED. Returns AUV_ESTALLED, instead of blocking forever, as soon
+ * as the future is pending and nothing is left in the loop (no callback,
+ * timer, active handle or request) that could complete it; timers at +inf
+ * count as nothing. AUV_ESTOPPED if auv_stop() ended the run first;
+ * AUV_ERUNNING if this loop, or another auv loop on this thread, is running
+ * already (uv_run is not re-entrant); AUV_EWRONGLOOP if the future belongs
+ * to another loop. */
 AUV_EXTERN int auv_run_until_complete(auv_loop_t *loop, auv_future_t *future,
                                       void **result);
 
@@ -217,8 +224,10 @@ AUV_EXTERN int auv_call_later(auv_loop_t *loop, double delay,
 AUV_EXTERN int auv_call_at(auv_loop_t *loop, double when, auv_callback_fn cb,
                            void *arg, auv_handle_t *handle);
 /* The only call any thread may make: schedule cb(arg) as call_soon does and
- * wake the loop. The loop must not be closed before this returns. Returns no
- * handle: a callback queued from another thread cannot be cancelled. */
+ * wake the loop. Every other thread must have made its last call before
+ * auv_loop_close() begins (close frees the loop). A call made while close
+ * is under way returns AUV_ECLOSED. Returns no handle: a callback queued
+ * from another thread cannot be cancelled. */
 AUV_EXTERN int auv_call_soon_threadsafe(auv_loop_t *loop, auv_callback_fn cb,
                                         void *arg);
 
@@ -226,8 +235,9 @@ AUV_EXTERN int auv_call_soon_threadsafe(auv_loop_t *loop, auv_callback_fn cb,
  * run, 0 if it already ran, is running or was cancelled (a no-op), UV_EINVAL
  * for a zeroed handle. */
 AUV_EXTERN int auv_handle_cancel(auv_handle_t handle);
-/* The deadline of a call_later / call_at handle, on auv_time()'s clock,
- * valid even after it ran. UV_EINVAL for call_soon handles. */
+/* The deadline of a call_later / call_at handle, on auv_time()'s clock, as
+ * asked (call_at's when, or the time of call_later plus its delay), valid
+ * even after it ran. UV_EINVAL for call_soon handles. */
 AUV_EXTERN int auv_handle_when(auv_handle_t handle, double *when);
 
 /* The handler called for errors nothing else handled (a future's error
@@ -245,16 +255,18 @@ AUV_EXTERN void auv_default_exception_handler(auv_loop_t *loop,
                                               const auv_exception_context_t *ctx);
 
 /* Debug mode, as asyncio's: report every callback that takes longer than
- * the slow-callback duration (default 0.1 s) to the exception handler. Also
- * enabled at loop creation when the environment has AUV_DEBUG=1. */
+ * the slow-callback duration (default 0.1 s; 0 to 3600 s accepted, 0
+ * reports every callback) to the exception handler. Also enabled at loop
+ * creation when the environment has AUV_DEBUG=1. */
 AUV_EXTERN int auv_set_debug(auv_loop_t *loop, int enabled);
 AUV_EXTERN int auv_get_debug(const auv_loop_t *loop);
 AUV_EXTERN int auv_set_slow_callback_duration(auv_loop_t *loop, double seconds);
 
 /* How many snapshots of the ready queue one libuv iteration may run before
  * auv returns to libuv to poll for I/O (default 64), and the time budget
- * for them (default 1 ms). Lower values poll I/O more often; higher ones
- * cost fewer poll system calls. Both must be positive. */
+ * for them (default 1 ms; the clock is read every 8 snapshots, so a budget
+ * only matters above 8). Lower values poll I/O more often; higher ones cost
+ * fewer poll system calls. snapshots > 0, 0 < seconds <= 3600. */
 AUV_EXTERN int auv_set_batch_limits(auv_loop_t *loop, unsigned snapshots,
                                     double seconds);
 
@@ -274,17 +286,21 @@ AUV_EXTERN void auv_future_unref(auv_future_t *future);
 AUV_EXTERN auv_loop_t *auv_future_get_loop(const auv_future_t *future);
 
 /* Mark the future done with value. free_value, if not NULL, is called on
- * value when the future is freed. AUV_EINVALSTATE if already done (the
- * value is then not owned: free_value is not called). */
+ * value when the future is freed. On any error the value is not taken and
+ * free_value is not called: AUV_EINVALSTATE if already done, AUV_ECLOSED if
+ * its loop is closed, UV_ENOTSUP on a task's future (a task's outcome is
+ * what its function returns). */
 AUV_EXTERN int auv_future_set_result(auv_future_t *future, void *value,
                                      auv_free_func free_value);
 /* Mark the future failed with err, a negative code other than UV_ECANCELED
  * (use auv_future_cancel for that): UV_EINVAL otherwise. AUV_EINVALSTATE if
- * already done. */
+ * already done, AUV_ECLOSED if its loop is closed, UV_ENOTSUP on a task's
+ * future. */
 AUV_EXTERN int auv_future_set_error(auv_future_t *future, int err);
 /* Cancel the future: returns 1 if it was pending and is now cancelled, 0 if
- * it was already done. msg (may be NULL) is copied and kept as the
- * cancellation message (UV_ENOMEM if the copy fails; nothing changes). */
+ * it was already done, AUV_ECLOSED if its loop is closed. msg (may be NULL)
+ * is copied and kept as the cancellation message (UV_ENOMEM if the copy
+ * fails; nothing changes). On a task's future this is auv_task_cancel. */
 AUV_EXTERN int auv_future_cancel(auv_future_t *future, const char *msg);
 /* The message given to auv_future_cancel, or NULL. */
 AUV_EXTERN const char *auv_future_cancel_message(const auv_future_t *future);
@@ -298,7 +314,7 @@ AUV_EXTERN int auv_future_result(auv_future_t *future, void **result);
 
 /* Call cb(future, arg) once the future is done, through call_soon, in the
  * order the callbacks were added. If the future is already done, it is
- * scheduled at once. */
+ * scheduled at once. AUV_ECLOSED if its loop is closed. */
 AUV_EXTERN int auv_future_add_done_callback(auv_future_t *future,
                                             auv_done_fn cb, void *arg);
 /* Remove every registration of (cb, arg) not yet scheduled; returns how many

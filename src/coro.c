@@ -113,7 +113,7 @@ static void report_overflow(const auv__coro_t *c, const char *how) {
     usable /= 10;
   } while (usable > 0 && i > 0);
   write_str("auv: stack overflow in task '");
-  write_str(c->name != NULL ? c->name : "?");
+  write_str(c->name[0] != '\0' ? c->name : "?");
   write_str("' (stack of ");
   write_str(&num[i]);
   write_str(" bytes; ");
@@ -156,8 +156,9 @@ static void install_handler(void) {
 static void altstack_ensure(auv__stack_pool_t *pool) {
   stack_t current;
   stack_t ss;
-  if (pool->altstack != NULL)
+  if (pool->altstack_checked)
     return;
+  pool->altstack_checked = 1;
   if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE))
     return;  /* the program (or a sanitizer) already has one */
   ss.ss_size = 64 * 1024;
@@ -287,6 +288,7 @@ void auv__stack_pool_destroy(auv__stack_pool_t *pool) {
      * this mapping is safer than unmapping a stack the thread may use. */
     pool->altstack = NULL;
   }
+  pool->altstack_checked = 0;
 }
 
 /* ------------------------------------------------------------------------

@@ -38,7 +38,8 @@ typedef struct auv__coro_s {
   void *sp;                      /* saved stack pointer; the rest is on it */
 #endif
   auv__stack_t *stack;           /* its stack, or NULL for a thread's own */
-  const char *name;              /* for overflow reports: the task's name */
+  const char *name;              /* for overflow reports: the task's name
+                                    (never NULL once prepared) */
   /* sanitizer and valgrind bookkeeping (unused in plain builds) */
   void *asan_fake_stack;         /* ASan's fake stack of the paused context */
   const void *asan_bottom;       /* its stack bottom, as ASan wants it */
@@ -81,6 +82,7 @@ extern const char auv__coro_backend_name[];
 typedef struct {
   auv__stack_t *free;            /* free stacks, most recent first */
   unsigned nfree;                /* how many */
+  unsigned altstack_checked;     /* looked for an alternate stack already */
   void *altstack;                /* sigaltstack memory this pool installed */
   size_t altstack_size;
 } auv__stack_pool_t;

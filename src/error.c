@@ -20,6 +20,8 @@ static int is_uv_code(int err) {
 
 const char *auv_strerror(int err) {
   switch (err) {
+    case 0:
+      return "success";
 #define XX(name, code, msg) case code: return msg;
     AUV_ERRNO_MAP(XX)
 #undef XX
@@ -30,6 +32,8 @@ const char *auv_strerror(int err) {
 
 const char *auv_err_name(int err) {
   switch (err) {
+    case 0:
+      return "OK";
 #define XX(name, code, msg) case code: return "AUV_" #name;
     AUV_ERRNO_MAP(XX)
 #undef XX

@@ -87,8 +87,9 @@ static void future_free(auv_future_t *f) {
     auv__free(f->cbs);
   auv__free(f->cancel_msg);
   if (f->is_task)
-    auv__task_free((auv_task_t *) f);
-  auv__free(f);
+    auv__task_free((auv_task_t *) f);  /* keeps the memory for reuse */
+  else
+    auv__free(f);
   auv__loop_unref(loop);
 }
 

@@ -100,6 +100,8 @@ struct auv_loop_s {
   auv_task_t *current_task;     /* the task running now, or NULL */
   auv_task_t *tasks;            /* pending tasks (doubly linked) */
   unsigned ntasks;              /* how many */
+  auv_task_t *free_tasks;       /* finished tasks' memory, for reuse */
+  unsigned nfree_tasks;         /* how many (at most AUV__TASK_POOL_MAX) */
   auv_exception_handler_fn handler;  /* or NULL for the default */
   void *handler_data;
 
@@ -125,7 +127,12 @@ static inline void auv__loop_wake(auv_loop_t *loop) {
   }
 }
 
-void auv__loop_ready_push(auv_loop_t *loop, auv__qnode_t *node);
+static inline void auv__loop_ready_push(auv_loop_t *loop,
+                                        auv__qnode_t *node) {
+  auv__fifo_push(&loop->ready, node);
+  auv__loop_wake(loop);
+}
+
 void auv__loop_unref(auv_loop_t *loop);
 
 /* slot pool (loop.c) */
@@ -185,7 +192,8 @@ struct auv_task_s {
   auv_free_func free_result;   /* destructor for result */
   auv_future_t *waiting;       /* the future awaited (a reference), or NULL */
   auv_handle_t sleep_handle;   /* auv_sleep's timer, while sleeping */
-  char *name;                  /* heap copy of the name */
+  char *name;                  /* heap copy of a name given by the program */
+  char default_name[24];       /* "Task-<n>", when it has no other name */
   char *cancel_msg;            /* message of the last cancel(), or NULL */
   int cancel_requests;         /* cancelling() */
   unsigned must_cancel : 1;    /* deliver UV_ECANCELED at the next resume */
@@ -193,6 +201,8 @@ struct auv_task_s {
   unsigned finished : 1;       /* its function has returned */
   unsigned sleeping : 1;       /* sleep_handle is armed */
 };
+
+#define AUV__TASK_POOL_MAX 256u
 
 /* future.c, for tasks: a task's future is completed only by the task. */
 void auv__future_init(auv_future_t *f, auv_loop_t *loop);
@@ -202,5 +212,6 @@ int auv__future_set_error(auv_future_t *f, int err);
 void auv__future_finish_cancelled(auv_future_t *f, char *owned_msg);
 /* task.c */
 void auv__task_free(auv_task_t *task);
+void auv__task_pool_destroy(auv_loop_t *loop);
 
 #endif /* AUV_INTERNAL_H */

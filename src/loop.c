@@ -98,11 +98,6 @@ void auv__slot_run_call(auv_loop_t *loop, auv__qnode_t *node, int discard) {
  * The ready queue and the pass
  * ------------------------------------------------------------------------ */
 
-void auv__loop_ready_push(auv_loop_t *loop, auv__qnode_t *node) {
-  auv__fifo_push(&loop->ready, node);
-  auv__loop_wake(loop);
-}
-
 /* One snapshot: run every node that was in the queue when it began. Nodes
  * pushed meanwhile go behind `last` and wait for the next snapshot. A node
  * stays in the queue until popped (cancelling only marks it), so `last`
@@ -366,6 +361,7 @@ static void loop_free(auv_loop_t *loop) {
     auv__free(chunk);
   }
   auv__free(loop->timers.nodes);
+  auv__task_pool_destroy(loop);
   auv__stack_pool_destroy(&loop->stacks);
   uv_mutex_destroy(&loop->ts_mutex);
   auv__free(loop);
@@ -444,6 +440,8 @@ static int loop_check_runnable(const auv_loop_t *loop) {
     return AUV_ECLOSED;
   if (loop->running || loop->in_pass)
     return AUV_ERUNNING;  /* uv_run is not re-entrant */
+  if (running_loop != NULL)
+    return AUV_ERUNNING;  /* another loop runs on this thread (asyncio) */
   return 0;
 }
 
@@ -551,6 +549,11 @@ int auv_stop(auv_loop_t *loop) {
   if (loop == NULL)
     return UV_EINVAL;
   loop->stopping = 1;
+  /* From a pass the pass itself ends the run after the snapshot; from the
+   * program's own libuv callback there may be no pass to come, so tell uv
+   * now (it finishes the iteration it is in, as asyncio would). */
+  if (loop->running && !loop->in_pass)
+    uv_stop(loop->uv);
   return 0;
 }
 

@@ -41,11 +41,24 @@ int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
   return auv_task_new_ex(loop, fn, arg, NULL, task);
 }
 
+/* "Task-<n>" without snprintf: creating a task is on the fast path. */
+static void format_default_name(char *buf, unsigned long n) {
+  char digits[24];
+  int i = 0;
+  do {
+    digits[i++] = (char) ('0' + n % 10);
+    n /= 10;
+  } while (n > 0);
+  memcpy(buf, "Task-", 5);
+  buf += 5;
+  while (i > 0)
+    *buf++ = digits[--i];
+  *buf = '\0';
+}
+
 int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
                     const auv_task_options_t *options, auv_task_t **out) {
   auv_task_t *t;
-  char buf[32];
-  const char *name;
   size_t stack_size;
   int err;
 
@@ -53,19 +66,27 @@ int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;
-  t = auv__calloc(1, sizeof(*t));
-  if (t == NULL)
-    return UV_ENOMEM;
-  name = options != NULL ? options->name : NULL;
-  if (name == NULL) {
-    unsigned long n = __atomic_add_fetch(&task_counter, 1, __ATOMIC_RELAXED);
-    snprintf(buf, sizeof(buf), "Task-%lu", n);
-    name = buf;
+  /* Task memory is recycled per loop: a finished task's block, if any. */
+  t = loop->free_tasks;
+  if (t != NULL) {
+    loop->free_tasks = t->next;
+    loop->nfree_tasks--;
+    memset(t, 0, sizeof(*t));
+  } else {
+    t = auv__calloc(1, sizeof(*t));
+    if (t == NULL)
+      return UV_ENOMEM;
   }
-  t->name = auv__strdup(name);
-  if (t->name == NULL) {
-    auv__free(t);
-    return UV_ENOMEM;
+  if (options != NULL && options->name != NULL) {
+    t->name = auv__strdup(options->name);
+    if (t->name == NULL) {
+      auv__free(t);
+      return UV_ENOMEM;
+    }
+  } else {
+    format_default_name(t->default_name,
+                        __atomic_add_fetch(&task_counter, 1,
+                                           __ATOMIC_RELAXED));
   }
   stack_size = auv__stack_round(options != NULL ? options->stack_size : 0);
   err = auv__stack_alloc(&loop->stacks, stack_size, &t->stack);
@@ -83,7 +104,7 @@ int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
   t->fn = fn;
   t->arg = arg;
   t->free_result = options != NULL ? options->free_result : NULL;
-  t->coro.name = t->name;
+  t->coro.name = t->name != NULL ? t->name : t->default_name;
   t->step.run = task_step_node;
 
   t->next = loop->tasks;
@@ -97,15 +118,33 @@ int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
   return 0;
 }
 
-/* Called by future.c when the last reference goes. */
+/* Called by future.c when the last reference goes: release what the task
+ * holds and keep its memory for the loop's next task (or free it). */
 void auv__task_free(auv_task_t *t) {
+  auv_loop_t *loop = t->future.loop;
   if (t->stack != NULL) {
-    auv__stack_release(&t->future.loop->stacks, t->stack);
+    auv__stack_release(&loop->stacks, t->stack);
     t->stack = NULL;
   }
   auv__coro_release(&t->coro);
   auv__free(t->name);
   auv__free(t->cancel_msg);
+  if (loop->nfree_tasks < AUV__TASK_POOL_MAX && !loop->closed) {
+    t->next = loop->free_tasks;
+    loop->free_tasks = t;
+    loop->nfree_tasks++;
+  } else {
+    auv__free(t);
+  }
+}
+
+void auv__task_pool_destroy(auv_loop_t *loop) {
+  auv_task_t *t;
+  while ((t = loop->free_tasks) != NULL) {
+    loop->free_tasks = t->next;
+    auv__free(t);
+  }
+  loop->nfree_tasks = 0;
 }
 
 static void task_unlink(auv_task_t *t) {
@@ -337,7 +376,9 @@ auv_loop_t *auv_task_get_loop(const auv_task_t *t) {
 }
 
 const char *auv_task_get_name(const auv_task_t *t) {
-  return t != NULL ? t->name : NULL;
+  if (t == NULL)
+    return NULL;
+  return t->name != NULL ? t->name : t->default_name;
 }
 
 int auv_task_set_name(auv_task_t *t, const char *name) {

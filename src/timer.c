@@ -10,6 +10,7 @@
  * re-armed, so a callback never runs before its deadline.
  */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -62,7 +63,10 @@ void auv__timers_rearm(auv_loop_t *loop) {
   if (loop->in_pass || loop->closing)
     return;
   n = auv__heap_min(&loop->timers);
-  if (n == NULL) {
+  if (n == NULL || n->key == UINT64_MAX) {
+    /* No timer, or only ones at +inf that can never fire: a stopped uv
+     * timer keeps nothing alive, so a host loop can exit and
+     * run_until_complete can see that nothing will happen. */
     if (loop->timer_armed != 0) {
       uv_timer_stop(&loop->timer);
       loop->timer_armed = 0;
@@ -116,7 +120,7 @@ static uint64_t seconds_to_ns(double s) {
   return (uint64_t) ns;
 }
 
-static int schedule_timer(auv_loop_t *loop, uint64_t when,
+static int schedule_timer(auv_loop_t *loop, uint64_t when, double when_s,
                           auv_callback_fn cb, void *arg,
                           auv_handle_t *handle) {
   auv__slot_t *s;
@@ -139,7 +143,8 @@ static int schedule_timer(auv_loop_t *loop, uint64_t when,
   if (handle != NULL) {
     handle->slot_ = s;
     handle->gen_ = s->gen | 1;  /* odd: a timer handle */
-    handle->when_ = when;
+    /* The deadline as asked, bit for bit, for auv_handle_when. */
+    memcpy(&handle->when_, &when_s, sizeof(when_s));
   }
   return 0;
 }
@@ -150,7 +155,7 @@ int auv_call_at(auv_loop_t *loop, double when, auv_callback_fn cb, void *arg,
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;
-  return schedule_timer(loop, seconds_to_ns(when), cb, arg, handle);
+  return schedule_timer(loop, seconds_to_ns(when), when, cb, arg, handle);
 }
 
 int auv_call_later(auv_loop_t *loop, double delay, auv_callback_fn cb,
@@ -173,7 +178,8 @@ int auv_call_later(auv_loop_t *loop, double delay, auv_callback_fn cb,
     when = now - (uint64_t) -d;
   else
     when = now + (uint64_t) d;
-  return schedule_timer(loop, when, cb, arg, handle);
+  return schedule_timer(loop, when, (double) now / 1e9 + delay, cb, arg,
+                        handle);
 }
 
 int auv_handle_cancel(auv_handle_t handle) {
@@ -204,6 +210,6 @@ int auv_handle_cancel(auv_handle_t handle) {
 int auv_handle_when(auv_handle_t handle, double *when) {
   if (handle.slot_ == NULL || when == NULL || (handle.gen_ & 1) == 0)
     return UV_EINVAL;
-  *when = (double) handle.when_ / 1e9;
+  memcpy(when, &handle.when_, sizeof(*when));
   return 0;
 }
