@@ -18,7 +18,6 @@
 
 const char auv__coro_backend_name[] = "asm-aarch64";
 
-void auv__coro_switch_asm(void **from_sp, void *to_sp);
 void auv__coro_trampoline(void);
 
 #if defined(__APPLE__)
@@ -90,8 +89,4 @@ void auv__coro_backend_init(auv__coro_t *ctx, char *stack_lo, char *stack_hi,
   frame[11] = (uint64_t) (uintptr_t) auv__coro_trampoline;   /* x30 */
   frame[20] = fpcr;
   ctx->sp = frame;
-}
-
-void auv__coro_backend_switch(auv__coro_t *from, auv__coro_t *to) {
-  auv__coro_switch_asm(&from->sp, to->sp);
 }

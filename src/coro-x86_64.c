@@ -21,7 +21,6 @@
 
 const char auv__coro_backend_name[] = "asm-x86_64";
 
-void auv__coro_switch_asm(void **from_sp, void *to_sp);
 void auv__coro_trampoline(void);
 
 
@@ -110,8 +109,4 @@ void auv__coro_backend_init(auv__coro_t *ctx, char *stack_lo, char *stack_hi,
   frame[4] = (uint64_t) (uintptr_t) entry;                  /* r12 */
   frame[7] = (uint64_t) (uintptr_t) auv__coro_trampoline;   /* return */
   ctx->sp = frame;
-}
-
-void auv__coro_backend_switch(auv__coro_t *from, auv__coro_t *to) {
-  auv__coro_switch_asm(&from->sp, to->sp);
 }

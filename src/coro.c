@@ -72,9 +72,7 @@
 # define MAP_STACK 0
 #endif
 
-/* The coroutine running on this thread, or NULL on the thread's own stack.
- * The overflow handler reads it to name the task. */
-static AUV__THREAD_LOCAL auv__coro_t *current_coro;
+AUV__THREAD_LOCAL auv__coro_t *auv__current_coro;
 /* The context that switched to the running one (for ASan's bookkeeping). */
 static AUV__THREAD_LOCAL auv__coro_t *switched_from;
 
@@ -128,7 +126,7 @@ static struct sigaction previous_bus;
 static uv_once_t handler_once = UV_ONCE_INIT;
 
 static void overflow_signal(int sig, siginfo_t *info, void *uctx) {
-  auv__coro_t *c = current_coro;
+  auv__coro_t *c = auv__current_coro;
   char *addr = info != NULL ? (char *) info->si_addr : NULL;
   (void) uctx;
   if (c != NULL && c->stack != NULL && addr >= c->stack->base &&
@@ -307,6 +305,7 @@ void auv__coro_prepare(auv__coro_t *ctx, auv__stack_t *stack,
   char *lo = stack->base + AUV__GUARD_SIZE;
   char *hi = stack->base + stack->size;
   ctx->stack = stack;
+  ctx->red_zone = stack->guarded ? NULL : (const uint64_t *) lo - 8;
   auv__coro_backend_init(ctx, lo, hi, entry);
   ctx->asan_bottom = lo;
   ctx->asan_size = (size_t) (hi - lo);
@@ -324,29 +323,32 @@ void auv__coro_release(auv__coro_t *ctx) {
 #endif
   ctx->tsan_fiber = NULL;
   ctx->stack = NULL;
+  ctx->red_zone = NULL;
 }
 
-/* The red zone of an unguarded stack must still be zero. Reading its top
- * 64 bytes is where any overflow lands first. */
-static void check_red_zone(const auv__coro_t *c) {
-  const uint64_t *top;
+/* The red zone of an unguarded stack must still be zero. Its top 64 bytes
+ * are where any overflow lands first. */
+void auv__coro_red_zone_check(const auv__coro_t *c) {
   unsigned i;
-  if (c->stack == NULL || c->stack->guarded)
-    return;
-  top = (const uint64_t *) (c->stack->base + AUV__GUARD_SIZE) - 8;
   for (i = 0; i < 8; i++)
-    if (top[i] != 0)
+    if (c->red_zone[i] != 0)
       report_overflow(c, "caught by its red zone at a switch");
 }
 
-void auv__coro_switch(auv__coro_t *from, auv__coro_t *to, int finishing) {
+/* The switch with the sanitizers told: ASan must know which stack is live
+ * (its fake stack is saved per context; NULL when the context finishes),
+ * TSan which fiber runs. coro.h calls this instead of switching directly
+ * in sanitizer builds. */
+void auv__coro_switch_annotated(auv__coro_t *from, auv__coro_t *to,
+                                int finishing) {
 #if defined(AUV__ASAN)
   const void *bottom;
   size_t size;
 #endif
-  check_red_zone(from);
+  if (from->red_zone != NULL)
+    auv__coro_red_zone_check(from);
   switched_from = from;
-  current_coro = to->stack != NULL ? to : NULL;
+  auv__current_coro = to;
 #if defined(AUV__ASAN)
   __sanitizer_start_switch_fiber(finishing ? NULL : &from->asan_fake_stack,
                                  to->asan_bottom, to->asan_size);
@@ -363,7 +365,7 @@ void auv__coro_switch(auv__coro_t *from, auv__coro_t *to, int finishing) {
   switched_from->asan_bottom = bottom;
   switched_from->asan_size = size;
 #endif
-  current_coro = from->stack != NULL ? from : NULL;
+  auv__current_coro = from;
 }
 
 void auv__coro_started(auv__coro_t *self) {
@@ -374,5 +376,5 @@ void auv__coro_started(auv__coro_t *self) {
   switched_from->asan_bottom = bottom;
   switched_from->asan_size = size;
 #endif
-  current_coro = self;
+  auv__current_coro = self;
 }

@@ -29,6 +29,18 @@
 # include <ucontext.h>
 #endif
 
+/* Thread-local storage. initial-exec: every access is one instruction
+ * relative to the thread pointer, even in the shared library (where the
+ * default model calls __tls_get_addr); auv's few variables fit easily in
+ * the static TLS space that the C library reserves for that. */
+#if defined(_MSC_VER)
+# define AUV__THREAD_LOCAL __declspec(thread)
+#elif defined(__GNUC__) && !defined(_WIN32)
+# define AUV__THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
+#else
+# define AUV__THREAD_LOCAL __thread
+#endif
+
 typedef struct auv__stack_s auv__stack_t;
 
 typedef struct auv__coro_s {
@@ -38,6 +50,9 @@ typedef struct auv__coro_s {
   void *sp;                      /* saved stack pointer; the rest is on it */
 #endif
   auv__stack_t *stack;           /* its stack, or NULL for a thread's own */
+  const uint64_t *red_zone;      /* top words of an unguarded stack's red
+                                    zone, checked at every switch away;
+                                    NULL when the stack has a guard page */
   const char *name;              /* for overflow reports: the task's name
                                     (never NULL once prepared) */
   /* sanitizer and valgrind bookkeeping (unused in plain builds) */
@@ -65,8 +80,18 @@ typedef void (*auv__coro_entry_fn)(void);
 /* Backend */
 void auv__coro_backend_init(auv__coro_t *ctx, char *stack_lo, char *stack_hi,
                             auv__coro_entry_fn entry);
-void auv__coro_backend_switch(auv__coro_t *from, auv__coro_t *to);
 extern const char auv__coro_backend_name[];
+#if defined(AUV_CORO_UCONTEXT)
+void auv__coro_backend_switch(auv__coro_t *from, auv__coro_t *to);
+#else
+/* The assembly backends export the raw switch; calling it straight from
+ * here saves a call on the hottest path in auv. */
+void auv__coro_switch_asm(void **from_sp, void *to_sp);
+static inline void auv__coro_backend_switch(auv__coro_t *from,
+                                            auv__coro_t *to) {
+  auv__coro_switch_asm(&from->sp, to->sp);
+}
+#endif
 
 /* Sizes. The guard region is the lowest AUV__GUARD_SIZE bytes of every
  * stack (a PROT_NONE guard or a software red zone, see coro.c); usable
@@ -98,9 +123,39 @@ void auv__coro_init_main(auv__coro_t *main_ctx);
 void auv__coro_prepare(auv__coro_t *ctx, auv__stack_t *stack,
                        auv__coro_entry_fn entry);
 void auv__coro_release(auv__coro_t *ctx);
-/* Switch from -> to. finishing is 1 when from will never run again. */
-void auv__coro_switch(auv__coro_t *from, auv__coro_t *to, int finishing);
 /* The first thing a new coroutine's entry function calls. */
 void auv__coro_started(auv__coro_t *self);
+
+/* Sanitizers need to be told about every switch (coro.c does it). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+# define AUV__CORO_ANNOTATE 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#  define AUV__CORO_ANNOTATE 1
+# endif
+#endif
+
+/* The coroutine running on this thread (its stack is not NULL), or the
+ * thread's own context. The overflow handler reads it to name the task. */
+extern AUV__THREAD_LOCAL auv__coro_t *auv__current_coro;
+
+void auv__coro_red_zone_check(const auv__coro_t *c);
+void auv__coro_switch_annotated(auv__coro_t *from, auv__coro_t *to,
+                                int finishing);
+
+/* Switch from -> to. finishing is 1 when from will never run again. */
+static inline void auv__coro_switch(auv__coro_t *from, auv__coro_t *to,
+                                    int finishing) {
+#if defined(AUV__CORO_ANNOTATE)
+  auv__coro_switch_annotated(from, to, finishing);
+#else
+  (void) finishing;
+  if (from->red_zone != NULL)
+    auv__coro_red_zone_check(from);
+  auv__current_coro = to;
+  auv__coro_backend_switch(from, to);
+  auv__current_coro = from;
+#endif
+}
 
 #endif /* AUV_CORO_H */

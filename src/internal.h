@@ -9,15 +9,9 @@
 #include <stdint.h>
 
 #include "auv.h"
-#include "coro.h"
 #include "heap.h"
 #include "queue.h"
 
-#if defined(_MSC_VER)
-# define AUV__THREAD_LOCAL __declspec(thread)
-#else
-# define AUV__THREAD_LOCAL __thread
-#endif
 
 #if defined(__GNUC__)
 # define AUV__LIKELY(x) __builtin_expect(!!(x), 1)
@@ -26,6 +20,8 @@
 # define AUV__LIKELY(x) (x)
 # define AUV__UNLIKELY(x) (x)
 #endif
+
+#include "coro.h"
 
 /* ---- allocation (alloc.c) ---------------------------------------------- */
 void *auv__malloc(size_t size);
