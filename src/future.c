@@ -29,7 +29,7 @@ static void future_run_callbacks(auv_loop_t *loop, auv__qnode_t *node,
 /* A done callback added after completion, run from its own slot. */
 static void slot_run_done(auv_loop_t *loop, auv__qnode_t *node, int discard) {
   auv__slot_t *s = (auv__slot_t *) node;
-  auv_future_t *f = s->future;
+  auv_future_t *f = s->u.future;
   auv_done_fn cb = s->cb.done;
   void *arg = s->arg;
   auv__slot_free(loop, s);
@@ -235,7 +235,7 @@ int auv_future_add_done_callback(auv_future_t *f, auv_done_fn cb, void *arg) {
     s->node.run = slot_run_done;
     s->cb.done = cb;
     s->arg = arg;
-    s->future = auv_future_ref(f);
+    s->u.future = auv_future_ref(f);
     s->state = AUV__SLOT_READY;
     auv__loop_ready_push(f->loop, &s->node);
     return 0;

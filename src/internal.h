@@ -14,9 +14,11 @@
 
 
 #if defined(__GNUC__)
+# define AUV__NOINLINE __attribute__((noinline))
 # define AUV__LIKELY(x) __builtin_expect(!!(x), 1)
 # define AUV__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
+# define AUV__NOINLINE
 # define AUV__LIKELY(x) (x)
 # define AUV__UNLIKELY(x) (x)
 #endif
@@ -52,11 +54,13 @@ typedef struct auv__slot_s {
     auv_callback_fn call;   /* plain callback */
     auv_done_fn done;       /* done callback (node.run says which) */
   } cb;
-  auv_future_t *future;     /* for done callbacks: the future (a reference) */
-  auv__heap_node_t heap;    /* deadline and order, while a timer */
-  uint64_t gen;             /* generation, even; bumped by 2 when freed */
-  int state;                /* AUV__SLOT_* */
-} auv__slot_t;
+  union {
+    auv_future_t *future;   /* done callbacks: the future (a reference) */
+    uint32_t heap_index;    /* timers: position in the timer heap */
+  } u;
+  uint32_t gen;             /* generation, even; bumped by 2 when freed */
+  uint32_t state;           /* AUV__SLOT_* */
+} auv__slot_t;              /* 56 bytes on 64-bit systems */
 
 typedef struct auv__slot_chunk_s {
   struct auv__slot_chunk_s *next;  /* older chunk */

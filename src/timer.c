@@ -17,31 +17,31 @@
 /* Room for one more node in the heap. Growing first, before any state
  * changes, is what lets a failed allocation leave everything as it was. */
 static int heap_reserve(auv__heap_t *h) {
-  auv__heap_node_t **nodes;
+  auv__heap_entry_t *entries;
   uint32_t cap;
   if (h->len < h->cap)
     return 0;
   if (h->cap >= UINT32_MAX / 2)
     return UV_ENOMEM;
   cap = h->cap != 0 ? h->cap * 2 : 64;
-  nodes = auv__realloc(h->nodes, (size_t) cap * sizeof(*nodes));
-  if (nodes == NULL)
+  entries = auv__realloc(h->entries, (size_t) cap * sizeof(*entries));
+  if (entries == NULL)
     return UV_ENOMEM;
-  h->nodes = nodes;
+  h->entries = entries;
   h->cap = cap;
   return 0;
 }
 
-static auv__slot_t *slot_of(auv__heap_node_t *n) {
-  return AUV__CONTAINER_OF(n, auv__slot_t, heap);
+static auv__slot_t *slot_of(const auv__heap_entry_t *e) {
+  return AUV__CONTAINER_OF(e->index, auv__slot_t, u.heap_index);
 }
 
 void auv__timers_move_due(auv_loop_t *loop, uint64_t now) {
-  auv__heap_node_t *n;
+  auv__heap_t *h = &loop->timers;
   int moved = 0;
-  while ((n = auv__heap_min(&loop->timers)) != NULL && n->key <= now) {
-    auv__slot_t *s = slot_of(n);
-    auv__heap_remove(&loop->timers, n);
+  while (h->len > 0 && h->entries[0].key <= now) {
+    auv__slot_t *s = slot_of(&h->entries[0]);
+    auv__heap_remove(h, 0);
     s->state = AUV__SLOT_READY;
     auv__fifo_push(&loop->ready, &s->node);
     moved = 1;
@@ -56,13 +56,13 @@ void auv__timers_move_due(auv_loop_t *loop, uint64_t now) {
  * early wake-up costs one re-arm, less than re-arming on every cancel.
  * Inside a pass this waits for the pass's end, which calls it once. */
 void auv__timers_rearm(auv_loop_t *loop) {
-  auv__heap_node_t *n;
+  const auv__heap_entry_t *n;
   uint64_t now;
   uint64_t ms;
 
   if (loop->in_pass || loop->closing)
     return;
-  n = auv__heap_min(&loop->timers);
+  n = loop->timers.len > 0 ? &loop->timers.entries[0] : NULL;
   if (n == NULL || n->key == UINT64_MAX) {
     /* No timer, or only ones at +inf that can never fire: a stopped uv
      * timer keeps nothing alive, so a host loop can exit and
@@ -100,7 +100,7 @@ void auv__timer_cb(uv_timer_t *timer) {
 void auv__timers_discard(auv_loop_t *loop) {
   uint32_t i;
   for (i = 0; i < loop->timers.len; i++)
-    auv__slot_free(loop, slot_of(loop->timers.nodes[i]));
+    auv__slot_free(loop, slot_of(&loop->timers.entries[i]));
   loop->timers.len = 0;
   if (loop->timer_armed != 0) {
     uv_timer_stop(&loop->timer);
@@ -136,9 +136,7 @@ static int schedule_timer(auv_loop_t *loop, uint64_t when, double when_s,
   s->cb.call = cb;
   s->arg = arg;
   s->state = AUV__SLOT_TIMER;
-  s->heap.key = when;
-  s->heap.seq = loop->timer_seq++;
-  auv__heap_insert(&loop->timers, &s->heap);
+  auv__heap_insert(&loop->timers, when, loop->timer_seq++, &s->u.heap_index);
   auv__timers_rearm(loop);
   if (handle != NULL) {
     handle->slot_ = s;
@@ -188,7 +186,7 @@ int auv_handle_cancel(auv_handle_t handle) {
 
   if (s == NULL)
     return UV_EINVAL;
-  if (s->gen != (handle.gen_ & ~(uint64_t) 1))
+  if (s->gen != (uint32_t) (handle.gen_ & ~(uint64_t) 1))
     return 0;  /* already ran or cancelled: the slot moved on */
   loop = s->loop;
   switch (s->state) {
@@ -198,7 +196,7 @@ int auv_handle_cancel(auv_handle_t handle) {
       s->state = AUV__SLOT_CANCELLED;
       return 1;
     case AUV__SLOT_TIMER:
-      auv__heap_remove(&loop->timers, &s->heap);
+      auv__heap_remove(&loop->timers, s->u.heap_index);
       auv__slot_free(loop, s);
       auv__timers_rearm(loop);
       return 1;

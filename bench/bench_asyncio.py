@@ -1,0 +1,210 @@
+"""bench_asyncio.py: the asyncio and uvloop peers of auv's C benchmarks.
+
+Runs the same shapes as bench-call-soon.c and bench-timers.c on
+loop.call_soon / loop.call_later, and prints the same RESULT lines:
+
+  python3 bench/bench_asyncio.py --loop asyncio|uvloop --bench call_soon|timers
+
+The harness keeps Python's own overhead out of the figures as far as the
+shapes allow: methods are bound to locals once, counters are closure cells
+(the cheapest writable state a callback can have), the clock is read outside
+the callbacks except in the last one, and the timer delays are generated
+before any clock starts. The cyclic garbage collector is collected once and
+then disabled while a shape is measured (--gc on keeps it running): a
+million live handles make every automatic collection long, which at a
+million pending callbacks or timers costs the peers about half their time.
+That is a real cost of asyncio programs, but not of the event loop we
+compare, so the peers get the favourable setting. Every callback does the same work as the C callbacks:
+count, schedule the next one where the shape says so, and stop the loop
+after the last.
+"""
+
+import argparse
+import asyncio
+import gc
+import resource
+import sys
+import time
+
+MASK64 = (1 << 64) - 1
+
+
+def make_delays(n, seed, max_s):
+    """The twin of bench_make_delays in bench.h: splitmix64, bit for bit."""
+    out = [0.0] * n
+    state = seed
+    scale = 1.0 / 9007199254740992.0
+    for i in range(n):
+        state = (state + 0x9E3779B97F4A7C15) & MASK64
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        z ^= z >> 31
+        out[i] = (z >> 11) * scale * max_s
+    return out
+
+
+def cpu_ns():
+    """User + system CPU time of the process, as bench_cpu_ns() in bench.h."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return int((ru.ru_utime + ru.ru_stime) * 1e9)
+
+
+def run_chains(loop, chains, total):
+    """chains independent call_soon chains, total callbacks; wall ns."""
+    chains = min(chains, total)
+    call_soon = loop.call_soon
+    stop = loop.stop
+    now = time.perf_counter_ns
+    to_schedule = total - chains
+    to_run = total
+    t_last = 0
+
+    def cb():
+        nonlocal to_schedule, to_run, t_last
+        if to_schedule:
+            to_schedule -= 1
+            call_soon(cb)
+        to_run -= 1
+        if not to_run:
+            t_last = now()
+            stop()
+
+    for _ in range(chains):
+        call_soon(cb)
+    t0 = now()
+    loop.run_forever()
+    assert to_run == 0
+    return t_last - t0
+
+
+def run_burst(loop, n):
+    """Schedule n callbacks, then run them; (schedule ns, run ns)."""
+    call_soon = loop.call_soon
+    stop = loop.stop
+    now = time.perf_counter_ns
+    to_run = n
+    t_last = 0
+
+    def cb():
+        nonlocal to_run, t_last
+        to_run -= 1
+        if not to_run:
+            t_last = now()
+            stop()
+
+    t0 = now()
+    for _ in range(n):
+        call_soon(cb)
+    t1 = now()
+    loop.run_forever()
+    assert to_run == 0
+    return t1 - t0, t_last - t1
+
+
+def run_timers(loop, delays):
+    """call_later for every delay, run until the last fired.
+
+    Returns (cpu ns, wall ns to the last callback, schedule wall ns,
+    wall ns of the end of scheduling, wall ns of the last callback)."""
+    call_later = loop.call_later
+    stop = loop.stop
+    now = time.perf_counter_ns
+    to_run = len(delays)
+    t_last = 0
+
+    def cb():
+        nonlocal to_run, t_last
+        to_run -= 1
+        if not to_run:
+            t_last = now()
+            stop()
+
+    c0 = cpu_ns()
+    t0 = now()
+    for d in delays:
+        call_later(d, cb)
+    t1 = now()
+    loop.run_forever()
+    c1 = cpu_ns()
+    assert to_run == 0
+    return c1 - c0, t_last - t0, t1 - t0, t1, t_last
+
+
+def new_loop(kind):
+    if kind == "uvloop":
+        import uvloop
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    ap.add_argument("--bench", choices=("call_soon", "timers"), required=True)
+    ap.add_argument("--chains", type=int, default=1000)
+    ap.add_argument("--total", type=int, default=1000000)
+    ap.add_argument("--single", type=int, default=100000)
+    ap.add_argument("--burst", type=int, default=1000000)
+    ap.add_argument("--timers", type=int, default=1000000)
+    ap.add_argument("--max-ms", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--gc", choices=("off", "on"), default="off",
+                    help="cyclic GC while measuring (default: off)")
+    a = ap.parse_args()
+    if min(a.chains, a.burst, a.timers) < 1 or min(a.total, a.single) < 0:
+        ap.error("--chains, --burst and --timers must be at least 1")
+    if a.gc == "off":
+        gc.collect()
+        gc.disable()
+
+    loop = new_loop(a.loop)
+    asyncio.set_event_loop(loop)
+    impl = a.loop
+    out = sys.stdout
+
+    if a.bench == "call_soon":
+        for r in range(a.warmup + a.reps):
+            if a.total == 0:
+                break
+            ns = run_chains(loop, a.chains, a.total)
+            if r >= a.warmup:
+                out.write(f"RESULT bench=call_soon_chains impl={impl} n={a.total} "
+                          f"chains={a.chains} wall_s={ns / 1e9:.6f} "
+                          f"ns_per_op={ns / a.total:.3f}\n")
+        for r in range(a.warmup + a.reps):
+            if a.single == 0:
+                break
+            ns = run_chains(loop, 1, a.single)
+            if r >= a.warmup:
+                out.write(f"RESULT bench=call_soon_chain1 impl={impl} n={a.single} "
+                          f"chains=1 wall_s={ns / 1e9:.6f} "
+                          f"ns_per_op={ns / a.single:.3f}\n")
+        for r in range(a.warmup + a.reps):
+            s, x = run_burst(loop, a.burst)
+            if r >= a.warmup:
+                out.write(f"RESULT bench=call_soon_burst impl={impl} n={a.burst} "
+                          f"wall_s={(s + x) / 1e9:.6f} "
+                          f"ns_per_op={(s + x) / a.burst:.3f} "
+                          f"sched_ns_per_op={s / a.burst:.3f} "
+                          f"run_ns_per_op={x / a.burst:.3f}\n")
+    else:
+        n = a.timers
+        delays = make_delays(n, a.seed, a.max_ms / 1000.0)
+        dmax = max(delays)
+        for r in range(a.reps):
+            cpu, wall, sched, t1, t_last = run_timers(loop, delays)
+            out.write(f"RESULT bench=timers impl={impl} n={n} "
+                      f"cpu_ns_per_op={cpu / n:.1f} wall_s={wall / 1e9:.4f} "
+                      f"sched_ns_per_op={sched / n:.1f} "
+                      f"late_ms={(t_last - t1 - dmax * 1e9) / 1e6:.2f} "
+                      f"cpu_s={cpu / 1e9:.4f}\n")
+            out.flush()
+    out.flush()
+    loop.close()
+
+
+if __name__ == "__main__":
+    main()

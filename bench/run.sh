@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# bench/run.sh: build auv in release mode and run every benchmark against
+# its peers (raw libuv, Python's asyncio, uvloop), then print the table and
+# write it to bench/results/latest.md.
+#
+#   bench/run.sh                 # the full run, about 2 minutes
+#   bench/run.sh --rounds 5      # more rounds (default 3)
+#   bench/run.sh --quick         # tiny sizes, one round: a smoke test only
+#
+# What it needs, it installs when missing (Debian/Ubuntu, apt-get, as root
+# or through sudo): a C compiler, meson, ninja, pkg-config, libuv1-dev,
+# python3-uvloop. The Python peers run on $PYTHON (default /usr/bin/python3,
+# the interpreter Debian's python3-uvloop installs into).
+#
+# The build lives in build/release (--buildtype=release -Db_ndebug=true),
+# apart from every other build directory. Each round runs every peer once,
+# one after the other, and the table reports the best sample of all rounds
+# (noise only adds time), so noise on a shared machine hits all peers alike;
+# ratios are only ever taken between figures of the same run.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+cd "$root"
+
+rounds=3
+quick=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --quick) quick=1; rounds=1; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+case "$rounds" in
+  ''|*[!0-9]*|0) echo "bench/run.sh: --rounds needs a positive integer" >&2; exit 2 ;;
+esac
+
+PYTHON=${PYTHON:-/usr/bin/python3}
+BUILD=${BUILD:-build/release}
+
+log() { printf '%s\n' "bench: $*" >&2; }
+
+# ---- 1. Dependencies ---------------------------------------------------------
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v meson >/dev/null 2>&1 || missing+=(meson)
+command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+pkg-config --exists 'libuv >= 1.40' 2>/dev/null || missing+=(libuv1-dev)
+if [ ! -x "$PYTHON" ]; then
+  missing+=(python3 python3-uvloop)
+elif ! "$PYTHON" -c 'import uvloop' 2>/dev/null; then
+  missing+=(python3-uvloop)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then sudo=""
+  elif command -v sudo >/dev/null 2>&1; then sudo="sudo"
+  else
+    log "not root and no sudo: install ${missing[*]} and run again"; exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+"$PYTHON" -c 'import uvloop' || { log "$PYTHON cannot import uvloop"; exit 1; }
+
+# ---- 2. Release build ----------------------------------------------------------
+blog=$(mktemp)
+trap 'rm -f "$blog"' EXIT
+quiet() {  # run a build step; show its output only if it fails
+  "$@" > "$blog" 2>&1 || { cat "$blog" >&2; log "failed: $*"; exit 1; }
+}
+opts=(--buildtype=release -Db_ndebug=true -Dbenchmarks=true -Dtests=false -Dexamples=false)
+if [ -f "$BUILD/build.ninja" ]; then
+  quiet meson configure "$BUILD" "${opts[@]}"
+else
+  quiet meson setup "$BUILD" "${opts[@]}"
+fi
+targets=(bench-call-soon bench-call-soon-uv bench-timers bench-timers-uv)
+quiet meson compile -C "$BUILD" "${targets[@]}"
+B="$BUILD/bench"
+
+# ---- 3. Run ------------------------------------------------------------------
+if [ $quick = 1 ]; then
+  cs_c=(--total 100000 --single 10000 --burst 10000 --reps 1)
+  cs_py=(--total 10000 --single 1000 --burst 10000)
+  tm=(--timers 10000 --max-ms 50)
+  out_md=bench/results/quick.md
+else
+  # C: 10M callbacks per chains sample, 3 samples per process. Python: 1M
+  # (asyncio and uvloop are two orders of magnitude slower), 1 sample.
+  cs_c=(--reps 3)
+  cs_py=()
+  tm=()
+  out_md=bench/results/latest.md
+fi
+
+raw="$BUILD/bench-raw.txt"
+: > "$raw"
+start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+run() {  # run one peer, keep its RESULT lines, fail loudly on error
+  "$@" >> "$raw" || { log "failed: $*"; exit 1; }
+}
+for r in $(seq 1 "$rounds"); do
+  log "round $r/$rounds: call_soon"
+  run "$B/bench-call-soon" "${cs_c[@]}"
+  run "$B/bench-call-soon-uv" "${cs_c[@]}"
+  run "$PYTHON" bench/bench_asyncio.py --bench call_soon --loop asyncio "${cs_py[@]}"
+  run "$PYTHON" bench/bench_asyncio.py --bench call_soon --loop uvloop "${cs_py[@]}"
+  log "round $r/$rounds: timers"
+  run "$B/bench-timers" "${tm[@]}"
+  run "$B/bench-timers-uv" "${tm[@]}"
+  run "$PYTHON" bench/bench_asyncio.py --bench timers --loop asyncio "${tm[@]}"
+  run "$PYTHON" bench/bench_asyncio.py --bench timers --loop uvloop "${tm[@]}"
+done
+elapsed=$(( $(date +%s) - start ))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+log "ran $rounds round(s) in $elapsed s"
+
+# ---- 4. Report -----------------------------------------------------------------
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
+[ -n "$(git status --porcelain -- src include 2>/dev/null)" ] && commit="$commit (+ uncommitted changes)"
+mkdir -p bench/results
+"$PYTHON" bench/report.py "$raw" --md "$out_md" \
+  --env "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  --env "auv commit=$commit" \
+  --env "machine=$(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr)" \
+  --env "compiler=$(cc --version | head -1)" \
+  --env "libuv=$(pkg-config --modversion libuv)" \
+  --env "python=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])'), uvloop $("$PYTHON" -c 'import uvloop; print(uvloop.__version__)')" \
+  --env "rounds=$rounds in $elapsed s$([ $quick = 1 ] && echo ' (quick: tiny sizes, not meaningful)')" \
+  --env "load average (1/5/15 min)=$load_start at start, $load_end at end (the machine has $(nproc) cores; more load means noisier figures)" \
+  --env "raw samples=$raw"
+log "table written to $out_md"
