@@ -1,9 +1,10 @@
 /* auv.h: Python's asyncio, in C, on libuv.
  *
  * auv adds to libuv what asyncio users reach for: a loop with call_soon /
- * call_later / call_at and run_until_complete, Futures, and (in later
- * versions) Tasks that await. libuv keeps doing all the I/O; auv is a thin
- * layer on a uv_loop_t that it either owns or shares with a host program.
+ * call_later / call_at and run_until_complete, Futures, and Tasks:
+ * coroutines on their own stacks that await and sleep. libuv keeps doing
+ * all the I/O; auv is a thin layer on a uv_loop_t that it either owns or
+ * shares with a host program.
  *
  * Conventions, as in libuv:
  * - Every fallible call returns int: 0 (or a documented non-negative value)
@@ -346,13 +347,18 @@ typedef int (*auv_task_fn)(void *arg, void **result);
 
 typedef struct auv_task_options_s {
   const char *name;           /* NULL: "Task-<n>", as asyncio names them */
-  size_t stack_size;          /* usable bytes; 0: AUV_TASK_DEFAULT_STACK_SIZE */
+  size_t stack_size;          /* usable bytes; 0: AUV_TASK_DEFAULT_STACK_SIZE.
+                                 Rounded up to whole pages, at least 16 KiB,
+                                 at most 4 GiB; a 64 KiB guard region comes
+                                 on top (see docs/coroutines.md) */
   auv_free_func free_result;  /* destructor for the result, or NULL */
 } auv_task_options_t;
 
 /* Create a task that will run fn(arg) (asyncio's create_task). Its first
  * step runs from the loop, after the callbacks already scheduled: never
- * inline. The stack is reserved here, so UV_ENOMEM is reported now. */
+ * inline. The stack is reserved here, so UV_ENOMEM is reported now.
+ * UV_EINVAL for a NULL argument or a stack_size over the limit,
+ * AUV_ECLOSED if the loop is closed. */
 AUV_EXTERN int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
                             auv_task_t **task);
 AUV_EXTERN int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
@@ -366,7 +372,9 @@ AUV_EXTERN auv_loop_t *auv_task_get_loop(const auv_task_t *task);
 /* Request cancellation (asyncio's Task.cancel): returns 0 if the task is
  * done (nothing happens), else 1. The task's current or next await returns
  * UV_ECANCELED; a task cancelled before its first step never runs. Each
- * call counts (auv_task_cancelling). msg may be NULL; it is copied. */
+ * call counts (auv_task_cancelling). msg may be NULL; it is copied
+ * (UV_ENOMEM if that fails: then nothing happens and nothing counts).
+ * UV_EINVAL for NULL. */
 AUV_EXTERN int auv_task_cancel(auv_task_t *task, const char *msg);
 /* The number of cancellation requests not yet withdrawn. */
 AUV_EXTERN int auv_task_cancelling(const auv_task_t *task);
@@ -378,16 +386,20 @@ AUV_EXTERN int auv_task_done(const auv_task_t *task);
 AUV_EXTERN int auv_task_result(auv_task_t *task, void **result);
 
 AUV_EXTERN const char *auv_task_get_name(const auv_task_t *task);
-/* Rename the task (the name is copied). */
+/* Rename the task (the name is copied): UV_EINVAL, UV_ENOMEM. */
 AUV_EXTERN int auv_task_set_name(auv_task_t *task, const char *name);
 
 /* The task running on loop, or NULL (loop NULL: the running loop). */
 AUV_EXTERN auv_task_t *auv_current_task(auv_loop_t *loop);
 /* Store up to cap pending (not done) tasks of loop in tasks; returns how
- * many are pending (may exceed cap). No references are taken. */
+ * many are pending (may exceed cap). No references are taken. UV_EINVAL if
+ * loop is NULL (unlike auv_current_task) or tasks is NULL with cap > 0. */
 AUV_EXTERN int auv_all_tasks(auv_loop_t *loop, auv_task_t **tasks, size_t cap);
 /* Cancel every pending task and run the loop until all are done (what
- * asyncio.run does before closing its loop). Not from inside the loop. */
+ * asyncio.run does before closing its loop). Returns 0, or what
+ * auv_run_until_complete returned (AUV_ESTALLED if a task ignores the
+ * cancellation and waits for something that cannot come). AUV_ERUNNING
+ * from inside a running loop, AUV_ECLOSED after close. */
 AUV_EXTERN int auv_cancel_all_tasks(auv_loop_t *loop);
 
 /* Inside a task: suspend until future is done, then return its outcome as
@@ -397,13 +409,19 @@ AUV_EXTERN int auv_cancel_all_tasks(auv_loop_t *loop);
  * the task was cancelled while it waited. */
 AUV_EXTERN int auv_await(auv_future_t *future, void **result);
 /* Inside a task: suspend for seconds (0 or less: yield to the loop once).
- * Returns 0, or UV_ECANCELED if the task was cancelled meanwhile. */
+ * Returns 0, or UV_ECANCELED if the task was cancelled meanwhile;
+ * AUV_ENOTASK outside a task, UV_EINVAL for NaN, UV_ENOMEM. */
 AUV_EXTERN int auv_sleep(double seconds);
 
 /* asyncio.run: create a loop, run main_fn(arg) as a task until it is done,
  * cancel the tasks left and run them to completion, close the loop, and
  * return main's outcome (its result in *result). AUV_ERUNNING if a loop is
- * already running on this thread. */
+ * already running on this thread. Tasks that ignore the cancellation and
+ * wait for something that cannot come are reported to the exception
+ * handler and abandoned (their stacks freed unwound), so the loop still
+ * closes. If main succeeded but closing failed (UV_EBUSY: libuv handles of
+ * the program's own left open on the loop), that error is returned and the
+ * loop stays open. */
 AUV_EXTERN int auv_run(auv_task_fn main_fn, void *arg, void **result);
 
 /* "asm-x86_64", "asm-aarch64" or "ucontext": the context-switch backend

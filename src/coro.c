@@ -232,6 +232,8 @@ size_t auv__stack_round(size_t usable) {
   size_t page = page_size();
   if (usable == 0)
     usable = AUV__DEFAULT_STACK_SIZE;
+  if (usable > AUV__MAX_STACK_SIZE)
+    return 0;
   if (usable < AUV__MIN_STACK_SIZE)
     usable = AUV__MIN_STACK_SIZE;
   usable = (usable + page - 1) & ~(page - 1);

@@ -8,11 +8,13 @@
  *       given stack; entry must never return.
  *   auv__coro_backend_switch(from, to)
  *       saves the callee-saved state of the running context into from and
- *       resumes to. No system call.
+ *       resumes to. No system call in the assembly backends (ucontext's
+ *       swapcontext makes one).
  *   AUV__CORO_BACKEND_NAME
  *       "asm-x86_64", "asm-aarch64" or "ucontext", for reports.
  *
- * Backends: coro-x86_64.S (System V), coro-aarch64.S and coro-ucontext.c,
+ * Backends: coro-x86_64.c (System V) and coro-aarch64.c, in assembly, and
+ * coro-ucontext.c,
  * chosen at build time (meson option coro_backend). Windows x64 will be its
  * own file with the same interface.
  *
@@ -95,10 +97,12 @@ static inline void auv__coro_backend_switch(auv__coro_t *from,
 
 /* Sizes. The guard region is the lowest AUV__GUARD_SIZE bytes of every
  * stack (a PROT_NONE guard or a software red zone, see coro.c); usable
- * sizes are rounded up to whole pages. */
+ * sizes are rounded up to whole pages, at least 16 KiB and at most 4 GiB
+ * (256 MiB on 32-bit systems); auv__stack_round returns 0 above that. */
 #define AUV__GUARD_SIZE (64 * 1024)
 #define AUV__DEFAULT_STACK_SIZE (256 * 1024)
 #define AUV__MIN_STACK_SIZE (16 * 1024)
+#define AUV__MAX_STACK_SIZE ((size_t) 1 << (sizeof(size_t) > 4 ? 32 : 28))
 #define AUV__GUARDED_MAX 16384u
 #define AUV__STACK_POOL_MAX 256u
 

@@ -71,6 +71,7 @@ typedef struct auv__slot_chunk_s {
 /* ---- the loop ------------------------------------------------------------ */
 struct auv_loop_s {
   uv_loop_t *uv;                /* the libuv loop: ours or the host's */
+  uv_thread_t owner;            /* the thread that created it, its thread */
   auv__fifo_t ready;            /* callbacks ready to run, FIFO */
   auv__heap_t timers;           /* call_later / call_at, by deadline */
   uint64_t timer_seq;           /* next timer's sequence number */
@@ -86,6 +87,7 @@ struct auv_loop_s {
   uv_mutex_t ts_mutex;          /* guards ts_queue */
   auv__fifo_t ts_queue;         /* calls from other threads, not yet drained */
   int ts_closed;                /* set under ts_mutex when close begins */
+  int ts_pending;               /* ts_queue is non-empty (atomic flag) */
 
   unsigned refs;                /* 1 for the user + 1 per live future
                                    + 1 per internal handle being closed */
@@ -101,6 +103,10 @@ struct auv_loop_s {
   auv_task_t *tasks;            /* pending tasks (doubly linked) */
   unsigned ntasks;              /* how many */
   auv_task_t *free_tasks;       /* finished tasks' memory, for reuse */
+  auv_task_t *abandoned;        /* tasks auv_run gave up on (see task.c) */
+  auv_future_t *cancel_all_future;  /* auv_cancel_all_tasks' countdown */
+  unsigned cancel_all_left;     /* tasks it still waits for */
+  uintptr_t cancel_all_gen;     /* generation of the current call */
   unsigned nfree_tasks;         /* how many (at most AUV__TASK_POOL_MAX) */
   auv_exception_handler_fn handler;  /* or NULL for the default */
   void *handler_data;
@@ -194,12 +200,16 @@ struct auv_task_s {
   auv_handle_t sleep_handle;   /* auv_sleep's timer, while sleeping */
   char *name;                  /* heap copy of a name given by the program */
   char default_name[24];       /* "Task-<n>", when it has no other name */
-  char *cancel_msg;            /* message of the last cancel(), or NULL */
+  char *cancel_msg;            /* message of the cancel() that set
+                                  must_cancel (asyncio's _cancel_message) */
+  char *delivered_msg;         /* message of the cancellation last handed
+                                  to the function as UV_ECANCELED */
   int cancel_requests;         /* cancelling() */
   unsigned must_cancel : 1;    /* deliver UV_ECANCELED at the next resume */
   unsigned started : 1;        /* its function has been entered */
   unsigned finished : 1;       /* its function has returned */
   unsigned sleeping : 1;       /* sleep_handle is armed */
+  unsigned in_cancel : 1;      /* auv_task_cancel is cancelling its waiter */
 };
 
 #define AUV__TASK_POOL_MAX 256u
@@ -213,5 +223,6 @@ void auv__future_finish_cancelled(auv_future_t *f, char *owned_msg);
 /* task.c */
 void auv__task_free(auv_task_t *task);
 void auv__task_pool_destroy(auv_loop_t *loop);
+void auv__tasks_release_abandoned(auv_loop_t *loop);
 
 #endif /* AUV_INTERNAL_H */

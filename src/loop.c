@@ -26,6 +26,8 @@
 #define FIRST_CHUNK_SLOTS 64
 #define MAX_CHUNK_SLOTS 4096
 
+static int ts_drain(auv_loop_t *loop);
+
 /* The loop running callbacks on this thread (asyncio's running loop). */
 static AUV__THREAD_LOCAL auv_loop_t *running_loop;
 
@@ -148,32 +150,38 @@ static void run_pass(auv_loop_t *loop) {
   running_loop = loop;
   loop->in_pass = 1;
   for (;;) {
-    /* 1. Due timers join the ready queue behind the callbacks already in
+    /* 1. Calls from other threads join the ready queue: asyncio appends
+     *    them to _ready at once, so one posted before a snapshot begins
+     *    runs in it. An atomic load per snapshot; the lock only when some
+     *    are waiting. */
+    if (__atomic_load_n(&loop->ts_pending, __ATOMIC_ACQUIRE))
+      ts_drain(loop);
+    /* 2. Due timers join the ready queue behind the callbacks already in
      *    it, as in asyncio's _run_once. A clock read only if timers exist. */
     if (loop->timers.len > 0)
       auv__timers_move_due(loop, uv_hrtime());
     if (auv__fifo_empty(&loop->ready))
       break;
-    /* 2. One snapshot of the ready queue. */
+    /* 3. One snapshot of the ready queue. */
     if (AUV__UNLIKELY(loop->debug))
       run_snapshot_debug(loop);
     else
       run_snapshot(loop);
-    /* 3. stop() ends the run after the snapshot that called it. uv_stop
+    /* 4. stop() ends the run after the snapshot that called it. uv_stop
      *    only if auv drives uv_run: a host's loop is the host's to stop. */
     if (loop->stopping) {
       if (loop->running)
         uv_stop(loop->uv);
       break;
     }
-    /* 4. Back to libuv to poll I/O once the pass has had its share. The
+    /* 5. Back to libuv to poll I/O once the pass has had its share. The
      *    clock is read every 8 snapshots, not every one. */
     if (++n >= loop->max_snapshots)
       break;
     if ((n & 7) == 0 && uv_hrtime() - start >= loop->pass_budget_ns)
       break;
   }
-  /* 5. Idle only while work is ready, so an idle loop blocks in poll and an
+  /* 6. Idle only while work is ready, so an idle loop blocks in poll and an
    *    attached host's loop can exit; then arm the uv timer for the earliest
    *    deadline (deferred to here so a pass arms it once, not per call). */
   if (auv__fifo_empty(&loop->ready) && loop->idle_active) {
@@ -216,6 +224,7 @@ static int ts_drain(auv_loop_t *loop) {
   uv_mutex_lock(&loop->ts_mutex);
   q = loop->ts_queue;
   auv__fifo_init(&loop->ts_queue);
+  __atomic_store_n(&loop->ts_pending, 0, __ATOMIC_RELAXED);
   uv_mutex_unlock(&loop->ts_mutex);
   if (auv__fifo_empty(&q))
     return 0;
@@ -235,8 +244,14 @@ static void async_cb(uv_async_t *async) {
 int auv_call_soon_threadsafe(auv_loop_t *loop, auv_callback_fn cb,
                              void *arg) {
   ts_call_t *c;
+  uv_thread_t self;
   if (loop == NULL || cb == NULL)
     return UV_EINVAL;
+  /* From the loop's own thread this is call_soon, in the same FIFO (as in
+   * asyncio, where both append to _ready). */
+  self = uv_thread_self();
+  if (uv_thread_equal(&self, &loop->owner))
+    return auv_call_soon(loop, cb, arg, NULL);
   c = auv__malloc(sizeof(*c));
   if (c == NULL)
     return UV_ENOMEM;
@@ -250,6 +265,7 @@ int auv_call_soon_threadsafe(auv_loop_t *loop, auv_callback_fn cb,
     return AUV_ECLOSED;
   }
   auv__fifo_push(&loop->ts_queue, &c->node);
+  __atomic_store_n(&loop->ts_pending, 1, __ATOMIC_RELEASE);
   uv_async_send(&loop->async);
   uv_mutex_unlock(&loop->ts_mutex);
   return 0;
@@ -266,6 +282,7 @@ static int loop_init(auv_loop_t *loop, uv_loop_t *uv, int owned) {
   memset(loop, 0, sizeof(*loop));
   loop->uv = uv;
   loop->owned = owned;
+  loop->owner = uv_thread_self();
   loop->refs = 1;
   loop->next_chunk = FIRST_CHUNK_SLOTS;
   loop->max_snapshots = DEFAULT_MAX_SNAPSHOTS;
@@ -393,6 +410,7 @@ static void loop_shutdown(auv_loop_t *loop) {
   while ((node = auv__fifo_pop(&loop->ready)) != NULL)
     node->run(loop, node, 1);
   auv__timers_discard(loop);
+  auv__tasks_release_abandoned(loop);
 
   loop->refs += 3;
   loop->idle_active = 0;
@@ -588,7 +606,9 @@ uint64_t auv_time_ns(const auv_loop_t *loop) {
  * callback than with them inlined). */
 static AUV__NOINLINE int call_soon_slow(auv_loop_t *loop, auv_callback_fn cb,
                                         void *arg, auv_handle_t *handle) {
-  if (slot_pool_grow(loop) != 0)
+  if (__atomic_load_n(&loop->ts_pending, __ATOMIC_ACQUIRE))
+    ts_drain(loop);
+  if (loop->free_slots == NULL && slot_pool_grow(loop) != 0)
     return UV_ENOMEM;
   return auv_call_soon(loop, cb, arg, handle);
 }
@@ -606,6 +626,10 @@ int auv_call_soon(auv_loop_t *loop, auv_callback_fn cb, void *arg,
     return UV_EINVAL;
   if (AUV__UNLIKELY(loop->closing))
     return AUV_ECLOSED;
+  /* Calls other threads finished posting come first: in asyncio they are
+   * in _ready already. */
+  if (AUV__UNLIKELY(__atomic_load_n(&loop->ts_pending, __ATOMIC_ACQUIRE)))
+    return call_soon_slow(loop, cb, arg, handle);
   s = loop->free_slots;
   if (AUV__UNLIKELY(s == NULL))
     return call_soon_slow(loop, cb, arg, handle);

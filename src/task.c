@@ -7,17 +7,22 @@
  * returns, and switches back. Steps never nest, so one saved context per
  * loop (main_coro) is all the loop side needs.
  *
- * Cancellation follows asyncio's Task.cancel / __step exactly, with
- * UV_ECANCELED for CancelledError:
+ * Cancellation follows asyncio 3.11's Task.cancel / __step, with
+ * UV_ECANCELED for CancelledError (test/python/ holds the traces it was
+ * checked against):
  * - cancel() of a done task returns 0; otherwise it counts the request and,
- *   if the task waits on a future that it can cancel, cancels that (the
- *   task then wakes with UV_ECANCELED); if not, it sets must_cancel, and the
- *   task's next resume returns UV_ECANCELED instead of what it waited for.
+ *   if the task waits on a future that it can cancel, cancels that with the
+ *   message (the task then wakes with UV_ECANCELED and that message); if
+ *   not, it sets must_cancel and remembers the message, and the task's next
+ *   resume returns UV_ECANCELED instead of what it waited for.
  * - A task that suspends while must_cancel is set has the future it waits
  *   on cancelled at once (asyncio's __step does the same).
- * - A task whose function returns while must_cancel is still set ends
- *   cancelled, whatever it returned, as asyncio's does.
+ * - A task that ends by returning UV_ECANCELED ends cancelled with the
+ *   message of the cancellation it received; one that returns another
+ *   error ends with that error; one that returns >= 0 while must_cancel is
+ *   still set ends cancelled (asyncio cancels it at StopIteration).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +94,8 @@ int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
                                            __ATOMIC_RELAXED));
   }
   stack_size = auv__stack_round(options != NULL ? options->stack_size : 0);
-  err = auv__stack_alloc(&loop->stacks, stack_size, &t->stack);
+  err = stack_size != 0 ? auv__stack_alloc(&loop->stacks, stack_size, &t->stack)
+                        : UV_EINVAL;
   if (err != 0) {
     auv__free(t->name);
     auv__free(t);
@@ -129,6 +135,7 @@ void auv__task_free(auv_task_t *t) {
   auv__coro_release(&t->coro);
   auv__free(t->name);
   auv__free(t->cancel_msg);
+  auv__free(t->delivered_msg);
   if (loop->nfree_tasks < AUV__TASK_POOL_MAX && !loop->closed) {
     t->next = loop->free_tasks;
     loop->free_tasks = t;
@@ -167,12 +174,18 @@ static void task_finish(auv_task_t *t) {
   t->stack = NULL;
   auv__coro_release(&t->coro);
   task_unlink(t);
-  if (t->ret == UV_ECANCELED || t->must_cancel) {
+  if (t->ret == UV_ECANCELED) {
+    auv__future_finish_cancelled(f, t->delivered_msg);
+    t->delivered_msg = NULL;
+  } else if (t->ret < 0) {
+    auv__future_set_error(f, t->ret);
+  } else if (t->must_cancel) {
+    /* Cancelled at its return: the result it produced is dropped. */
+    if (t->free_result != NULL && t->result != NULL)
+      t->free_result(t->result);
     t->must_cancel = 0;
     auv__future_finish_cancelled(f, t->cancel_msg);
     t->cancel_msg = NULL;
-  } else if (t->ret < 0) {
-    auv__future_set_error(f, t->ret);
   } else {
     auv__future_set_result(f, t->result, t->free_result);
   }
@@ -199,6 +212,8 @@ static void task_step(auv_task_t *t) {
     if (t->must_cancel) {
       /* Cancelled before its first step: the function never runs. */
       t->ret = UV_ECANCELED;
+      t->delivered_msg = t->cancel_msg;
+      t->cancel_msg = NULL;
       task_finish(t);
       return;
     }
@@ -242,9 +257,19 @@ static void task_sleep_done(void *arg) {
   auv__loop_ready_push(t->future.loop, &t->step);
 }
 
+/* Remember msg (a copy, or NULL) as the message of the cancellation the
+ * function has just been handed; the task ends with it if the function
+ * returns UV_ECANCELED. */
+static void task_delivered(auv_task_t *t, char *msg) {
+  auv__free(t->delivered_msg);
+  t->delivered_msg = msg;
+}
+
 static int task_resume_code(auv_task_t *t) {
   if (t->must_cancel) {
     t->must_cancel = 0;
+    task_delivered(t, t->cancel_msg);
+    t->cancel_msg = NULL;
     return UV_ECANCELED;
   }
   return 0;
@@ -272,9 +297,20 @@ int auv_await(auv_future_t *f, void **result) {
     t->must_cancel = 0;
   task_suspend(t);
   t->waiting = NULL;
-  err = task_resume_code(t);
-  if (err == 0)
-    err = auv_future_result(f, result);
+  /* Read the outcome even when a cancel overrides it: asyncio's __wakeup
+   * retrieves the future's error before __step replaces it, so it is not
+   * reported as never retrieved. */
+  err = auv_future_result(f, result);
+  if (err == UV_ECANCELED) {
+    /* Woken by the future's own cancellation: that is what the function
+     * sees, with its message, and a pending cancel is used up by it
+     * (asyncio's __step keeps a CancelledError it was handed). */
+    const char *msg = auv_future_cancel_message(f);
+    t->must_cancel = 0;
+    task_delivered(t, msg != NULL ? auv__strdup(msg) : NULL);
+  } else if (task_resume_code(t) != 0) {
+    err = UV_ECANCELED;
+  }
   auv_future_unref(f);
   return err;
 }
@@ -316,11 +352,23 @@ int auv_task_cancel(auv_task_t *t, const char *msg) {
     if (copy == NULL)
       return UV_ENOMEM;
   }
+  t->cancel_requests++;
+  /* Cancelling what the task awaits can come back here through a cycle of
+   * tasks awaiting each other; asyncio recurses until RecursionError.
+   * auv stops at the task already being cancelled, which then takes the
+   * must_cancel path below. */
+  if (t->waiting != NULL && !t->in_cancel) {
+    int r;
+    t->in_cancel = 1;
+    r = auv_future_cancel(t->waiting, msg);
+    t->in_cancel = 0;
+    if (r == 1) {
+      auv__free(copy);  /* the future keeps its own copy */
+      return 1;
+    }
+  }
   auv__free(t->cancel_msg);
   t->cancel_msg = copy;
-  t->cancel_requests++;
-  if (t->waiting != NULL && auv_future_cancel(t->waiting, msg) == 1)
-    return 1;
   if (t->sleeping) {
     /* The sleep is a future in asyncio; cancelling it wakes the task
      * through call_soon. Same here, without the future. */
@@ -410,51 +458,98 @@ int auv_all_tasks(auv_loop_t *loop, auv_task_t **tasks, size_t cap) {
   return (int) loop->ntasks;
 }
 
-/* Wait for every pending task, from a helper task-less future: a done
- * callback per task counts them down and completes the future at zero. */
-typedef struct {
-  auv_future_t *all_done;
-  unsigned left;
-} cancel_all_t;
-
+/* Each pending task gets a done callback that counts down to zero and
+ * then completes a plain future the loop runs until. The count lives in
+ * the loop, tagged with a generation passed as the callback's argument, so
+ * a callback left scheduled by an earlier call that ended early (stopped,
+ * stalled) can never count for a later one. */
 static void cancel_all_one_done(auv_future_t *f, void *arg) {
-  cancel_all_t *c = arg;
-  (void) f;
-  if (--c->left == 0)
-    auv_future_set_result(c->all_done, NULL, NULL);
+  auv_loop_t *loop = f->loop;
+  if ((uintptr_t) arg == loop->cancel_all_gen &&
+      loop->cancel_all_future != NULL && --loop->cancel_all_left == 0)
+    auv_future_set_result(loop->cancel_all_future, NULL, NULL);
 }
 
 int auv_cancel_all_tasks(auv_loop_t *loop) {
-  cancel_all_t c;
+  auv_future_t *all_done;
   auv_task_t *t;
+  void *tag;
   int err;
 
   if (loop == NULL)
     return UV_EINVAL;
-  if (loop->running || loop->in_pass)
+  if (loop->closing)
+    return AUV_ECLOSED;
+  if (loop->running || loop->in_pass || auv_get_running_loop() != NULL)
     return AUV_ERUNNING;
   if (loop->ntasks == 0)
     return 0;
-  err = auv_future_new(loop, &c.all_done);
+  err = auv_future_new(loop, &all_done);
   if (err != 0)
     return err;
-  c.left = 0;
+  tag = (void *) (uintptr_t) ++loop->cancel_all_gen;
+  loop->cancel_all_left = 0;
   for (t = loop->tasks; t != NULL; t = t->next) {
-    err = auv_future_add_done_callback(&t->future, cancel_all_one_done, &c);
+    err = auv_future_add_done_callback(&t->future, cancel_all_one_done, tag);
     if (err != 0)
       break;
-    c.left++;
+    loop->cancel_all_left++;
   }
   if (err == 0) {
+    loop->cancel_all_future = all_done;
     for (t = loop->tasks; t != NULL; t = t->next)
       auv_task_cancel(t, NULL);
-    err = auv_run_until_complete(loop, c.all_done, NULL);
-  } else {
-    for (t = loop->tasks; t != NULL; t = t->next)
-      auv_future_remove_done_callback(&t->future, cancel_all_one_done, &c);
+    err = auv_run_until_complete(loop, all_done, NULL);
   }
-  auv_future_unref(c.all_done);
+  loop->cancel_all_future = NULL;
+  for (t = loop->tasks; t != NULL; t = t->next)
+    auv_future_remove_done_callback(&t->future, cancel_all_one_done, tag);
+  auv_future_unref(all_done);
   return err;
+}
+
+/* The last resort of auv_run, for tasks that ignored cancellation and wait
+ * for something that will never come: end them cancelled without running
+ * them again, so that the loop can close and free everything. Their stacks
+ * are released unwound (C has no destructors to run; what the function
+ * itself allocated is lost, and the exception handler says so). The loop
+ * keeps its reference until close has dropped the ready queue, which may
+ * still hold the task's step. */
+static void tasks_abandon(auv_loop_t *loop) {
+  auv_exception_context_t ctx;
+  auv_task_t *t;
+  while ((t = loop->tasks) != NULL) {
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.message = "auv_run: task ignored cancellation and never finished; "
+                  "abandoned";
+    ctx.task = t;
+    auv_call_exception_handler(loop, &ctx);
+    if (t->waiting != NULL) {
+      auv_future_remove_done_callback(t->waiting, task_wakeup, t);
+      auv_future_unref(t->waiting);
+      t->waiting = NULL;
+    }
+    if (t->sleeping) {
+      auv_handle_cancel(t->sleep_handle);
+      t->sleeping = 0;
+    }
+    auv__stack_release(&loop->stacks, t->stack);
+    t->stack = NULL;
+    auv__coro_release(&t->coro);
+    task_unlink(t);
+    auv__future_finish_cancelled(&t->future, NULL);
+    t->next = loop->abandoned;
+    loop->abandoned = t;
+  }
+}
+
+void auv__tasks_release_abandoned(auv_loop_t *loop) {
+  auv_task_t *t;
+  while ((t = loop->abandoned) != NULL) {
+    loop->abandoned = t->next;
+    t->next = NULL;
+    auv_future_unref(&t->future);
+  }
 }
 
 int auv_run(auv_task_fn main_fn, void *arg, void **result) {
@@ -478,6 +573,8 @@ int auv_run(auv_task_fn main_fn, void *arg, void **result) {
   /* Tasks may start others while being cancelled: repeat until none. */
   while (loop->ntasks > 0 && auv_cancel_all_tasks(loop) == 0)
     ;
+  if (loop->ntasks > 0)
+    tasks_abandon(loop);
   close_err = auv_loop_close(loop);
   return err != 0 ? err : close_err;
 }

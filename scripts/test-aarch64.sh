@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# scripts/test-aarch64.sh: build auv for 64-bit Arm and run its tests there,
+# under qemu-user, on an x86_64 Debian machine.
+#
+#   bash scripts/test-aarch64.sh
+#
+# Non-interactive: as root with no stdin (CI), or as a user with sudo. It
+#   1. enables the arm64 architecture (dpkg --add-architecture arm64) when it
+#      is not, and installs what is missing: the cross compiler, qemu-user,
+#      and libuv and Check built for arm64 (multiarch: they install beside
+#      the amd64 ones);
+#   2. cross-builds with cross/aarch64-linux-gnu.ini, once per coroutine
+#      backend, each in its own build directory:
+#        build/aarch64           coro_backend=auto (asm: src/coro-aarch64.c)
+#        build/aarch64-ucontext  coro_backend=ucontext (src/coro-ucontext.c)
+#      and runs `meson test -v` in each: meson runs every cross-built test
+#      program through the cross file's exe_wrapper (qemu-aarch64); a test
+#      whose command is a build-machine program (the Python trace check)
+#      runs natively;
+#   3. builds test/coro-abi-check.c against src/coro-aarch64.c and runs it
+#      under qemu: the switch must keep x19-x28, d8-d15 and FPCR.
+# Each Check run must print its summary line with no failure and no error.
+#
+# Environment: AUV_JOBS (compile jobs, default: core count),
+# AUV_QEMU_TIMEOUT_MULTIPLIER (meson test --timeout-multiplier and Check's
+# CK_TIMEOUT_MULTIPLIER, default 3: code under qemu-user runs several times
+# slower than natively).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+t_start=$SECONDS
+jobs=$(auv_jobs)
+mult=${AUV_QEMU_TIMEOUT_MULTIPLIER:-3}
+cross=$root/cross/aarch64-linux-gnu.ini
+logs=$root/build/logs
+mkdir -p "$logs"
+summary=()
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  else
+    sudo -n "$@"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# 1. Packages
+# ---------------------------------------------------------------------------
+if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  echo "scripts/test-aarch64.sh: needs a Debian-like system (dpkg multiarch)" >&2
+  exit 1
+fi
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "== enabling the arm64 architecture (dpkg --add-architecture arm64)"
+  as_root dpkg --add-architecture arm64
+fi
+# libc6-dev-arm64-cross: the arm64 C library headers and startup files the
+# cross compiler uses. It is only a Recommends of gcc-aarch64-linux-gnu, and
+# auv_install_packages installs without recommends, so it is named here.
+# auv_install_packages runs `apt-get update` when something is missing, which
+# fetches the arm64 package lists right after the architecture is added.
+t0=$SECONDS
+auv_install_packages gcc libc6-dev meson ninja-build pkg-config \
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
+  libuv1-dev:arm64 check:arm64
+summary+=("$(printf 'PASS  %-17s %4ds  %s' packages $((SECONDS - t0)) \
+  'cross gcc, qemu-user, libuv1-dev:arm64, check:arm64')")
+
+# ---------------------------------------------------------------------------
+# 2. Cross builds and their test suites under qemu
+# ---------------------------------------------------------------------------
+
+# check_summaries LOG: at least one Check summary line, none with a failure
+# or an error (as scripts/test.sh checks its own logs).
+check_summaries() {
+  local log=$1 lines
+  lines=$(grep -E '[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" || true)
+  if [ -z "$lines" ]; then
+    echo "error: no Check summary line in $log: no Check suite ran" >&2
+    return 1
+  fi
+  if echo "$lines" | grep -Evq 'Failures: 0, Errors: 0'; then
+    echo "error: a Check run reported failures or errors:" >&2
+    echo "$lines" >&2
+    return 1
+  fi
+}
+
+# expect_backend BUILDDIR asm|ucontext: the static library holds the switch
+# that was asked for, and it is an AArch64 object.
+expect_backend() {
+  local dir=$1 want=$2 syms
+  syms=$(aarch64-linux-gnu-nm "$dir/libauv.a" 2>/dev/null || true)
+  if ! aarch64-linux-gnu-objdump -f "$dir/libauv.a" | grep -q 'architecture: aarch64'; then
+    echo "error: $dir/libauv.a is not an AArch64 library" >&2
+    return 1
+  fi
+  case $want in
+    asm)
+      grep -q ' T auv__coro_switch_asm$' <<<"$syms" || {
+        echo "error: $dir: no auv__coro_switch_asm, not the asm backend" >&2
+        return 1
+      } ;;
+    ucontext)
+      if grep -q 'auv__coro_switch_asm' <<<"$syms" ||
+         ! grep -q ' U swapcontext$' <<<"$syms"; then
+        echo "error: $dir: not the ucontext backend" >&2
+        return 1
+      fi ;;
+  esac
+}
+
+# cross_step NAME BUILDDIR BACKEND [MESON_SETUP_ARGS...]
+cross_step() {
+  local name=$1 dir=$2 backend=$3 t0=$SECONDS rc log=$logs/$1.log
+  shift 3
+  echo
+  echo "================ step: $name ($dir) ================"
+  set +e
+  (
+    set -euo pipefail
+    # --cross-file only counts on a first setup; auv_setup reconfigures an
+    # existing directory (incremental reruns) with the options given here.
+    if [ -f "$dir/build.ninja" ]; then
+      meson setup --reconfigure "$dir" "$@"
+    else
+      rm -rf "$dir"
+      meson setup "$dir" --cross-file "$cross" "$@"
+    fi
+    ninja -C "$dir" -j"$jobs"
+    expect_backend "$dir" "$backend"
+    CK_TIMEOUT_MULTIPLIER=$mult \
+      meson test -C "$dir" -v --print-errorlogs --timeout-multiplier "$mult" \
+      2>&1 | tee "$log"
+    check_summaries "$log"
+  )
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ]; then
+    summary+=("$(printf 'PASS  %-17s %4ds  %s' "$name" $((SECONDS - t0)) \
+      "$(grep -Eho '[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" | paste -sd ' ')")")
+  else
+    summary+=("$(printf 'FAIL  %-17s %4ds  (exit %d, log: build/logs/%s.log)' \
+      "$name" $((SECONDS - t0)) "$rc" "$name")")
+    failed=1
+  fi
+}
+
+failed=0
+common=(-Dwarning_level=2 -Dwerror=true -Dtests=true -Dbenchmarks=false
+        -Dexamples=true)
+cross_step aarch64 build/aarch64 asm "${common[@]}" -Dcoro_backend=auto
+cross_step aarch64-ucontext build/aarch64-ucontext ucontext "${common[@]}" \
+  -Dcoro_backend=ucontext
+
+# ---------------------------------------------------------------------------
+# 3. The AArch64 switch against AAPCS64 (test/coro-abi-check.c)
+# ---------------------------------------------------------------------------
+echo
+echo "================ step: coro-abi-check ================"
+t0=$SECONDS
+abi_exe=build/aarch64/coro-abi-check
+if aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -Isrc \
+     test/coro-abi-check.c src/coro-aarch64.c -lm -o "$abi_exe" &&
+   qemu-aarch64 -L /usr/aarch64-linux-gnu "$abi_exe"; then
+  summary+=("$(printf 'PASS  %-17s %4ds  %s' coro-abi-check $((SECONDS - t0)) \
+    'x19-x28, d8-d15, FPCR kept across switches')")
+else
+  summary+=("$(printf 'FAIL  %-17s %4ds' coro-abi-check $((SECONDS - t0)))")
+  failed=1
+fi
+
+echo
+echo "================ auv aarch64 summary ================"
+printf '%s\n' "${summary[@]}"
+if [ "$failed" -ne 0 ]; then
+  echo "scripts/test-aarch64.sh: failed after $((SECONDS - t_start))s; logs in build/logs/" >&2
+  exit 1
+fi
+echo "aarch64: all steps passed in $((SECONDS - t_start))s"

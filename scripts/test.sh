@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# scripts/test.sh: build auv and run every test it has.
+#
+#   bash scripts/test.sh
+#
+# Installs the Debian packages that are missing, then runs these steps, each
+# in its own build directory under build/, and stops at the first failure:
+#
+#   debug     -Dwarning_level=2 -Dwerror=true (-Wall -Wextra -Werror), every
+#             target (library, tests, benchmarks, examples), meson test -v
+#   asan      the same suites built with -Db_sanitize=address,undefined,
+#             halting on the first report
+#   valgrind  the debug build's suites under memcheck (meson test --setup
+#             valgrind, defined in test/meson.build): no error, no leak
+#   tsan      the thread-safety suite (CK_RUN_SUITE=threadsafe) built with
+#             -Db_sanitize=thread
+#   header    <auv.h> compiled as C99 and C++11 with -pedantic -Werror
+#             (scripts/header-test.sh)
+#   install   meson install, then a pkg-config and a CMake find_package(auv)
+#             consumer (test/install/run.sh)
+#
+# Check prints one summary line per run ("100%: Checks: N, Failures: 0,
+# Errors: 0"); meson test -v lets it through. The script ends with one line
+# per step and a total of the debug run's Check results.
+#
+# Environment: AUV_JOBS (compile jobs, default: core count), CC (compiler for
+# every build; gcc by default), AUV_STEPS (space-separated subset of the
+# steps above, in order; default: all).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+# g++ for the header test's C++ build; python3-uvloop is the benchmarks'
+# peer (bench/), installed here so that a test machine can also run them.
+auv_install_packages gcc g++ libc6-dev meson ninja-build pkg-config \
+  libuv1-dev check valgrind cmake python3 python3-uvloop
+
+jobs=$(auv_jobs)
+logs=$root/build/logs
+mkdir -p "$logs"
+steps=${AUV_STEPS:-debug asan valgrind tsan header install}
+t_start=$SECONDS
+summary=()
+
+# b_lundef=false: with clang, -fsanitize needs undefined symbols allowed at
+# link time (the runtime provides them); gcc does not need it.
+san_extra=()
+if "${CC:-cc}" --version 2>/dev/null | grep -qi clang; then
+  san_extra+=(-Db_lundef=false)
+fi
+
+print_summary() {
+  local line
+  echo
+  echo "================ auv test summary ================"
+  for line in "${summary[@]}"; do
+    echo "$line"
+  done
+}
+
+# run_step NAME FUNCTION: run FUNCTION in a subshell with `set -e` in force,
+# record PASS/FAIL with its duration, and stop everything on failure.
+run_step() {
+  local name=$1 fn=$2 t0=$SECONDS rc
+  echo
+  echo "================ step: $name ================"
+  set +e
+  ( set -euo pipefail; "$fn" )
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ]; then
+    summary+=("$(printf 'PASS  %-9s %4ds  %s' "$name" $((SECONDS - t0)) "${step_what[$name]}")")
+  else
+    summary+=("$(printf 'FAIL  %-9s %4ds  %s (exit %d)' "$name" $((SECONDS - t0)) "${step_what[$name]}" "$rc")")
+    print_summary
+    echo "scripts/test.sh: step '$name' failed; logs in build/logs/" >&2
+    exit 1
+  fi
+}
+
+# check_summaries LOG: the log must hold at least one Check summary line and
+# every one must report no failure and no error.
+check_summaries() {
+  local log=$1 lines
+  lines=$(grep -E '[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" || true)
+  if [ -z "$lines" ]; then
+    echo "error: no Check summary line in $log: no Check suite ran" >&2
+    return 1
+  fi
+  if echo "$lines" | grep -Evq 'Failures: 0, Errors: 0'; then
+    echo "error: a Check run reported failures or errors:" >&2
+    echo "$lines" >&2
+    return 1
+  fi
+}
+
+declare -A step_what=(
+  [debug]="-Wall -Wextra -Werror build, meson test"
+  [asan]="AddressSanitizer + UndefinedBehaviorSanitizer"
+  [valgrind]="valgrind memcheck, no leaks, no errors"
+  [tsan]="ThreadSanitizer, threadsafe suite"
+  [header]="<auv.h> as C99 and C++11, -pedantic -Werror"
+  [install]="meson install + pkg-config and CMake consumers"
+)
+
+step_debug() {
+  auv_setup build/debug --buildtype=debug -Dwarning_level=2 -Dwerror=true \
+    -Dtests=true -Dbenchmarks=true -Dexamples=true
+  ninja -C build/debug -j"$jobs"
+  meson test -C build/debug -v --print-errorlogs 2>&1 | tee "$logs/debug.log"
+  check_summaries "$logs/debug.log"
+}
+
+step_asan() {
+  auv_setup build/asan --buildtype=debug -Dwarning_level=2 \
+    -Db_sanitize=address,undefined "${san_extra[@]}" \
+    -Dc_args=-fno-omit-frame-pointer \
+    -Dtests=true -Dbenchmarks=false -Dexamples=true
+  ninja -C build/asan -j"$jobs"
+  ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C build/asan -v --print-errorlogs 2>&1 | tee "$logs/asan.log"
+  check_summaries "$logs/asan.log"
+}
+
+step_valgrind() {
+  # The debug build is reused: same binaries, run under memcheck. The
+  # 'valgrind' setup (test/meson.build) sets the memcheck options and
+  # CK_FORK=no, so that leaks are counted in the process that made them.
+  if [ ! -f build/debug/build.ninja ]; then
+    step_debug >/dev/null
+  fi
+  meson test -C build/debug --setup valgrind -v --print-errorlogs 2>&1 |
+    tee "$logs/valgrind.log"
+  check_summaries "$logs/valgrind.log"
+}
+
+# The executables that meson test runs for Check suites (every test command
+# built under test/), one path per line.
+check_executables() {
+  meson introspect --tests "$1" | python3 -c '
+import json, os, sys
+build = os.path.realpath(sys.argv[1])
+seen = []
+for t in json.load(sys.stdin):
+    exe = os.path.realpath(t["cmd"][0])
+    if exe.startswith(os.path.join(build, "test") + os.sep) and exe not in seen:
+        seen.append(exe)
+print("\n".join(seen))' "$1"
+}
+
+step_tsan() {
+  local exe exes runner=()
+  auv_setup build/tsan --buildtype=debug -Dwarning_level=2 \
+    -Db_sanitize=thread "${san_extra[@]}" \
+    -Dtests=true -Dbenchmarks=false -Dexamples=false
+  ninja -C build/tsan -j"$jobs"
+  exes=$(check_executables build/tsan)
+  if [ -z "$exes" ]; then
+    echo "error: no test executable under build/tsan/test" >&2
+    return 1
+  fi
+  # Kernels with many bits of mmap randomness break ThreadSanitizer's
+  # memory layout ("unexpected memory mapping"); running with address-space
+  # randomization off avoids that. Used only where setarch works.
+  if setarch "$(uname -m)" -R true 2>/dev/null; then
+    runner=(setarch "$(uname -m)" -R)
+  fi
+  : >"$logs/tsan.log"
+  for exe in $exes; do
+    echo "+ CK_RUN_SUITE=threadsafe $exe"
+    CK_RUN_SUITE=threadsafe TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      "${runner[@]}" "$exe" 2>&1 | tee -a "$logs/tsan.log"
+  done
+  check_summaries "$logs/tsan.log"
+}
+
+step_header() {
+  bash scripts/header-test.sh build/debug
+}
+
+step_install() {
+  bash test/install/run.sh
+}
+
+for step in $steps; do
+  if [ -z "${step_what[$step]:-}" ]; then
+    echo "scripts/test.sh: unknown step '$step' (known: ${!step_what[*]})" >&2
+    exit 2
+  fi
+  run_step "$step" "step_$step"
+done
+
+print_summary
+# One closing line with the debug run's Check totals: every test case, each
+# of which also passed under ASan/UBSan and valgrind above.
+if [ -f "$logs/debug.log" ] && [[ " $steps " == *" debug "* ]]; then
+  read -r checks failed < <(grep -Eo 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$logs/debug.log" |
+    awk -F'[:,] *' '{c += $2; f += $4 + $6} END {print c + 0, f + 0}')
+  echo "all steps passed in $((SECONDS - t_start))s"
+  echo "tests: $((checks - failed)) passed, $failed failed"
+else
+  echo "all steps passed in $((SECONDS - t_start))s"
+fi

@@ -1,0 +1,175 @@
+/* helpers.c: the counting allocator, traces and small utilities that the
+ * suites share (declared in test.h). */
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The allocator is called from the loop thread and, through
+ * auv_call_soon_threadsafe, from the threads of the threadsafe suite, so
+ * its counters are atomic. */
+static atomic_long live_blocks;
+static atomic_long alloc_calls;
+/* Allocations left before the one that fails; negative when disarmed. */
+static atomic_long fail_countdown = -1;
+static atomic_int failure_spent;
+
+/* Whether this allocation is the armed one. Decrements the countdown; the
+ * compare-exchange makes the failure happen exactly once even when
+ * several threads allocate. */
+static int should_fail(void) {
+  long n = atomic_load(&fail_countdown);
+  while (n >= 0) {
+    if (atomic_compare_exchange_weak(&fail_countdown, &n, n - 1)) {
+      if (n == 0) {
+        atomic_store(&failure_spent, 1);
+        return 1;
+      }
+      return 0;
+    }
+  }
+  return 0;
+}
+
+/* Two sets of functions over the same counters: auv's can be made to fail,
+ * libuv's only count. libuv calls abort() when some of its internal
+ * allocations fail (growing the watcher array in uv__io_start, for one), so
+ * failing them would test libuv, not auv; auv's handling of a libuv call
+ * that returns UV_ENOMEM is the same code path as any other libuv error. */
+static void *do_malloc(size_t size, int may_fail) {
+  void *p;
+  atomic_fetch_add(&alloc_calls, 1);
+  if (may_fail && should_fail())
+    return NULL;
+  p = malloc(size);
+  if (p != NULL)
+    atomic_fetch_add(&live_blocks, 1);
+  return p;
+}
+
+static void *do_calloc(size_t count, size_t size, int may_fail) {
+  void *p;
+  atomic_fetch_add(&alloc_calls, 1);
+  if (may_fail && should_fail())
+    return NULL;
+  p = calloc(count, size);
+  if (p != NULL)
+    atomic_fetch_add(&live_blocks, 1);
+  return p;
+}
+
+static void *do_realloc(void *ptr, size_t size, int may_fail) {
+  void *p;
+  if (ptr != NULL && size == 0) {
+    /* Treated as free, as libuv's own uv__realloc does. */
+    free(ptr);
+    atomic_fetch_sub(&live_blocks, 1);
+    return NULL;
+  }
+  atomic_fetch_add(&alloc_calls, 1);
+  if (may_fail && should_fail())
+    return NULL; /* ptr stays valid and owned by the caller */
+  p = realloc(ptr, size);
+  if (p != NULL && ptr == NULL)
+    atomic_fetch_add(&live_blocks, 1);
+  return p;
+}
+
+static void counting_free(void *ptr) {
+  if (ptr == NULL)
+    return;
+  free(ptr);
+  atomic_fetch_sub(&live_blocks, 1);
+}
+
+static void *auv_malloc(size_t size) { return do_malloc(size, 1); }
+static void *auv_calloc(size_t n, size_t size) { return do_calloc(n, size, 1); }
+static void *auv_realloc(void *p, size_t size) { return do_realloc(p, size, 1); }
+static void *uv_malloc(size_t size) { return do_malloc(size, 0); }
+static void *uv_calloc(size_t n, size_t size) { return do_calloc(n, size, 0); }
+static void *uv_realloc(void *p, size_t size) { return do_realloc(p, size, 0); }
+
+void test_alloc_install(void) {
+  /* Both libraries allocate through here, so the live count covers the
+   * memory libuv allocates for auv (the internals of a uv_loop_t) too. */
+  if (uv_replace_allocator(uv_malloc, uv_realloc, uv_calloc, counting_free) != 0 ||
+      auv_replace_allocator(auv_malloc, auv_realloc, auv_calloc, counting_free) != 0) {
+    fprintf(stderr, "cannot install the counting allocator\n");
+    exit(2);
+  }
+}
+
+void test_alloc_fail_at(long n) {
+  atomic_store(&failure_spent, 0);
+  atomic_store(&fail_countdown, n < 0 ? -1 : n);
+}
+
+int test_alloc_failed(void) {
+  return atomic_load(&failure_spent);
+}
+
+long test_alloc_live(void) {
+  return atomic_load(&live_blocks);
+}
+
+long test_alloc_count(void) {
+  return atomic_load(&alloc_calls);
+}
+
+int test_slow(void) {
+  const char *s = getenv("AUV_TEST_SLOW");
+  int n = s != NULL ? atoi(s) : 1;
+  return n >= 1 ? n : 1;
+}
+
+long test_scaled(long n) {
+  long m = n / test_slow();
+  return m >= 1 ? m : 1;
+}
+
+double test_now(void) {
+  return (double)uv_hrtime() / 1e9;
+}
+
+void test_sleep_ms(unsigned ms) {
+  uv_sleep(ms);
+}
+
+trace_t the_trace;
+
+void trace_init(trace_t *t) {
+  t->len = 0;
+  t->buf[0] = '\0';
+}
+
+void trace_add(trace_t *t, const char *token) {
+  size_t n = strlen(token);
+  ck_assert_msg(t->len + n + 2 < sizeof(t->buf), "trace overflow");
+  if (t->len > 0)
+    t->buf[t->len++] = ' ';
+  memcpy(t->buf + t->len, token, n + 1);
+  t->len += n;
+}
+
+void trace_addf(trace_t *t, const char *fmt, ...) {
+  char token[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(token, sizeof(token), fmt, ap);
+  va_end(ap);
+  trace_add(t, token);
+}
+
+void trace_cb(void *token) {
+  trace_add(&the_trace, (const char *)token);
+}
+
+auv_loop_t *test_loop_new(void) {
+  auv_loop_t *loop = NULL;
+  ck_assert_int_eq(auv_loop_new(&loop), 0);
+  ck_assert_ptr_nonnull(loop);
+  return loop;
+}

@@ -1,0 +1,46 @@
+/* main.c: runs every auv suite.
+ *
+ * Check's own environment variables work as usual: CK_RUN_SUITE and
+ * CK_RUN_CASE pick what runs, CK_FORK=no runs every test in this process
+ * (as the valgrind setup does), CK_VERBOSITY sets how much is printed.
+ * The exit status is non-zero when any test failed.
+ *
+ * The counting allocator goes in first, before any libuv or auv call: libuv
+ * allows uv_replace_allocator only before it allocates anything, and with
+ * CK_FORK=no every test shares this process.
+ */
+#include <stdlib.h>
+
+#include "test.h"
+
+/* Suites of test-task.c and test-coro.c. */
+Suite *task_suite(void);
+Suite *coro_suite(void);
+
+int main(void) {
+  SRunner *sr;
+  int failed;
+
+  test_alloc_install();
+
+  sr = srunner_create(NULL);
+  srunner_add_suite(sr, loop_suite());
+  srunner_add_suite(sr, attach_suite());
+  srunner_add_suite(sr, run_suite());
+  srunner_add_suite(sr, call_soon_suite());
+  srunner_add_suite(sr, timer_suite());
+  srunner_add_suite(sr, threadsafe_suite());
+  srunner_add_suite(sr, exception_suite());
+  srunner_add_suite(sr, future_suite());
+  srunner_add_suite(sr, alloc_suite());
+  srunner_add_suite(sr, misuse_suite());
+  srunner_add_suite(sr, error_suite());
+  srunner_add_suite(sr, asyncio_suite());
+  srunner_add_suite(sr, task_suite());
+  srunner_add_suite(sr, coro_suite());
+
+  srunner_run_all(sr, CK_ENV);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,92 @@
+/* test.h: what the auv test suites share.
+ *
+ * - One Suite constructor per test/test-<concept>.c, listed here and run by
+ *   main.c.
+ * - A counting allocator that main() installs for both auv and libuv before
+ *   anything else runs. It passes every call through to the C library,
+ *   counts the blocks alive, and can be armed to make auv's Nth allocation
+ *   from now fail (the allocation-failure tests in test-alloc.c). libuv's
+ *   allocations are counted but never failed: libuv aborts on some of its
+ *   own allocation failures.
+ * - A trace: a line of space-separated tokens that a test builds as its
+ *   callbacks run and then compares with one string, the same shape as the
+ *   lines the asyncio scenarios under test/python/ print.
+ * - AUV_TEST_SLOW: the slowdown factor of the tool the suite runs under
+ *   (valgrind sets 10). Heavy loops divide their counts by it, upper bounds
+ *   on time multiply by it. Lower bounds on time never change.
+ */
+#ifndef AUV_TEST_H
+#define AUV_TEST_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auv.h"
+
+Suite *loop_suite(void);
+Suite *attach_suite(void);
+Suite *run_suite(void);
+Suite *call_soon_suite(void);
+Suite *timer_suite(void);
+Suite *threadsafe_suite(void);
+Suite *exception_suite(void);
+Suite *future_suite(void);
+Suite *alloc_suite(void);
+Suite *misuse_suite(void);
+Suite *error_suite(void);
+Suite *asyncio_suite(void);
+
+/* Counting allocator (helpers.c). */
+void test_alloc_install(void);
+/* Make auv's allocation n allocations from now fail (0: the very next
+ * one), and only that one. A negative n disarms. */
+void test_alloc_fail_at(long n);
+/* 1 if the armed failure was spent (an allocation was refused). */
+int test_alloc_failed(void);
+/* Blocks allocated through the counting allocator and not yet freed. */
+long test_alloc_live(void);
+/* Allocations (successful or refused) since the process started. */
+long test_alloc_count(void);
+
+/* The slowdown factor from AUV_TEST_SLOW (1 when unset). */
+int test_slow(void);
+/* n scaled down for slow runs, never below 1. */
+long test_scaled(long n);
+
+/* uv_hrtime() in seconds, for measuring elapsed time. */
+double test_now(void);
+/* Sleep on the calling thread. */
+void test_sleep_ms(unsigned ms);
+
+/* A trace of tokens. */
+typedef struct {
+  char buf[8192];
+  size_t len;
+} trace_t;
+
+void trace_init(trace_t *t);
+void trace_add(trace_t *t, const char *token);
+void trace_addf(trace_t *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+#define trace_str(t) ((const char *)(t)->buf)
+
+/* A callback that records its argument (a const char *) in the_trace, the
+ * trace shared by the tests that need only one. */
+extern trace_t the_trace;
+void trace_cb(void *token);
+
+/* Every test ends this way: closing must succeed, so a leaked handle or a
+ * callback that kept the loop busy fails the test. */
+#define CLOSE_LOOP(loop) ck_assert_int_eq(auv_loop_close(loop), 0)
+
+/* A new owned loop, asserting success. */
+auv_loop_t *test_loop_new(void);
+
+/* Add test function fn to tcase, by its own name. */
+#define ADD(tc, fn) tcase_add_test(tc, fn)
+
+#endif /* AUV_TEST_H */
