@@ -12,15 +12,25 @@
  * assembly one of the host CPU (impl=auv), build/release-ucontext the
  * portable ucontext one (impl=auv-ucontext; bench/run.sh builds both).
  *
- * Three variants, each its own RESULT line:
+ * Four variants, each its own RESULT line:
  * - coro_switch: auv__coro_switch, what task.c calls: the backend switch
  *   plus the bookkeeping around it (the running-coroutine TLS pointer; the
  *   red-zone check is skipped because this stack has a guard page).
  * - coro_switch_raw: auv__coro_backend_switch alone.
+ * - coro_switch_call: auv__coro_switch inside a function that is not
+ *   inlined, on both sides, so every switch is followed by a return, as in
+ *   a task (auv_sleep returns to its caller after the switch back; the
+ *   loop's step function returns to the pass). The CPU predicts a return
+ *   from its return-stack buffer, which the switch leaves holding the other
+ *   context's return addresses, so that first return mispredicts; the
+ *   plain ping-pong above never returns across a switch and does not show
+ *   it. The difference between the two is mostly that misprediction (plus
+ *   the call and return themselves, about a nanosecond).
  * - coro_switch_redzone: auv__coro_switch from a coroutine whose stack has
  *   no guard page (every stack beyond the first AUV__GUARDED_MAX alive at
- *   once, see src/coro.c), so each switch away reads its red zone. To get
- *   one, the program first takes AUV__GUARDED_MAX stacks from the pool.
+ *   once, see src/coro.c), so every switch away from the coroutine (half
+ *   of the switches) reads its red zone. To get one, the program first
+ *   takes AUV__GUARDED_MAX stacks from the pool.
  *
  * Besides nanoseconds (uv_hrtime), the time is read from the CPU's own
  * counter: on x86_64 rdtsc, whose ticks run at a constant rate (the
@@ -60,7 +70,14 @@ static inline uint64_t bench_ticks(void) {
 
 static auv__coro_t main_ctx;
 static auv__coro_t co;
-static int raw; /* 1: both sides use the backend switch directly */
+static int variant_now; /* the variant run() was given (see there) */
+
+/* coro_switch_call's switch: one call and one return around it. */
+__attribute__((noinline)) static void switch_call(auv__coro_t *from,
+                                                  auv__coro_t *to) {
+  auv__coro_switch(from, to, 0);
+  __asm__ volatile("" ::: "memory"); /* keep it a real call, not a jump */
+}
 
 /* The coroutine: switch straight back, forever. One entry per variant, so
  * neither side branches on the variant inside the timed loop. */
@@ -76,23 +93,34 @@ static void entry_raw(void) {
     auv__coro_backend_switch(&co, &main_ctx);
 }
 
+static void entry_call(void) {
+  auv__coro_started(&co);
+  for (;;)
+    switch_call(&co, &main_ctx);
+}
+
 /* Round trips main -> co -> main, each two one-way switches. The loops are
  * separate so that the timed one has no branch on the variant. */
 static void ping_pong(uint64_t round_trips) {
   uint64_t i;
-  if (raw)
+  if (variant_now == 1)
     for (i = 0; i < round_trips; i++)
       auv__coro_backend_switch(&main_ctx, &co);
+  else if (variant_now == 2)
+    for (i = 0; i < round_trips; i++)
+      switch_call(&main_ctx, &co);
   else
     for (i = 0; i < round_trips; i++)
       auv__coro_switch(&main_ctx, &co, 0);
 }
 
-static void run(const char *bench, auv__stack_t *stack, int use_raw,
+/* variant: 0 auv__coro_switch, 1 the backend switch, 2 switch_call. */
+static void run(const char *bench, auv__stack_t *stack, int variant,
                 uint64_t switches, uint64_t warmup, uint64_t reps) {
   uint64_t r;
-  raw = use_raw;
-  auv__coro_prepare(&co, stack, use_raw ? entry_raw : entry);
+  variant_now = variant;
+  auv__coro_prepare(&co, stack,
+                    variant == 1 ? entry_raw : variant == 2 ? entry_call : entry);
   co.name = "bench";
   ping_pong(warmup / 2 + 1); /* also enters the coroutine the first time */
   for (r = 0; r < reps; r++) {
@@ -143,6 +171,7 @@ int main(int argc, char **argv) {
   BENCH_CHECK(auv__stack_alloc(&pool, size, &stack));
   run("coro_switch", stack, 0, switches, warmup, reps);
   run("coro_switch_raw", stack, 1, switches, warmup, reps);
+  run("coro_switch_call", stack, 2, switches, warmup, reps);
 
   if (redzone) {
     /* Use up the guard budget (stacks already alive count against it),

@@ -23,7 +23,8 @@
  *   the future's callback array, allocator overhead; page tables are not
  *   part of RSS). The array holding the N task pointers is allocated and
  *   touched before the first reading. Then the future completes and every
- *   task finishes.
+ *   task finishes. Page tables are not part of RSS: their growth (VmPTE of
+ *   /proc/self/status) is printed apart, as pte_bytes_per_task.
  * - million (--million N, default 0: run.sh asks for it once per run): the
  *   same with N tasks, timed in three phases (create all; run until all
  *   are suspended; complete the future, let all finish and drop every
@@ -148,7 +149,7 @@ static int waiter(void *arg, void **result) {
  * bench=<name>. Returns 0, or 1 if a task could not be created. */
 static int run_mem(const char *bench, uint64_t n, int phases) {
   auv_task_t **tasks;
-  uint64_t i, rss0, rss1, t0, t1, t2, t3;
+  uint64_t i, rss0, rss1, pte0, pte1, t0, t1, t2, t3;
   unsigned long maps;
 
   tasks = (auv_task_t **)malloc(n * sizeof *tasks);
@@ -158,6 +159,7 @@ static int run_mem(const char *bench, uint64_t n, int phases) {
   S.n = n;
   S.suspended = S.finished = 0;
 
+  pte0 = status_bytes("VmPTE");
   rss0 = rss_bytes();
   t0 = bench_wall_ns();
   for (i = 0; i < n; i++) {
@@ -184,6 +186,7 @@ static int run_mem(const char *bench, uint64_t n, int phases) {
   t2 = bench_wall_ns();
   if (S.suspended != n || S.finished != 0) abort();
   rss1 = rss_bytes();
+  pte1 = status_bytes("VmPTE");
   maps = phases ? count_maps() : 0;
 
   /* Finish them all: not timed by the mem shape, which only weighs. */
@@ -196,10 +199,11 @@ static int run_mem(const char *bench, uint64_t n, int phases) {
   auv_future_unref(S.gate);
   free(tasks);
 
-  printf("RESULT bench=%s impl=auv n=%llu bytes_per_task=%.1f rss0_mib=%.1f "
-         "rss1_mib=%.1f",
+  printf("RESULT bench=%s impl=auv n=%llu bytes_per_task=%.1f "
+         "pte_bytes_per_task=%.1f rss0_mib=%.1f rss1_mib=%.1f",
          bench, (unsigned long long)n, (double)(rss1 - rss0) / (double)n,
-         (double)rss0 / 1048576.0, (double)rss1 / 1048576.0);
+         (double)(pte1 - pte0) / (double)n, (double)rss0 / 1048576.0,
+         (double)rss1 / 1048576.0);
   if (phases)
     printf(" ok=1 hwm_mib=%.1f maps=%lu create_s=%.4f suspend_s=%.4f "
            "finish_s=%.4f total_s=%.4f",

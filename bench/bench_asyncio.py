@@ -1,9 +1,12 @@
 """bench_asyncio.py: the asyncio and uvloop peers of auv's C benchmarks.
 
 Runs the same shapes as bench-call-soon.c and bench-timers.c on
-loop.call_soon / loop.call_later, and prints the same RESULT lines:
+loop.call_soon / loop.call_later, and those of bench-tasks.c on tasks
+(await asyncio.sleep(0), create_task + await, suspended tasks' memory),
+and prints the same RESULT lines:
 
-  python3 bench/bench_asyncio.py --loop asyncio|uvloop --bench call_soon|timers
+  python3 bench/bench_asyncio.py --loop asyncio|uvloop \
+      --bench call_soon|timers|tasks|task_mem
 
 The harness keeps Python's own overhead out of the figures as far as the
 shapes allow: methods are bound to locals once, counters are closure cells
@@ -131,6 +134,80 @@ def run_timers(loop, delays):
     return c1 - c0, t_last - t0, t1 - t0, t1, t_last
 
 
+def run_sleep0(loop, n):
+    """One task awaiting asyncio.sleep(0) n times; wall ns inside it."""
+    async def main():
+        sleep = asyncio.sleep
+        now = time.perf_counter_ns
+        t0 = now()
+        for _ in range(n):
+            await sleep(0)
+        return now() - t0
+    return loop.run_until_complete(main())
+
+
+def run_spawn(loop, n):
+    """A driver task creating and awaiting n trivial tasks; wall ns."""
+    async def trivial():
+        return None
+
+    async def main():
+        create_task = loop.create_task  # what asyncio.create_task calls
+        now = time.perf_counter_ns
+        t0 = now()
+        for _ in range(n):
+            await create_task(trivial())
+        return now() - t0
+    return loop.run_until_complete(main())
+
+
+def rss_bytes():
+    """Resident set size from /proc/self/statm, as bench-tasks.c reads it."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def pte_bytes():
+    """Page tables (VmPTE of /proc/self/status): not part of RSS."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmPTE:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_task_mem(loop, n):
+    """n tasks each awaiting one future; RSS per task once all suspended.
+
+    The list that holds the tasks is allocated before the first reading,
+    as bench-tasks.c allocates its array; the driver's sleep(0) returns
+    after every task's first step (they were scheduled before it)."""
+    tasks = [None] * n
+    out = {}
+
+    async def waiter(fut):
+        await fut
+
+    async def main():
+        fut = loop.create_future()
+        create_task = loop.create_task
+        gc.collect()
+        pte0 = pte_bytes()
+        rss0 = rss_bytes()
+        for i in range(n):
+            tasks[i] = create_task(waiter(fut))
+        await asyncio.sleep(0)
+        rss1 = rss_bytes()
+        pte1 = pte_bytes()
+        assert not any(t.done() for t in tasks)
+        fut.set_result(None)
+        for t in tasks:
+            await t
+        out.update(rss0=rss0, rss1=rss1, pte=pte1 - pte0)
+    loop.run_until_complete(main())
+    return out["rss0"], out["rss1"], out["pte"]
+
+
 def new_loop(kind):
     if kind == "uvloop":
         import uvloop
@@ -141,7 +218,8 @@ def new_loop(kind):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
-    ap.add_argument("--bench", choices=("call_soon", "timers"), required=True)
+    ap.add_argument("--bench", choices=("call_soon", "timers", "tasks", "task_mem"),
+                    required=True)
     ap.add_argument("--chains", type=int, default=1000)
     ap.add_argument("--total", type=int, default=1000000)
     ap.add_argument("--single", type=int, default=100000)
@@ -149,13 +227,20 @@ def main():
     ap.add_argument("--timers", type=int, default=1000000)
     ap.add_argument("--max-ms", type=int, default=500)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--sleep", type=int, default=1000000,
+                    help="tasks: sleep(0) round trips (0: skip)")
+    ap.add_argument("--spawn", type=int, default=1000000,
+                    help="tasks: tasks spawned and awaited (0: skip)")
+    ap.add_argument("--tasks", type=int, default=100000,
+                    help="task_mem: suspended tasks weighed")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--gc", choices=("off", "on"), default="off",
                     help="cyclic GC while measuring (default: off)")
     a = ap.parse_args()
-    if min(a.chains, a.burst, a.timers) < 1 or min(a.total, a.single) < 0:
-        ap.error("--chains, --burst and --timers must be at least 1")
+    if min(a.chains, a.burst, a.timers, a.tasks) < 1 or \
+            min(a.total, a.single, a.sleep, a.spawn) < 0:
+        ap.error("--chains, --burst, --timers and --tasks must be at least 1")
     if a.gc == "off":
         gc.collect()
         gc.disable()
@@ -190,6 +275,27 @@ def main():
                           f"ns_per_op={(s + x) / a.burst:.3f} "
                           f"sched_ns_per_op={s / a.burst:.3f} "
                           f"run_ns_per_op={x / a.burst:.3f}\n")
+    elif a.bench == "tasks":
+        # The warm-up runs are short (asyncio is slow; a few thousand
+        # iterations fill its free lists and caches as well as a million).
+        for n, fn, name in ((a.sleep, run_sleep0, "task_sleep0"),
+                            (a.spawn, run_spawn, "task_spawn")):
+            if n == 0:
+                continue
+            for _ in range(a.warmup):
+                fn(loop, min(n, 10000))
+            for _ in range(a.reps):
+                ns = fn(loop, n)
+                out.write(f"RESULT bench={name} impl={impl} n={n} "
+                          f"wall_s={ns / 1e9:.6f} ns_per_op={ns / n:.3f}\n")
+                out.flush()
+    elif a.bench == "task_mem":
+        # A fresh process per sample, like bench-tasks.c: no warm-up.
+        rss0, rss1, pte = run_task_mem(loop, a.tasks)
+        out.write(f"RESULT bench=task_mem impl={impl} n={a.tasks} "
+                  f"bytes_per_task={(rss1 - rss0) / a.tasks:.1f} "
+                  f"pte_bytes_per_task={pte / a.tasks:.1f} "
+                  f"rss0_mib={rss0 / 1048576:.1f} rss1_mib={rss1 / 1048576:.1f}\n")
     else:
         n = a.timers
         delays = make_delays(n, a.seed, a.max_ms / 1000.0)

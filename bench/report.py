@@ -15,9 +15,13 @@ import argparse
 import statistics
 import sys
 
-PEERS = ("auv", "libuv", "asyncio", "uvloop")
-PEER_TITLES = {"auv": "auv", "libuv": "raw libuv", "asyncio": "asyncio",
-               "uvloop": "uvloop"}
+# auv-ucontext is auv built with -Dcoro_backend=ucontext (bench/run.sh's
+# second build directory); only the coroutine-switch benchmark runs there.
+PEERS = ("auv", "auv-ucontext", "libuv", "asyncio", "uvloop")
+PEER_TITLES = {"auv": "auv", "auv-ucontext": "auv ucontext", "libuv": "raw libuv",
+               "asyncio": "asyncio", "uvloop": "uvloop"}
+RATIOS = (("auv/libuv", "auv", "libuv"), ("ucontext/auv", "auv-ucontext", "auv"),
+          ("asyncio/auv", "asyncio", "auv"), ("uvloop/auv", "uvloop", "auv"))
 
 # (bench, metric, row title, unit, format)
 ROWS = [
@@ -30,7 +34,33 @@ ROWS = [
     ("timers", "sched_ns_per_op", "  timers: schedule only, wall", "ns/timer", "{:.0f}"),
     ("timers", "wall_s", "  timers: wall time, start to last callback", "s", "{:.3f}"),
     ("timers", "late_ms", "  timers: last callback after last deadline", "ms", "{:.1f}"),
+    ("coro_switch", "ns_per_op", "coro switch, one way (auv__coro_switch)", "ns/switch", "{:.2f}"),
+    ("coro_switch", "tsc_per_op", "  switch: in TSC ticks (x86_64 rdtsc)", "ticks/switch", "{:.1f}"),
+    ("coro_switch", "cntvct_per_op", "  switch: in cntvct_el0 ticks (aarch64)", "ticks/switch", "{:.2f}"),
+    ("coro_switch_raw", "ns_per_op", "  switch: backend switch alone", "ns/switch", "{:.2f}"),
+    ("coro_switch_call", "ns_per_op", "  switch: then a return (as in tasks)", "ns/switch", "{:.2f}"),
+    ("coro_switch_redzone", "ns_per_op", "  switch: unguarded stack (red-zone check)", "ns/switch", "{:.2f}"),
+    ("task_sleep0", "ns_per_op", "await sleep(0) round trip, 1 task", "ns/await", "{:.1f}"),
+    ("task_spawn", "ns_per_op", "spawn + await a trivial task", "ns/task", "{:.1f}"),
+    ("task_mem", "bytes_per_task", "{n} suspended tasks: RSS per task", "bytes/task", "{:.0f}"),
+    ("task_mem", "pte_bytes_per_task", "  page tables per task (VmPTE; not in RSS)", "bytes/task", "{:.0f}"),
+    ("tasks_1m", "hwm_mib", "{n} suspended tasks: peak RSS (VmHWM)", "MiB", "{:.0f}"),
+    ("tasks_1m", "bytes_per_task", "  {n}: RSS per suspended task", "bytes/task", "{:.0f}"),
+    ("tasks_1m", "pte_bytes_per_task", "  {n}: page tables per task (not in RSS)", "bytes/task", "{:.0f}"),
+    ("tasks_1m", "maps", "  {n}: memory mappings at the peak", "mappings", "{:.0f}"),
+    ("tasks_1m", "create_s", "  {n}: create them all", "s", "{:.2f}"),
+    ("tasks_1m", "suspend_s", "  {n}: run until all suspended", "s", "{:.2f}"),
+    ("tasks_1m", "finish_s", "  {n}: complete, finish, release all", "s", "{:.2f}"),
+    ("tasks_1m", "total_s", "  {n}: the three phases", "s", "{:.2f}"),
+    ("tasks_1m", "failed_at", "  {n}: FAILED: auv_task_new error at task", "index", "{:.0f}"),
+    ("tasks_1m", "err", "  {n}: FAILED: the error code returned", "code", "{:.0f}"),
 ]
+
+# Figures that are not per-operation costs of comparable work: no ratios.
+# (late_ms can be negative: libuv's millisecond clock fires up to 1 ms
+# early; its best is its lowest, like every other figure.)
+NO_RATIOS = {"wall_s", "late_ms", "hwm_mib", "maps", "create_s", "suspend_s",
+             "finish_s", "total_s", "failed_at", "err"}
 
 # (bench, metric, goal, which ratio, predicate on that ratio)
 TARGETS = [
@@ -41,6 +71,12 @@ TARGETS = [
     ("call_soon_burst", "ns_per_op", "auv >100x faster than asyncio", "asyncio/auv", lambda r: r > 100),
     ("call_soon_burst", "ns_per_op", "auv >100x faster than uvloop", "uvloop/auv", lambda r: r > 100),
     ("timers", "cpu_ns_per_op", "auv at least 2x faster than raw libuv", "libuv/auv", lambda r: r >= 2.0),
+    # Absolute targets: "which" names one peer, whose best figure is judged.
+    ("coro_switch", "ns_per_op", "asm switch < 10 ns (x86_64)", "auv ns", lambda v: v < 10),
+    ("task_sleep0", "ns_per_op", "sleep(0) round trip < 50 ns", "auv ns", lambda v: v < 50),
+    ("task_spawn", "ns_per_op", "spawn + await < 200 ns", "auv ns", lambda v: v < 200),
+    ("task_mem", "bytes_per_task", "<= 8 KiB per suspended task", "auv bytes", lambda v: v <= 8192),
+    ("tasks_1m", "ok", "1M concurrent suspended tasks run", "auv ok", lambda v: v == 1),
 ]
 
 
@@ -54,9 +90,10 @@ def parse(path):
             bench, impl = kv.pop("bench"), kv.pop("impl")
             for k, v in kv.items():
                 try:
-                    samples.setdefault((bench, impl, k), []).append(float(v))
+                    x = float(v)
                 except ValueError:
-                    pass
+                    continue  # a label (backend=asm-x86_64), not a figure
+                samples.setdefault((bench, impl, k), []).append(x)
     return samples
 
 
@@ -91,7 +128,7 @@ def title_of(samples, bench, title):
 def build_tables(samples):
     best = {k: min(v) for k, v in samples.items()}
     header = ["benchmark", "unit"] + [PEER_TITLES[p] for p in PEERS] + \
-        ["auv/libuv", "asyncio/auv", "uvloop/auv"]
+        [name for name, _, _ in RATIOS]
     rows = []
     for bench, metric, title, unit, f in ROWS:
         vals = {p: best.get((bench, p, metric)) for p in PEERS}
@@ -99,20 +136,15 @@ def build_tables(samples):
             continue
         cells = [title_of(samples, bench, title), unit] + [("-" if vals[p] is None else f.format(vals[p]))
                                  for p in PEERS]
-        if metric in ("wall_s", "late_ms"):
-            # late_ms can be negative (libuv's millisecond clock fires up to
-            # 1 ms early); its best is its lowest, like every other figure.
-            # Not per-operation costs: ratios would mislead.
-            cells += ["", "", ""]
+        if metric in NO_RATIOS:
+            cells += [""] * len(RATIOS)
         else:
-            cells += [fmt_ratio(ratio(vals["auv"], vals["libuv"])),
-                      fmt_ratio(ratio(vals["asyncio"], vals["auv"])),
-                      fmt_ratio(ratio(vals["uvloop"], vals["auv"]))]
+            cells += [fmt_ratio(ratio(vals[a], vals[b])) for _, a, b in RATIOS]
         rows.append(cells)
 
     spread = []
     for bench, metric, title, unit, f in ROWS:
-        if metric not in ("ns_per_op", "cpu_ns_per_op"):
+        if metric not in ("ns_per_op", "cpu_ns_per_op", "bytes_per_task"):
             continue
         for p in PEERS:
             v = samples.get((bench, p, metric))
@@ -124,13 +156,20 @@ def build_tables(samples):
 
     targets = []
     for bench, metric, desc, which, ok in TARGETS:
-        a, b = which.split("/")
-        r = ratio(best.get((bench, a, metric)), best.get((bench, b, metric)))
+        if "/" in which:
+            a, b = which.split("/")
+            r = ratio(best.get((bench, a, metric)), best.get((bench, b, metric)))
+            shown = fmt_ratio(r)
+        else:
+            # An absolute target on one peer's figure. ok=0 (a failed run)
+            # is its lowest sample, so one failure fails the target.
+            r = best.get((bench, which.split()[0], metric))
+            shown = "-" if r is None else f"{r:.4g}"
         if r is None:
             verdict = "not measured"
         else:
             verdict = "met" if ok(r) else "MISSED"
-        targets.append([bench, desc, which, fmt_ratio(r), verdict])
+        targets.append([bench, desc, which, shown, verdict])
     return header, rows, spread, targets
 
 
@@ -160,13 +199,18 @@ NOTES = """\
 How to read it: each figure is the best of all samples of one run (noise
 only adds time; the markdown output lists min, median and max); lower is
 better. auv/libuv below 1 means auv is faster than raw libuv; asyncio/auv
-and uvloop/auv say how many times faster auv is. call_soon figures are wall
-time per callback in steady state (after a warm-up). Timer figures are
-process CPU time (user + system, getrusage) from the first call_later to the
-last callback, per timer: scheduling, firing and wake-ups, without the half
-second of sleeping every peer must do; the same measure for every peer.
-Python peers run with the cyclic GC disabled while measuring (their
-favourable setting). bench/README.md describes each benchmark."""
+and uvloop/auv say how many times faster auv is (for memory, how many times
+less it uses: below 1 means auv uses more); ucontext/auv is how many times
+slower the portable ucontext switch is than the assembly one. call_soon
+figures are wall time per callback in steady state (after a warm-up). Timer
+figures are process CPU time (user + system, getrusage) from the first
+call_later to the last callback, per timer: scheduling, firing and
+wake-ups, without the half second of sleeping every peer must do; the same
+measure for every peer. Python peers run with the cyclic GC disabled while
+measuring (their favourable setting). Coroutine-switch ticks are the CPU's
+reference counter (x86_64: TSC, constant rate, not core cycles). Task
+memory is the growth of resident memory (RSS) per suspended task, allocator
+and stack pages included. bench/README.md describes each benchmark."""
 
 
 def main():

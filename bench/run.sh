@@ -3,7 +3,7 @@
 # its peers (raw libuv, Python's asyncio, uvloop), then print the table and
 # write it to bench/results/latest.md.
 #
-#   bench/run.sh                 # the full run, about 2 minutes
+#   bench/run.sh                 # the full run, about 3-4 minutes
 #   bench/run.sh --rounds 5      # more rounds (default 3)
 #   bench/run.sh --quick         # tiny sizes, one round: a smoke test only
 #
@@ -13,10 +13,13 @@
 # the interpreter Debian's python3-uvloop installs into).
 #
 # The build lives in build/release (--buildtype=release -Db_ndebug=true),
-# apart from every other build directory. Each round runs every peer once,
-# one after the other, and the table reports the best sample of all rounds
-# (noise only adds time), so noise on a shared machine hits all peers alike;
-# ratios are only ever taken between figures of the same run.
+# apart from every other build directory; build/release-ucontext is the
+# same with -Dcoro_backend=ucontext, for the coroutine-switch benchmark
+# only. Each round runs every peer once, one after the other, and the table
+# reports the best sample of all rounds (noise only adds time), so noise on
+# a shared machine hits all peers alike; ratios are only ever taken between
+# figures of the same run. The million-task run happens once, after the
+# rounds.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,7 +32,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --quick) quick=1; rounds=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +43,7 @@ esac
 
 PYTHON=${PYTHON:-/usr/bin/python3}
 BUILD=${BUILD:-build/release}
+BUILD_UC=${BUILD_UC:-build/release-ucontext}
 
 log() { printf '%s\n' "bench: $*" >&2; }
 
@@ -75,20 +79,39 @@ quiet() {  # run a build step; show its output only if it fails
   "$@" > "$blog" 2>&1 || { cat "$blog" >&2; log "failed: $*"; exit 1; }
 }
 opts=(--buildtype=release -Db_ndebug=true -Dbenchmarks=true -Dtests=false -Dexamples=false)
-if [ -f "$BUILD/build.ninja" ]; then
-  quiet meson configure "$BUILD" "${opts[@]}"
-else
-  quiet meson setup "$BUILD" "${opts[@]}"
-fi
-targets=(bench-call-soon bench-call-soon-uv bench-timers bench-timers-uv)
+configure() {  # configure build dir $1 with opts plus the rest
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    # --reconfigure, not `meson configure`: `meson compile <target>` reads
+    # the target list of the last configuration, so a benchmark added to
+    # bench/meson.build since must be known before compiling.
+    quiet meson setup --reconfigure "$dir" "${opts[@]}" "$@"
+  else
+    quiet meson setup "$dir" "${opts[@]}" "$@"
+  fi
+}
+configure "$BUILD" -Dcoro_backend=auto
+targets=(bench-call-soon bench-call-soon-uv bench-timers bench-timers-uv
+         bench-coro-switch bench-tasks)
 quiet meson compile -C "$BUILD" "${targets[@]}"
 B="$BUILD/bench"
+# The portable backend, for the switch benchmark only (the library and that
+# one program are all this build compiles).
+configure "$BUILD_UC" -Dcoro_backend=ucontext
+quiet meson compile -C "$BUILD_UC" bench-coro-switch
+BUC="$BUILD_UC/bench"
 
 # ---- 3. Run ------------------------------------------------------------------
 if [ $quick = 1 ]; then
   cs_c=(--total 100000 --single 10000 --burst 10000 --reps 1)
   cs_py=(--total 10000 --single 1000 --burst 10000)
   tm=(--timers 10000 --max-ms 50)
+  sw_asm=(--switches 100000 --warmup 10000 --reps 1)
+  sw_uc=(--switches 10000 --warmup 1000 --reps 1 --redzone 0)
+  tk_c=(--sleep 10000 --spawn 10000 --mem 0 --reps 1)
+  tk_py=(--sleep 1000 --spawn 1000)
+  mem_n=1000
+  million=10000
   out_md=bench/results/quick.md
 else
   # C: 10M callbacks per chains sample, 3 samples per process. Python: 1M
@@ -96,6 +119,20 @@ else
   cs_c=(--reps 3)
   cs_py=()
   tm=()
+  # Switches: 10M one-way switches per sample, 3 samples per process, for
+  # the assembly backend; 2M and 1 sample (no red-zone variant) for
+  # ucontext, whose swapcontext makes a system call (about 0.5 us a
+  # switch: 10M would cost 5 s a sample).
+  sw_asm=(--reps 3)
+  sw_uc=(--switches 2000000 --warmup 100000 --reps 1 --redzone 0)
+  # Tasks: 1M sleeps and 1M spawns per sample, 3 samples per process, for
+  # auv; 200k and 1 sample for asyncio and uvloop (3-11 us each: 1M would
+  # take 15 s a round per loop; the cost per iteration does not depend on
+  # the count).
+  tk_c=(--mem 0 --reps 3)
+  tk_py=(--sleep 200000 --spawn 200000)
+  mem_n=100000
+  million=1000000
   out_md=bench/results/latest.md
 fi
 
@@ -117,7 +154,27 @@ for r in $(seq 1 "$rounds"); do
   run "$B/bench-timers-uv" "${tm[@]}"
   run "$PYTHON" bench/bench_asyncio.py --bench timers --loop asyncio "${tm[@]}"
   run "$PYTHON" bench/bench_asyncio.py --bench timers --loop uvloop "${tm[@]}"
+  log "round $r/$rounds: coroutine switch, tasks"
+  run "$B/bench-coro-switch" "${sw_asm[@]}"
+  run "$BUC/bench-coro-switch" "${sw_uc[@]}"
+  run "$B/bench-tasks" "${tk_c[@]}"
+  run "$PYTHON" bench/bench_asyncio.py --bench tasks --loop asyncio "${tk_py[@]}"
+  run "$PYTHON" bench/bench_asyncio.py --bench tasks --loop uvloop "${tk_py[@]}"
+  # Memory: a fresh process per sample, so nothing is pooled before.
+  run "$B/bench-tasks" --sleep 0 --spawn 0 --mem "$mem_n"
+  run "$PYTHON" bench/bench_asyncio.py --bench task_mem --loop asyncio --tasks "$mem_n"
+  run "$PYTHON" bench/bench_asyncio.py --bench task_mem --loop uvloop --tasks "$mem_n"
 done
+# A million suspended tasks, once: it must work, so a failure is reported
+# (bench-tasks prints the error) and shown in the table, not fatal here.
+log "a million suspended tasks (about 4 GiB of RSS; 15-40 s)"
+status=0
+"$B/bench-tasks" --sleep 0 --spawn 0 --mem 0 --million "$million" >> "$raw" || status=$?
+if [ $status != 0 ]; then
+  log "the million-task run FAILED (exit status $status; its error is above)"
+  grep -q '^RESULT bench=tasks_1m' "$raw" ||
+    echo "RESULT bench=tasks_1m impl=auv n=$million ok=0 exit_status=$status" >> "$raw"
+fi
 elapsed=$(( $(date +%s) - start ))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 log "ran $rounds round(s) in $elapsed s"
@@ -126,6 +183,11 @@ log "ran $rounds round(s) in $elapsed s"
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
 [ -n "$(git status --porcelain -- src include 2>/dev/null)" ] && commit="$commit (+ uncommitted changes)"
+backend=$(sed -n 's/.*impl=auv backend=\([^ ]*\).*/\1/p' "$raw" | head -1)
+switch_env="auv: ${backend:-?} ($BUILD), auv ucontext: ucontext ($BUILD_UC)"
+tsc=$(sed -n 's/.*impl=auv .*tsc_per_ns=\([^ ]*\).*/\1/p' "$raw" | head -1)
+[ -n "$tsc" ] && switch_env="$switch_env; ticks are TSC ticks, $tsc per ns (constant rate: not core cycles)"
+grep -q 'cntvct_per_op' "$raw" && switch_env="$switch_env; ticks are cntvct_el0 ticks (the generic timer, not core cycles)"
 mkdir -p bench/results
 "$PYTHON" bench/report.py "$raw" --md "$out_md" \
   --env "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
@@ -134,6 +196,8 @@ mkdir -p bench/results
   --env "compiler=$(cc --version | head -1)" \
   --env "libuv=$(pkg-config --modversion libuv)" \
   --env "python=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])'), uvloop $("$PYTHON" -c 'import uvloop; print(uvloop.__version__)')" \
+  --env "coroutine switch=$switch_env" \
+  --env "vm.max_map_count=$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo unknown)" \
   --env "rounds=$rounds in $elapsed s$([ $quick = 1 ] && echo ' (quick: tiny sizes, not meaningful)')" \
   --env "load average (1/5/15 min)=$load_start at start, $load_end at end (the machine has $(nproc) cores; more load means noisier figures)" \
   --env "raw samples=$raw"

@@ -15,6 +15,11 @@
  *   never called.
  * - Everything here is for the loop's own thread, except
  *   auv_call_soon_threadsafe(), which any thread may call.
+ * - NULL where an object is expected gives UV_EINVAL, except in the yes/no
+ *   queries (auv_is_running, auv_is_closed, auv_get_debug,
+ *   auv_future_done, auv_future_cancelled, auv_task_done,
+ *   auv_task_cancelled), which answer 0, and the getters returning a
+ *   pointer, which return NULL.
  *
  * See docs/ for the full reference and docs/asyncio.md for the map from
  * asyncio's names to auv's.
@@ -194,7 +199,10 @@ AUV_EXTERN int auv_run_until_complete(auv_loop_t *loop, auv_future_t *future,
                                       void **result);
 
 /* Ask the loop to stop after the current iteration (asyncio's stop()). If
- * the loop is not running, the next run does one iteration and returns. */
+ * the loop is not running, the next run does one iteration and returns.
+ * From a callback of an attached loop that the host drives with its own
+ * uv_run, it ends auv's current pass only: the host's loop is the host's
+ * to stop. */
 AUV_EXTERN int auv_stop(auv_loop_t *loop);
 /* 1 while auv_run_forever / auv_run_until_complete runs, else 0. */
 AUV_EXTERN int auv_is_running(const auv_loop_t *loop);

@@ -18,7 +18,7 @@
 #      whose command is a build-machine program (the Python trace check)
 #      runs natively;
 #   3. builds test/coro-abi-check.c against src/coro-aarch64.c and runs it
-#      under qemu: the switch must keep x19-x28, d8-d15 and FPCR.
+#      under qemu-aarch64: the switch must keep x19-x28, d8-d15 and FPCR.
 # Each Check run must print its summary line with no failure and no error.
 #
 # Environment: AUV_JOBS (compile jobs, default: core count),
@@ -68,6 +68,13 @@ t0=$SECONDS
 auv_install_packages gcc libc6-dev meson ninja-build pkg-config \
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
   libuv1-dev:arm64 check:arm64
+# The exe_wrapper (cross/aarch64-linux-gnu.ini) runs programs with the arm64
+# packages' own loader, which libc6:arm64 (a dependency of libuv1:arm64)
+# installs.
+if [ ! -e /lib/ld-linux-aarch64.so.1 ]; then
+  echo "error: /lib/ld-linux-aarch64.so.1 is missing (libc6:arm64 not installed?)" >&2
+  exit 1
+fi
 summary+=("$(printf 'PASS  %-17s %4ds  %s' packages $((SECONDS - t0)) \
   'cross gcc, qemu-user, libuv1-dev:arm64, check:arm64')")
 
@@ -167,7 +174,7 @@ t0=$SECONDS
 abi_exe=build/aarch64/coro-abi-check
 if aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -Isrc \
      test/coro-abi-check.c src/coro-aarch64.c -lm -o "$abi_exe" &&
-   qemu-aarch64 -L /usr/aarch64-linux-gnu "$abi_exe"; then
+   qemu-aarch64 "$abi_exe"; then
   summary+=("$(printf 'PASS  %-17s %4ds  %s' coro-abi-check $((SECONDS - t0)) \
     'x19-x28, d8-d15, FPCR kept across switches')")
 else

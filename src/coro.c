@@ -56,6 +56,7 @@
 #endif
 
 #if defined(AUV__ASAN)
+# include <sanitizer/asan_interface.h>
 # include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(AUV__TSAN)
@@ -308,6 +309,12 @@ void auv__coro_prepare(auv__coro_t *ctx, auv__stack_t *stack,
   char *hi = stack->base + stack->size;
   ctx->stack = stack;
   ctx->red_zone = stack->guarded ? NULL : (const uint64_t *) lo - 8;
+#if defined(AUV__ASAN)
+  /* The stack may have run a coroutine before (pooled, or mapped where a
+   * freed one was): the frames that coroutine never returned from (its
+   * last switch away) left their redzones poisoned. */
+  __asan_unpoison_memory_region(lo, (size_t) (hi - lo));
+#endif
   auv__coro_backend_init(ctx, lo, hi, entry);
   ctx->asan_bottom = lo;
   ctx->asan_size = (size_t) (hi - lo);

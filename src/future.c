@@ -15,8 +15,8 @@
  * a reference on the future until they have all run (or were dropped by a
  * closing loop). Callbacks added or removed meanwhile do not touch this
  * array: once done, the future adds with slots and removes nothing. */
-static void future_run_callbacks(auv_loop_t *loop, auv__qnode_t *node,
-                                 int discard) {
+void auv__future_run_callbacks(auv_loop_t *loop, auv__qnode_t *node,
+                               int discard) {
   auv_future_t *f = AUV__CONTAINER_OF(node, auv_future_t, node);
   uint32_t i;
   (void) loop;
@@ -39,7 +39,7 @@ static void slot_run_done(auv_loop_t *loop, auv__qnode_t *node, int discard) {
 }
 
 void auv__future_init(auv_future_t *f, auv_loop_t *loop) {
-  f->node.run = future_run_callbacks;
+  f->node.run = auv__future_run_callbacks;
   f->loop = loop;
   f->refs = 1;
   f->state = AUV__FUT_PENDING;

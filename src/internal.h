@@ -71,7 +71,6 @@ typedef struct auv__slot_chunk_s {
 /* ---- the loop ------------------------------------------------------------ */
 struct auv_loop_s {
   uv_loop_t *uv;                /* the libuv loop: ours or the host's */
-  uv_thread_t owner;            /* the thread that created it, its thread */
   auv__fifo_t ready;            /* callbacks ready to run, FIFO */
   auv__heap_t timers;           /* call_later / call_at, by deadline */
   uint64_t timer_seq;           /* next timer's sequence number */
@@ -220,8 +219,11 @@ int auv__future_set_result(auv_future_t *f, void *value,
                            auv_free_func free_value);
 int auv__future_set_error(auv_future_t *f, int err);
 void auv__future_finish_cancelled(auv_future_t *f, char *owned_msg);
+void auv__future_run_callbacks(auv_loop_t *loop, auv__qnode_t *node,
+                               int discard);
 /* task.c */
 void auv__task_free(auv_task_t *task);
+void auv__task_step_node(auv_loop_t *loop, auv__qnode_t *node, int discard);
 void auv__task_pool_destroy(auv_loop_t *loop);
 void auv__tasks_release_abandoned(auv_loop_t *loop);
 

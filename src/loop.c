@@ -126,9 +126,18 @@ static void run_snapshot_debug(auv_loop_t *loop) {
     node = auv__fifo_pop(&loop->ready);
     is_last = node == last;
     memset(&ctx, 0, sizeof(ctx));
+    /* Name what runs; hold a reference on a future or task so the report
+     * can point at it even if running it dropped the last one. */
     if (node->run == auv__slot_run_call) {
       ctx.callback = ((auv__slot_t *) node)->cb.call;
       ctx.callback_arg = ((auv__slot_t *) node)->arg;
+    } else if (node->run == auv__future_run_callbacks) {
+      ctx.future = auv_future_ref(AUV__CONTAINER_OF(node, auv_future_t, node));
+      if (ctx.future->is_task)
+        ctx.task = (auv_task_t *) ctx.future;
+    } else if (node->run == auv__task_step_node) {
+      ctx.task = auv_task_ref(AUV__CONTAINER_OF(node, auv_task_t, step));
+      ctx.future = auv_task_future(ctx.task);
     }
     t0 = uv_hrtime();
     node->run(loop, node, 0);
@@ -138,6 +147,7 @@ static void run_snapshot_debug(auv_loop_t *loop) {
       ctx.duration = (double) dt / 1e9;
       auv_call_exception_handler(loop, &ctx);
     }
+    auv_future_unref(ctx.future);
   } while (!is_last);
 }
 
@@ -172,6 +182,8 @@ static void run_pass(auv_loop_t *loop) {
     if (loop->stopping) {
       if (loop->running)
         uv_stop(loop->uv);
+      else
+        loop->stopping = 0;  /* host-driven: it ends this pass only */
       break;
     }
     /* 5. Back to libuv to poll I/O once the pass has had its share. The
@@ -244,13 +256,13 @@ static void async_cb(uv_async_t *async) {
 int auv_call_soon_threadsafe(auv_loop_t *loop, auv_callback_fn cb,
                              void *arg) {
   ts_call_t *c;
-  uv_thread_t self;
   if (loop == NULL || cb == NULL)
     return UV_EINVAL;
-  /* From the loop's own thread this is call_soon, in the same FIFO (as in
-   * asyncio, where both append to _ready). */
-  self = uv_thread_self();
-  if (uv_thread_equal(&self, &loop->owner))
+  /* From inside the loop's own run this is call_soon (as in asyncio, where
+   * both append to _ready). Elsewhere the call is queued, and the loop
+   * takes queued calls before its next call_soon or snapshot, so the FIFO
+   * order asyncio gives is kept either way. */
+  if (running_loop == loop)
     return auv_call_soon(loop, cb, arg, NULL);
   c = auv__malloc(sizeof(*c));
   if (c == NULL)
@@ -282,7 +294,6 @@ static int loop_init(auv_loop_t *loop, uv_loop_t *uv, int owned) {
   memset(loop, 0, sizeof(*loop));
   loop->uv = uv;
   loop->owned = owned;
-  loop->owner = uv_thread_self();
   loop->refs = 1;
   loop->next_chunk = FIRST_CHUNK_SLOTS;
   loop->max_snapshots = DEFAULT_MAX_SNAPSHOTS;
@@ -469,6 +480,8 @@ static int loop_check_runnable(const auv_loop_t *loop) {
  * made yet). A uv_stop from host code (r != 0, not stopping) is ignored. */
 static int run_loop(auv_loop_t *loop) {
   int r;
+  if (__atomic_load_n(&loop->ts_pending, __ATOMIC_ACQUIRE))
+    ts_drain(loop);
   if (loop->timers.len > 0)
     auv__timers_move_due(loop, uv_hrtime());
   if (loop->stopping) {

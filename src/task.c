@@ -35,7 +35,6 @@
 static AUV__THREAD_LOCAL auv_task_t *running_task;
 static unsigned long task_counter;
 
-static void task_step_node(auv_loop_t *loop, auv__qnode_t *node, int discard);
 
 /* ------------------------------------------------------------------------
  * Creation and destruction
@@ -111,7 +110,7 @@ int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
   t->arg = arg;
   t->free_result = options != NULL ? options->free_result : NULL;
   t->coro.name = t->name != NULL ? t->name : t->default_name;
-  t->step.run = task_step_node;
+  t->step.run = auv__task_step_node;
 
   t->next = loop->tasks;
   if (loop->tasks != NULL)
@@ -229,8 +228,8 @@ static void task_step(auv_task_t *t) {
     task_finish(t);
 }
 
-static void task_step_node(auv_loop_t *loop, auv__qnode_t *node,
-                           int discard) {
+void auv__task_step_node(auv_loop_t *loop, auv__qnode_t *node,
+                         int discard) {
   auv_task_t *t = AUV__CONTAINER_OF(node, auv_task_t, step);
   (void) loop;
   if (!discard)

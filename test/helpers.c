@@ -2,11 +2,13 @@
  * suites share (declared in test.h). */
 #include "test.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The allocator is called from the loop thread and, through
  * auv_call_soon_threadsafe, from the threads of the threadsafe suite, so
@@ -172,4 +174,43 @@ auv_loop_t *test_loop_new(void) {
   ck_assert_int_eq(auv_loop_new(&loop), 0);
   ck_assert_ptr_nonnull(loop);
   return loop;
+}
+
+/* Nothing in these suites takes more than a few seconds, even under
+ * valgrind: two minutes means a hang. AUV_TEST_WATCHDOG=<seconds>
+ * overrides it. */
+#define WATCHDOG_SECONDS 120
+
+static void watchdog_fired(int sig) {
+  static const char msg[] = "\nauv-tests: watchdog: a test hangs; exiting\n";
+  (void)sig;
+  if (write(2, msg, sizeof(msg) - 1) < 0) {
+    /* nothing more to do */
+  }
+  _exit(124);
+}
+
+static void watchdog_arm(void) {
+  /* Our own handler: Check's SIGALRM handler is for fork mode (it kills
+   * the process group). */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = watchdog_fired;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, NULL);
+  alarm(getenv("AUV_TEST_WATCHDOG") != NULL ? (unsigned)atoi(getenv("AUV_TEST_WATCHDOG"))
+                                            : WATCHDOG_SECONDS);
+}
+
+static void watchdog_disarm(void) {
+  alarm(0);
+}
+
+TCase *test_tcase_create(const char *name, unsigned timeout_seconds) {
+  TCase *tc = tcase_create(name);
+  const char *fork_env = getenv("CK_FORK");
+  tcase_set_timeout(tc, timeout_seconds);
+  if (fork_env != NULL && strcmp(fork_env, "no") == 0)
+    tcase_add_checked_fixture(tc, watchdog_arm, watchdog_disarm);
+  return tc;
 }

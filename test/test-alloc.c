@@ -231,8 +231,59 @@ START_TEST(call_later_growing_the_timer_heap_fails_cleanly) {
 }
 END_TEST
 
-START_TEST(call_soon_threadsafe_fails_cleanly) {
+START_TEST(call_soon_threadsafe_from_the_loop_thread_fails_cleanly) {
   check_growth(schedule_threadsafe, 1, 0.01);
+}
+END_TEST
+
+typedef struct {
+  auv_loop_t *loop;
+  int i;
+  int rc;
+} ts_poster_t;
+
+static void ts_post_main(void *arg) {
+  ts_poster_t *p = arg;
+  p->rc = auv_call_soon_threadsafe(p->loop, record_cb, (void *)(intptr_t)p->i);
+}
+
+START_TEST(call_soon_threadsafe_from_another_thread_fails_cleanly) {
+  /* From another thread the call allocates its queue node there and then.
+   * The loop thread waits in uv_thread_join meanwhile, so the armed
+   * failure hits the poster's allocation. */
+  long before = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  ts_poster_t p = {0};
+  uv_thread_t t;
+  long n;
+  int failures = 0;
+  record_init(4);
+  p.loop = loop;
+  for (n = 0;; n++) {
+    int spent;
+    ck_assert_int_lt(n, 100);
+    test_alloc_fail_at(n);
+    ck_assert_int_eq(uv_thread_create(&t, ts_post_main, &p), 0);
+    ck_assert_int_eq(uv_thread_join(&t), 0);
+    spent = test_alloc_failed();
+    test_alloc_fail_at(-1);
+    if (p.rc == 0)
+      break;
+    ck_assert_int_eq(p.rc, UV_ENOMEM);
+    ck_assert(spent);
+    failures++;
+    /* Nothing was queued: a stopped run does nothing. */
+    auv_stop(loop);
+    ck_assert_int_eq(auv_run_forever(loop), 0);
+    ck_assert_int_eq(rec.norder, 0);
+  }
+  ck_assert_int_gt(failures, 0);
+  ck_assert_int_eq(auv_call_later(loop, 0.01, stop_cb, loop, NULL), 0);
+  ck_assert_int_eq(auv_run_forever(loop), 0);
+  assert_ran_once_in_order(1);
+  CLOSE_LOOP(loop);
+  record_free();
+  ck_assert_int_eq(test_alloc_live(), before);
 }
 END_TEST
 
@@ -454,8 +505,7 @@ END_TEST
 
 Suite *alloc_suite(void) {
   Suite *s = suite_create("alloc");
-  TCase *tc = tcase_create("failure");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = test_tcase_create("failure", 30);
   ADD(tc, the_counting_allocator_sees_auv_and_libuv_allocations);
   ADD(tc, loop_new_fails_cleanly_at_every_allocation);
   ADD(tc, loop_attach_fails_cleanly_at_every_allocation);
@@ -463,7 +513,8 @@ Suite *alloc_suite(void) {
   ADD(tc, call_soon_with_a_handle_past_its_pooled_slots_fails_cleanly);
   ADD(tc, call_at_growing_the_timer_heap_fails_cleanly);
   ADD(tc, call_later_growing_the_timer_heap_fails_cleanly);
-  ADD(tc, call_soon_threadsafe_fails_cleanly);
+  ADD(tc, call_soon_threadsafe_from_the_loop_thread_fails_cleanly);
+  ADD(tc, call_soon_threadsafe_from_another_thread_fails_cleanly);
   ADD(tc, call_soon_in_steady_state_reuses_its_pool_without_allocating);
   ADD(tc, future_new_fails_cleanly_at_every_allocation);
   ADD(tc, add_done_callback_fails_cleanly_when_it_needs_memory);

@@ -362,7 +362,7 @@ END_TEST
 
 Suite *asyncio_suite(void) {
   Suite *s = suite_create("asyncio");
-  TCase *tc = tcase_create("traces");
+  TCase *tc = test_tcase_create("traces", 10);
   ADD(tc, asyncio_call_soon_fifo);
   ADD(tc, asyncio_call_soon_snapshot);
   ADD(tc, asyncio_call_at_past_ordering);

@@ -288,8 +288,7 @@ END_TEST
 
 Suite *attach_suite(void) {
   Suite *s = suite_create("attach");
-  TCase *tc = tcase_create("host");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = test_tcase_create("host", 30);
   ADD(tc, attach_uses_the_hosts_uv_loop_and_never_touches_its_data);
   ADD(tc, attached_loop_with_nothing_pending_lets_uv_run_return_at_once);
   ADD(tc, a_cancelled_timer_does_not_keep_the_host_loop_alive);

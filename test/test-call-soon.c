@@ -433,14 +433,14 @@ END_TEST
 
 Suite *call_soon_suite(void) {
   Suite *s = suite_create("call_soon");
-  TCase *tc = tcase_create("order");
+  TCase *tc = test_tcase_create("order", 10);
   ADD(tc, call_soon_runs_callbacks_in_the_order_they_were_scheduled);
   ADD(tc, callbacks_scheduled_by_a_callback_run_after_the_current_batch);
   ADD(tc, a_callback_that_reschedules_itself_lets_each_batch_finish_first);
   ADD(tc, call_soon_accepts_a_null_handle);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("cancel");
+  tc = test_tcase_create("cancel", 10);
   ADD(tc, cancel_before_the_loop_runs_returns_1_and_the_callback_never_runs);
   ADD(tc, cancel_twice_returns_0_the_second_time);
   ADD(tc, cancel_after_the_callback_ran_returns_0);
@@ -451,8 +451,7 @@ Suite *call_soon_suite(void) {
   ADD(tc, cancelling_a_stale_handle_leaves_the_call_that_reuses_its_slot_alone);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("model");
-  tcase_set_timeout(tc, 60);
+  tc = test_tcase_create("model", 60);
   ADD(tc, thousands_of_scheduled_and_cancelled_calls_match_the_model);
   suite_add_tcase(s, tc);
   return s;

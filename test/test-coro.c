@@ -585,16 +585,14 @@ END_TEST
 
 Suite *coro_suite(void) {
   Suite *s = suite_create("coro");
-  TCase *tc = tcase_create("switch");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = test_tcase_create("switch", 30);
   ADD(tc, the_backend_is_the_one_the_build_selected);
   ADD(tc, callee_saved_registers_survive_switches_between_tasks);
   ADD(tc, each_task_keeps_its_own_rounding_mode_and_the_loop_keeps_its_own);
   ADD(tc, a_new_task_starts_with_the_loop_threads_rounding_mode);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("stack");
-  tcase_set_timeout(tc, 30);
+  tc = test_tcase_create("stack", 30);
   ADD(tc, a_task_with_a_one_mib_stack_can_use_512_kib_of_locals);
   ADD(tc, a_task_with_the_default_stack_can_use_128_kib_of_locals);
   ADD(tc, live_tasks_run_on_distinct_stacks_away_from_the_thread_stack);

@@ -73,7 +73,7 @@ END_TEST
 
 Suite *error_suite(void) {
   Suite *s = suite_create("error");
-  TCase *tc = tcase_create("codes");
+  TCase *tc = test_tcase_create("codes", 10);
   ADD(tc, auv_codes_have_their_names_and_sentences);
   ADD(tc, auv_codes_lie_in_a_range_libuv_does_not_use);
   ADD(tc, libuv_codes_pass_through_to_libuvs_names_and_sentences);

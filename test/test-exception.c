@@ -91,7 +91,7 @@ START_TEST(a_future_error_never_retrieved_is_reported_when_the_future_is_freed) 
   ck_assert_int_eq(seen.error, UV_EIO);
   ck_assert_ptr_eq(seen.future, f);
   ck_assert_ptr_null(seen.task);
-  ck_assert_ptr_null(seen.callback);
+  ck_assert(seen.callback == NULL);
   CLOSE_LOOP(loop);
 }
 END_TEST
@@ -274,7 +274,7 @@ START_TEST(call_exception_handler_passes_the_context_to_the_handler) {
   ck_assert_int_eq(seen.calls, 1);
   ck_assert_str_eq(seen.message, "something odd");
   ck_assert_int_eq(seen.error, UV_EPIPE);
-  ck_assert_ptr_eq((void *)seen.callback, (void *)my_callback);
+  ck_assert(seen.callback == my_callback);
   ck_assert_ptr_eq(seen.callback_arg, &arg);
   ck_assert_double_eq(seen.duration, 1.5);
   ck_assert_ptr_null(seen.future);
@@ -350,7 +350,7 @@ START_TEST(debug_mode_reports_a_slow_callback_and_not_the_fast_ones) {
   ck_assert_int_eq(auv_call_soon(loop, stop_cb, loop, NULL), 0);
   ck_assert_int_eq(auv_run_forever(loop), 0);
   ck_assert_int_eq(seen.calls, 1);
-  ck_assert_ptr_eq((void *)seen.callback, (void *)slow_cb);
+  ck_assert(seen.callback == slow_cb);
   ck_assert_ptr_eq(seen.callback_arg, &slow_arg);
   ck_assert_double_ge(seen.duration, threshold);
   ck_assert_double_ge(seen.duration, (double)slow_ms() / 1000.0 - 0.001);
@@ -372,7 +372,7 @@ START_TEST(debug_mode_reports_a_slow_timer_callback) {
   ck_assert_int_eq(auv_call_later(loop, 0.002, stop_cb, loop, NULL), 0);
   ck_assert_int_eq(auv_run_forever(loop), 0);
   ck_assert_int_eq(seen.calls, 1);
-  ck_assert_ptr_eq((void *)seen.callback, (void *)slow_cb);
+  ck_assert(seen.callback == slow_cb);
   ck_assert_ptr_eq(seen.callback_arg, &slow_arg);
   ck_assert_double_ge(seen.duration, 0.01 * test_slow());
   CLOSE_LOOP(loop);
@@ -435,7 +435,7 @@ END_TEST
 
 Suite *exception_suite(void) {
   Suite *s = suite_create("exception");
-  TCase *tc = tcase_create("never_retrieved");
+  TCase *tc = test_tcase_create("never_retrieved", 10);
   ADD(tc, a_future_error_never_retrieved_is_reported_when_the_future_is_freed);
   ADD(tc, a_future_error_never_retrieved_is_reported_after_its_done_callbacks_ran);
   ADD(tc, a_retrieved_future_error_is_not_reported);
@@ -445,7 +445,7 @@ Suite *exception_suite(void) {
   ADD(tc, cancelled_and_successful_futures_are_not_reported);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("handler");
+  tc = test_tcase_create("handler", 10);
   ADD(tc, the_default_handler_prints_one_line_to_stderr);
   ADD(tc, setting_the_handler_to_null_restores_the_default);
   ADD(tc, call_exception_handler_passes_the_context_to_the_handler);
@@ -453,8 +453,7 @@ Suite *exception_suite(void) {
   ADD(tc, the_default_handler_can_be_called_directly);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("debug");
-  tcase_set_timeout(tc, 30);
+  tc = test_tcase_create("debug", 30);
   ADD(tc, debug_mode_reports_a_slow_callback_and_not_the_fast_ones);
   ADD(tc, debug_mode_reports_a_slow_timer_callback);
   ADD(tc, debug_mode_reports_a_slow_done_callback);

@@ -538,7 +538,7 @@ END_TEST
 
 Suite *future_suite(void) {
   Suite *s = suite_create("future");
-  TCase *tc = tcase_create("state");
+  TCase *tc = test_tcase_create("state", 10);
   ADD(tc, a_new_future_is_pending);
   ADD(tc, set_result_makes_the_future_done_with_that_value);
   ADD(tc, a_null_result_value_is_a_result_like_any_other);
@@ -550,13 +550,13 @@ Suite *future_suite(void) {
   ADD(tc, set_error_rejects_zero_positive_and_ecanceled);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("cancel");
+  tc = test_tcase_create("cancel", 10);
   ADD(tc, cancel_returns_1_then_0_and_the_future_reports_ecanceled);
   ADD(tc, cancel_keeps_a_copy_of_the_message);
   ADD(tc, cancelling_a_done_future_returns_0_and_changes_nothing);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("done_callbacks");
+  tc = test_tcase_create("done_callbacks", 10);
   ADD(tc, done_callbacks_never_run_inline);
   ADD(tc, done_callbacks_run_in_registration_order_through_call_soon);
   ADD(tc, a_thousand_done_callbacks_run_once_each_in_order);
@@ -568,7 +568,7 @@ Suite *future_suite(void) {
   ADD(tc, a_done_callback_can_complete_another_future);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("refcount");
+  tc = test_tcase_create("refcount", 10);
   ADD(tc, unref_inside_a_done_callback_is_safe);
   ADD(tc, the_caller_may_unref_before_the_done_callbacks_run);
   ADD(tc, a_pending_futures_callbacks_are_dropped_when_it_is_freed);

@@ -499,7 +499,7 @@ END_TEST
 
 Suite *loop_suite(void) {
   Suite *s = suite_create("loop");
-  TCase *tc = tcase_create("lifecycle");
+  TCase *tc = test_tcase_create("lifecycle", 10);
   ADD(tc, loop_new_creates_an_open_idle_loop);
   ADD(tc, two_loops_own_different_uv_loops);
   ADD(tc, loop_new_then_close_frees_everything);
@@ -508,13 +508,13 @@ Suite *loop_suite(void) {
   ADD(tc, get_running_loop_works_in_timers_and_done_callbacks);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("clock");
+  tc = test_tcase_create("clock", 10);
   ADD(tc, time_is_uv_hrtime_in_seconds);
   ADD(tc, time_is_monotonic_and_advances_with_real_time);
   ADD(tc, time_inside_callbacks_is_read_fresh);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("close");
+  tc = test_tcase_create("close", 10);
   ADD(tc, close_drops_pending_callbacks_and_timers_without_running_them);
   ADD(tc, close_from_inside_a_callback_is_refused_and_the_loop_goes_on);
   ADD(tc, close_from_inside_a_timer_is_refused);
@@ -523,7 +523,7 @@ Suite *loop_suite(void) {
   ADD(tc, a_done_future_that_outlives_its_loop_keeps_its_result);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("batching");
+  tc = test_tcase_create("batching", 10);
   ADD(tc, batch_limit_of_one_snapshot_polls_between_snapshots);
   ADD(tc, batch_limit_lets_one_iteration_run_many_snapshots);
   ADD(tc, set_batch_limits_rejects_zero_and_negative_bounds);

@@ -177,7 +177,7 @@ END_TEST
 
 Suite *misuse_suite(void) {
   Suite *s = suite_create("misuse");
-  TCase *tc = tcase_create("null");
+  TCase *tc = test_tcase_create("null", 10);
   ADD(tc, replace_allocator_refuses_null_functions_and_keeps_the_current_ones);
   ADD(tc, loop_functions_refuse_null);
   ADD(tc, run_until_complete_refuses_null);
@@ -186,7 +186,7 @@ Suite *misuse_suite(void) {
   ADD(tc, exception_functions_with_null_do_nothing);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("values");
+  tc = test_tcase_create("values", 10);
   ADD(tc, set_slow_callback_duration_refuses_negative_and_nan);
   ADD(tc, a_nan_delay_or_deadline_is_refused);
   suite_add_tcase(s, tc);

@@ -424,8 +424,7 @@ END_TEST
 
 Suite *run_suite(void) {
   Suite *s = suite_create("run");
-  TCase *tc = tcase_create("run_forever");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = test_tcase_create("run_forever", 30);
   ADD(tc, run_forever_returns_after_stop_from_a_callback);
   ADD(tc, run_forever_sleeps_until_a_timer_is_due);
   ADD(tc, stop_before_run_forever_runs_exactly_one_iteration);
@@ -434,8 +433,7 @@ Suite *run_suite(void) {
   ADD(tc, stop_from_a_callback_lets_the_rest_of_the_iteration_run);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("run_until_complete");
-  tcase_set_timeout(tc, 30);
+  tc = test_tcase_create("run_until_complete", 30);
   ADD(tc, run_until_complete_returns_the_result);
   ADD(tc, run_until_complete_accepts_a_null_result_pointer);
   ADD(tc, run_until_complete_returns_the_error);
@@ -449,7 +447,7 @@ Suite *run_suite(void) {
   ADD(tc, run_until_complete_returns_estopped_when_stop_comes_first);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("misuse");
+  tc = test_tcase_create("misuse", 10);
   ADD(tc, running_the_loop_from_inside_a_callback_returns_erunning_and_the_loop_goes_on);
   ADD(tc, running_the_loop_from_inside_run_forever_returns_erunning);
   ADD(tc, running_another_loop_from_inside_a_callback_returns_erunning);

@@ -214,9 +214,26 @@ static void post_b_main(void *arg) {
 }
 
 START_TEST(a_call_posted_before_an_iteration_begins_runs_in_that_iteration) {
-  /* asyncio appends cross-thread calls to the ready queue itself: one
-   * made before an iteration begins is part of that iteration, also of
-   * the single iteration a stop() before the run allows. */
+  /* asyncio appends cross-thread calls to the ready queue at once: one
+   * made before an iteration begins is part of that iteration, also of the
+   * single iteration that a stop() before the run allows. */
+  early_poster_t p = {0};
+  uv_thread_t t;
+  p.loop = test_loop_new();
+  trace_init(&the_trace);
+  ck_assert_int_eq(auv_stop(p.loop), 0);
+  ck_assert_int_eq(uv_thread_create(&t, post_b_main, &p), 0);
+  ck_assert_int_eq(uv_thread_join(&t), 0);
+  ck_assert_int_eq(p.rc, 0);
+  ck_assert_int_eq(auv_run_forever(p.loop), 0);
+  ck_assert_str_eq(trace_str(&the_trace), "B");
+  CLOSE_LOOP(p.loop);
+}
+END_TEST
+
+START_TEST(a_call_posted_between_two_call_soons_runs_between_them) {
+  /* The thread's call happens before call_soon(C) (the join orders them):
+   * in asyncio it is in the ready queue before C, so it runs before C. */
   early_poster_t p = {0};
   uv_thread_t t;
   p.loop = test_loop_new();
@@ -230,6 +247,60 @@ START_TEST(a_call_posted_before_an_iteration_begins_runs_in_that_iteration) {
   ck_assert_int_eq(auv_run_forever(p.loop), 0);
   ck_assert_str_eq(trace_str(&the_trace), "A B C");
   CLOSE_LOOP(p.loop);
+}
+END_TEST
+
+/* The common asyncio pattern: one thread creates the loop, another runs
+ * it, and the creator posts work with call_soon_threadsafe. */
+typedef struct {
+  auv_loop_t *loop;
+  uv_thread_t runner_thread;
+  int run_rc;
+  long total;
+  long expected;
+  long out_of_order;
+  long wrong_thread;
+} runner_t;
+
+static runner_t *the_runner;
+
+static void runner_main(void *arg) {
+  runner_t *r = arg;
+  r->run_rc = auv_run_forever(r->loop);
+}
+
+static void count_on_runner(void *arg) {
+  runner_t *r = the_runner;
+  uv_thread_t self = uv_thread_self();
+  if (!uv_thread_equal(&self, &r->runner_thread))
+    r->wrong_thread++;
+  if ((long)(intptr_t)arg != r->total)
+    r->out_of_order++;
+  if (++r->total == r->expected)
+    auv_stop(r->loop);
+}
+
+START_TEST(a_loop_created_on_one_thread_and_run_on_another_takes_calls_from_its_creator) {
+  runner_t r = {0};
+  long i;
+  int errors = 0;
+  the_runner = &r;
+  r.loop = test_loop_new();
+  r.expected = test_scaled(20000);
+  ck_assert_int_eq(uv_thread_create(&r.runner_thread, runner_main, &r), 0);
+  for (i = 0; i < r.expected; i++) {
+    if (auv_call_soon_threadsafe(r.loop, count_on_runner, (void *)(intptr_t)i) != 0)
+      errors++;
+    if ((i & 1023) == 0)
+      uv_sleep(1); /* let the runner block in poll now and then */
+  }
+  ck_assert_int_eq(uv_thread_join(&r.runner_thread), 0);
+  ck_assert_int_eq(errors, 0);
+  ck_assert_int_eq(r.run_rc, 0);
+  ck_assert_int_eq(r.total, r.expected);
+  ck_assert_int_eq(r.out_of_order, 0);
+  ck_assert_int_eq(r.wrong_thread, 0);
+  CLOSE_LOOP(r.loop);
 }
 END_TEST
 
@@ -274,13 +345,14 @@ END_TEST
 
 Suite *threadsafe_suite(void) {
   Suite *s = suite_create("threadsafe");
-  TCase *tc = tcase_create("threads");
-  tcase_set_timeout(tc, 120);
+  TCase *tc = test_tcase_create("threads", 30);
   ADD(tc, four_threads_posting_fifty_thousand_calls_each_lose_nothing_and_keep_order);
   ADD(tc, a_call_posted_from_another_thread_wakes_an_idle_run_forever);
   ADD(tc, a_call_posted_from_another_thread_wakes_a_loop_waiting_for_a_far_timer);
   ADD(tc, a_call_posted_before_run_until_complete_is_not_mistaken_for_a_stall);
   ADD(tc, a_call_posted_before_an_iteration_begins_runs_in_that_iteration);
+  ADD(tc, a_call_posted_between_two_call_soons_runs_between_them);
+  ADD(tc, a_loop_created_on_one_thread_and_run_on_another_takes_calls_from_its_creator);
   ADD(tc, the_loops_own_thread_may_call_call_soon_threadsafe_too);
   ADD(tc, calls_posted_from_a_callback_run_in_order);
   suite_add_tcase(s, tc);

@@ -417,8 +417,7 @@ END_TEST
 
 Suite *timer_suite(void) {
   Suite *s = suite_create("timer");
-  TCase *tc = tcase_create("order");
-  tcase_set_timeout(tc, 30);
+  TCase *tc = test_tcase_create("order", 30);
   ADD(tc, call_at_equal_deadlines_fire_in_the_order_they_were_scheduled);
   ADD(tc, call_later_equal_deadlines_fire_in_order);
   ADD(tc, zero_and_negative_delays_run_after_the_callbacks_already_ready);
@@ -428,14 +427,13 @@ Suite *timer_suite(void) {
   ADD(tc, ten_thousand_timers_fire_in_deadline_order);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("deadline");
-  tcase_set_timeout(tc, 30);
+  tc = test_tcase_create("deadline", 30);
   ADD(tc, call_later_never_fires_before_its_deadline);
   ADD(tc, call_at_never_fires_before_its_deadline);
   ADD(tc, a_timer_fires_reasonably_soon_after_its_deadline);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("cancel");
+  tc = test_tcase_create("cancel", 10);
   ADD(tc, a_timer_cancelling_a_timer_due_at_the_same_time_means_it_never_runs);
   ADD(tc, a_cancelled_timer_never_runs_and_cancel_reports_it_once);
   ADD(tc, a_timer_that_ran_cannot_be_cancelled);
@@ -444,7 +442,7 @@ Suite *timer_suite(void) {
   ADD(tc, an_infinite_deadline_never_fires_and_keeps_nothing_alive);
   suite_add_tcase(s, tc);
 
-  tc = tcase_create("when");
+  tc = test_tcase_create("when", 10);
   ADD(tc, handle_when_returns_the_deadline_before_and_after_the_timer_ran);
   ADD(tc, handle_when_of_a_past_call_at_is_that_past_time);
   ADD(tc, handle_when_of_a_call_soon_handle_returns_einval);

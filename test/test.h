@@ -86,6 +86,13 @@ void trace_cb(void *token);
 /* A new owned loop, asserting success. */
 auv_loop_t *test_loop_new(void);
 
+/* tcase_create, plus a watchdog when tests share the process (CK_FORK=no,
+ * as under valgrind), where Check enforces no timeout: a test that hangs
+ * then ends the run with SIGALRM after the tcase's timeout instead of
+ * blocking it for as long as the harness allows. timeout_seconds is
+ * Check's per-test timeout in fork mode (CK_TIMEOUT_MULTIPLIER scales it). */
+TCase *test_tcase_create(const char *name, unsigned timeout_seconds);
+
 /* Add test function fn to tcase, by its own name. */
 #define ADD(tc, fn) tcase_add_test(tc, fn)
 
