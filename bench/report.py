@@ -106,6 +106,8 @@ def ratio(a, b):
 def fmt_ratio(r):
     if r is None:
         return "-"
+    if r < 0.1:
+        return f"{r:.3f}"
     return f"{r:.2f}" if r < 10 else f"{r:.0f}"
 
 

@@ -3,7 +3,7 @@
 # its peers (raw libuv, Python's asyncio, uvloop), then print the table and
 # write it to bench/results/latest.md.
 #
-#   bench/run.sh                 # the full run, about 3-4 minutes
+#   bench/run.sh                 # the full run, about 2-3 minutes
 #   bench/run.sh --rounds 5      # more rounds (default 3)
 #   bench/run.sh --quick         # tiny sizes, one round: a smoke test only
 #

@@ -12,8 +12,15 @@
 #             halting on the first report
 #   valgrind  the debug build's suites under memcheck (meson test --setup
 #             valgrind, defined in test/meson.build): no error, no leak
-#   tsan      the thread-safety suite (CK_RUN_SUITE=threadsafe) built with
-#             -Db_sanitize=thread
+#   tsan      the thread-safety suite (CK_RUN_SUITE=threadsafe), and the
+#             task and coro suites (ThreadSanitizer's fiber annotations),
+#             built with -Db_sanitize=thread
+#   ucontext  the whole suite again with the portable coroutine backend
+#             (-Dcoro_backend=ucontext), natively and under memcheck
+#   ucontext-asan  the same backend under ASan + UBSan
+#   aarch64   cross-built for arm64 with Debian's gcc-aarch64-linux-gnu and
+#             arm64 libuv/check, the whole suite run under qemu-aarch64, with
+#             the assembly backend and with ucontext (scripts/test-aarch64.sh)
 #   header    <auv.h> compiled as C99 and C++11 with -pedantic -Werror
 #             (scripts/header-test.sh)
 #   install   meson install, then a pkg-config and a CMake find_package(auv)
@@ -41,7 +48,7 @@ auv_install_packages gcc g++ libc6-dev meson ninja-build pkg-config \
 jobs=$(auv_jobs)
 logs=$root/build/logs
 mkdir -p "$logs"
-steps=${AUV_STEPS:-debug asan valgrind tsan header install}
+steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan aarch64 header install}
 t_start=$SECONDS
 summary=()
 
@@ -101,7 +108,10 @@ declare -A step_what=(
   [debug]="-Wall -Wextra -Werror build, meson test"
   [asan]="AddressSanitizer + UndefinedBehaviorSanitizer"
   [valgrind]="valgrind memcheck, no leaks, no errors"
-  [tsan]="ThreadSanitizer, threadsafe suite"
+  [tsan]="ThreadSanitizer: threadsafe, task and coro suites"
+  [ucontext]="ucontext backend: suites, then valgrind memcheck"
+  [ucontext-asan]="ucontext backend under ASan + UBSan"
+  [aarch64]="arm64 cross build, suites under qemu (asm and ucontext)"
   [header]="<auv.h> as C99 and C++11, -pedantic -Werror"
   [install]="meson install + pkg-config and CMake consumers"
 )
@@ -171,11 +181,41 @@ step_tsan() {
   fi
   : >"$logs/tsan.log"
   for exe in $exes; do
-    echo "+ CK_RUN_SUITE=threadsafe $exe"
-    CK_RUN_SUITE=threadsafe TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-      "${runner[@]}" "$exe" 2>&1 | tee -a "$logs/tsan.log"
+    for suite in threadsafe task coro; do
+      echo "+ CK_RUN_SUITE=$suite $exe"
+      CK_RUN_SUITE=$suite TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+        "${runner[@]}" "$exe" 2>&1 | tee -a "$logs/tsan.log"
+    done
   done
   check_summaries "$logs/tsan.log"
+}
+
+step_ucontext() {
+  auv_setup build/ucontext --buildtype=debug -Dwarning_level=2 -Dwerror=true \
+    -Dcoro_backend=ucontext -Dtests=true -Dbenchmarks=false -Dexamples=true
+  ninja -C build/ucontext -j"$jobs"
+  meson test -C build/ucontext -v --print-errorlogs 2>&1 | tee "$logs/ucontext.log"
+  meson test -C build/ucontext --setup valgrind -v --print-errorlogs 2>&1 |
+    tee -a "$logs/ucontext.log"
+  check_summaries "$logs/ucontext.log"
+}
+
+step_ucontext-asan() {
+  auv_setup build/ucontext-asan --buildtype=debug -Dwarning_level=2 \
+    -Dcoro_backend=ucontext -Db_sanitize=address,undefined "${san_extra[@]}" \
+    -Dc_args=-fno-omit-frame-pointer \
+    -Dtests=true -Dbenchmarks=false -Dexamples=false
+  ninja -C build/ucontext-asan -j"$jobs"
+  ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C build/ucontext-asan -v --print-errorlogs 2>&1 |
+    tee "$logs/ucontext-asan.log"
+  check_summaries "$logs/ucontext-asan.log"
+}
+
+step_aarch64() {
+  bash scripts/test-aarch64.sh 2>&1 | tee "$logs/aarch64.log"
+  check_summaries "$logs/aarch64.log"
 }
 
 step_header() {
