@@ -111,8 +111,21 @@ static void report_overflow(const auv__coro_t *c, const char *how) {
     num[--i] = (char) ('0' + usable % 10);
     usable /= 10;
   } while (usable > 0 && i > 0);
+  char name_num[32];
+  unsigned long n = c->number;
+  int j = (int) sizeof(name_num) - 1;
+  name_num[j] = '\0';
+  do {
+    name_num[--j] = (char) ('0' + n % 10);
+    n /= 10;
+  } while (n > 0 && j > 0);
   write_str("auv: stack overflow in task '");
-  write_str(c->name[0] != '\0' ? c->name : "?");
+  if (c->name != NULL) {
+    write_str(c->name);
+  } else {
+    write_str("Task-");
+    write_str(&name_num[j]);
+  }
   write_str("' (stack of ");
   write_str(&num[i]);
   write_str(" bytes; ");

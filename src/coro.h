@@ -55,8 +55,9 @@ typedef struct auv__coro_s {
   const uint64_t *red_zone;      /* top words of an unguarded stack's red
                                     zone, checked at every switch away;
                                     NULL when the stack has a guard page */
-  const char *name;              /* for overflow reports: the task's name
-                                    (never NULL once prepared) */
+  const char *name;              /* for overflow reports: the task's name,
+                                    or NULL for "Task-<number>" */
+  unsigned long number;          /* that number */
   /* sanitizer and valgrind bookkeeping (unused in plain builds) */
   void *asan_fake_stack;         /* ASan's fake stack of the paused context */
   const void *asan_bottom;       /* its stack bottom, as ASan wants it */

@@ -20,9 +20,14 @@ void auv__future_run_callbacks(auv_loop_t *loop, auv__qnode_t *node,
   auv_future_t *f = AUV__CONTAINER_OF(node, auv_future_t, node);
   uint32_t i;
   (void) loop;
-  if (!discard)
-    for (i = 0; i < f->ncbs; i++)
-      f->cbs[i].cb(f, f->cbs[i].arg);
+  if (!discard) {
+    for (i = 0; i < f->ncbs; i++) {
+      if (f->cbs[i].cb == auv__task_wakeup)
+        auv__task_step((auv_task_t *) f->cbs[i].arg);  /* see internal.h */
+      else
+        f->cbs[i].cb(f, f->cbs[i].arg);
+    }
+  }
   auv_future_unref(f);
 }
 

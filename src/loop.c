@@ -111,7 +111,10 @@ static void run_snapshot(auv_loop_t *loop) {
   do {
     node = auv__fifo_pop(&loop->ready);
     is_last = node == last;
-    node->run(loop, node, 0);
+    if (node->run == auv__task_step_node)
+      auv__task_step(AUV__CONTAINER_OF(node, auv_task_t, step));
+    else
+      node->run(loop, node, 0);
   } while (!is_last);
 }
 

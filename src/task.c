@@ -32,7 +32,7 @@
 /* The task running on this thread (asyncio's current_task for the running
  * loop), and a counter for default names, shared by every loop as
  * asyncio's is. */
-static AUV__THREAD_LOCAL auv_task_t *running_task;
+AUV__THREAD_LOCAL auv_task_t *auv__running_task;
 static unsigned long task_counter;
 
 
@@ -88,9 +88,9 @@ int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
       return UV_ENOMEM;
     }
   } else {
-    format_default_name(t->default_name,
-                        __atomic_add_fetch(&task_counter, 1,
-                                           __ATOMIC_RELAXED));
+    /* Numbered now (names are unique per process, in creation order),
+     * spelled out only when someone asks (auv_task_get_name). */
+    t->number = __atomic_add_fetch(&task_counter, 1, __ATOMIC_RELAXED);
   }
   stack_size = auv__stack_round(options != NULL ? options->stack_size : 0);
   err = stack_size != 0 ? auv__stack_alloc(&loop->stacks, stack_size, &t->stack)
@@ -109,7 +109,8 @@ int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
   t->fn = fn;
   t->arg = arg;
   t->free_result = options != NULL ? options->free_result : NULL;
-  t->coro.name = t->name != NULL ? t->name : t->default_name;
+  t->coro.name = t->name;
+  t->coro.number = t->number;
   t->step.run = auv__task_step_node;
 
   t->next = loop->tasks;
@@ -167,7 +168,7 @@ static void task_unlink(auv_task_t *t) {
 
 /* The task's function is done (or will never run): release the stack, set
  * the outcome and drop the loop's reference. Runs on the loop's stack. */
-static void task_finish(auv_task_t *t) {
+void auv__task_finish(auv_task_t *t) {
   auv_future_t *f = &t->future;
   auv__stack_release(&f->loop->stacks, t->stack);
   t->stack = NULL;
@@ -196,7 +197,7 @@ static void task_finish(auv_task_t *t) {
  * ------------------------------------------------------------------------ */
 
 static void task_entry(void) {
-  auv_task_t *t = running_task;
+  auv_task_t *t = auv__running_task;
   auv__coro_started(&t->coro);
   t->ret = t->fn(t->arg, &t->result);
   t->finished = 1;
@@ -204,28 +205,22 @@ static void task_entry(void) {
   abort();  /* a finished task is never resumed */
 }
 
-/* Run the task until it suspends or returns. */
-static void task_step(auv_task_t *t) {
-  auv_loop_t *loop = t->future.loop;
-  if (!t->started) {
-    if (t->must_cancel) {
-      /* Cancelled before its first step: the function never runs. */
-      t->ret = UV_ECANCELED;
-      t->delivered_msg = t->cancel_msg;
-      t->cancel_msg = NULL;
-      task_finish(t);
-      return;
-    }
-    t->started = 1;
-    auv__coro_prepare(&t->coro, t->stack, task_entry);
+/* The part of a task's first step that comes before the switch: returns 1
+ * if the task ended without running (cancelled before it started), 0 when
+ * its context is ready to be switched into. The rest of every step is
+ * auv__task_step, inline in internal.h. */
+int auv__task_first(auv_task_t *t) {
+  if (t->must_cancel) {
+    /* Cancelled before its first step: the function never runs. */
+    t->ret = UV_ECANCELED;
+    t->delivered_msg = t->cancel_msg;
+    t->cancel_msg = NULL;
+    auv__task_finish(t);
+    return 1;
   }
-  loop->current_task = t;
-  running_task = t;
-  auv__coro_switch(&loop->main_coro, &t->coro, 0);
-  running_task = NULL;
-  loop->current_task = NULL;
-  if (t->finished)
-    task_finish(t);
+  t->started = 1;
+  auv__coro_prepare(&t->coro, t->stack, task_entry);
+  return 0;
 }
 
 void auv__task_step_node(auv_loop_t *loop, auv__qnode_t *node,
@@ -233,7 +228,7 @@ void auv__task_step_node(auv_loop_t *loop, auv__qnode_t *node,
   auv_task_t *t = AUV__CONTAINER_OF(node, auv_task_t, step);
   (void) loop;
   if (!discard)
-    task_step(t);
+    auv__task_step(t);
 }
 
 /* Back to the loop until something resumes this task. */
@@ -242,10 +237,11 @@ static void task_suspend(auv_task_t *t) {
 }
 
 /* A done callback: the awaited future is done; resume at once (asyncio's
- * __wakeup calls __step directly). */
-static void task_wakeup(auv_future_t *f, void *arg) {
+ * __wakeup calls __step directly). future.c recognises it and inlines the
+ * step, so that no return is taken right after the task switches back. */
+void auv__task_wakeup(auv_future_t *f, void *arg) {
   (void) f;
-  task_step((auv_task_t *) arg);
+  auv__task_step((auv_task_t *) arg);
 }
 
 /* auv_sleep's timer: resume on the next snapshot, as asyncio's sleep future
@@ -275,7 +271,7 @@ static int task_resume_code(auv_task_t *t) {
 }
 
 int auv_await(auv_future_t *f, void **result) {
-  auv_task_t *t = running_task;
+  auv_task_t *t = auv__running_task;
   int err;
 
   if (f == NULL)
@@ -288,7 +284,7 @@ int auv_await(auv_future_t *f, void **result) {
     return AUV_EWRONGLOOP;
   if (auv_future_done(f))
     return auv_future_result(f, result);
-  err = auv_future_add_done_callback(f, task_wakeup, t);
+  err = auv_future_add_done_callback(f, auv__task_wakeup, t);
   if (err != 0)
     return err;
   t->waiting = auv_future_ref(f);
@@ -315,7 +311,7 @@ int auv_await(auv_future_t *f, void **result) {
 }
 
 int auv_sleep(double seconds) {
-  auv_task_t *t = running_task;
+  auv_task_t *t = auv__running_task;
   int err;
 
   if (t == NULL)
@@ -423,9 +419,14 @@ auv_loop_t *auv_task_get_loop(const auv_task_t *t) {
 }
 
 const char *auv_task_get_name(const auv_task_t *t) {
+  auv_task_t *mut = (auv_task_t *) t;  /* fills a cache, nothing else */
   if (t == NULL)
     return NULL;
-  return t->name != NULL ? t->name : t->default_name;
+  if (t->name != NULL)
+    return t->name;
+  if (t->default_name[0] == '\0')
+    format_default_name(mut->default_name, t->number);
+  return t->default_name;
 }
 
 int auv_task_set_name(auv_task_t *t, const char *name) {
@@ -524,7 +525,7 @@ static void tasks_abandon(auv_loop_t *loop) {
     ctx.task = t;
     auv_call_exception_handler(loop, &ctx);
     if (t->waiting != NULL) {
-      auv_future_remove_done_callback(t->waiting, task_wakeup, t);
+      auv_future_remove_done_callback(t->waiting, auv__task_wakeup, t);
       auv_future_unref(t->waiting);
       t->waiting = NULL;
     }
