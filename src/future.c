@@ -59,12 +59,30 @@ int auv_future_new(auv_loop_t *loop, auv_future_t **out) {
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;
-  f = auv__calloc(1, sizeof(*f));
-  if (f == NULL)
-    return UV_ENOMEM;
+  /* Recycled per loop, as task memory is: waiting on a lock or a queue
+   * makes a future per wait. */
+  f = loop->free_futures;
+  if (f != NULL) {
+    loop->free_futures = *(auv_future_t **) f;
+    loop->nfree_futures--;
+    memset(f, 0, sizeof(*f));
+  } else {
+    f = auv__calloc(1, sizeof(*f));
+    if (f == NULL)
+      return UV_ENOMEM;
+  }
   auv__future_init(f, loop);
   *out = f;
   return 0;
+}
+
+void auv__future_pool_destroy(auv_loop_t *loop) {
+  auv_future_t *f;
+  while ((f = loop->free_futures) != NULL) {
+    loop->free_futures = *(auv_future_t **) f;
+    auv__free(f);
+  }
+  loop->nfree_futures = 0;
 }
 
 auv_future_t *auv_future_ref(auv_future_t *f) {
@@ -91,10 +109,15 @@ static void future_free(auv_future_t *f) {
   if (f->cbs != f->inline_cbs)
     auv__free(f->cbs);
   auv__free(f->cancel_msg);
-  if (f->is_task)
+  if (f->is_task) {
     auv__task_free((auv_task_t *) f);  /* keeps the memory for reuse */
-  else
+  } else if (loop->nfree_futures < AUV__FUTURE_POOL_MAX && !loop->closed) {
+    *(auv_future_t **) f = loop->free_futures;
+    loop->free_futures = f;
+    loop->nfree_futures++;
+  } else {
     auv__free(f);
+  }
   auv__loop_unref(loop);
 }
 

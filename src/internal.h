@@ -102,6 +102,8 @@ struct auv_loop_s {
   auv_task_t *tasks;            /* pending tasks (doubly linked) */
   unsigned ntasks;              /* how many */
   auv_task_t *free_tasks;       /* finished tasks' memory, for reuse */
+  auv_future_t *free_futures;   /* freed futures' memory, for reuse */
+  unsigned nfree_futures;       /* how many (at most AUV__FUTURE_POOL_MAX) */
   auv_task_t *abandoned;        /* tasks auv_run gave up on (see task.c) */
   auv_future_t *cancel_all_future;  /* auv_cancel_all_tasks' countdown */
   unsigned cancel_all_left;     /* tasks it still waits for */
@@ -213,9 +215,11 @@ struct auv_task_s {
 };
 
 #define AUV__TASK_POOL_MAX 256u
+#define AUV__FUTURE_POOL_MAX 256u
 
 /* future.c, for tasks: a task's future is completed only by the task. */
 void auv__future_init(auv_future_t *f, auv_loop_t *loop);
+void auv__future_pool_destroy(auv_loop_t *loop);
 int auv__future_set_result(auv_future_t *f, void *value,
                            auv_free_func free_value);
 int auv__future_set_error(auv_future_t *f, int err);

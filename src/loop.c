@@ -393,6 +393,7 @@ static void loop_free(auv_loop_t *loop) {
   }
   auv__free(loop->timers.entries);
   auv__task_pool_destroy(loop);
+  auv__future_pool_destroy(loop);
   auv__stack_pool_destroy(&loop->stacks);
   uv_mutex_destroy(&loop->ts_mutex);
   auv__free(loop);

@@ -1,7 +1,11 @@
 /* queue.h: the intrusive FIFO that every auv queue is made of.
  *
  * A node is embedded in the object it queues (a callback slot, a future, a
- * cross-thread call), so queueing never allocates. The FIFO is singly
+ * cross-thread call), so queueing never allocates.
+ *
+ * Two shapes: the FIFO below (singly linked, for the ready queue), and a
+ * doubly linked circular list (auv__list_t, further down) for waiter
+ * queues, where a cancelled waiter must leave from the middle in O(1). The FIFO is singly
  * linked with head and tail pointers: push and pop are O(1), and the tail
  * pointer is what lets the loop take a snapshot ("run what was ready when
  * this pass began") by remembering the last node.
@@ -68,6 +72,41 @@ static inline void auv__fifo_splice(auv__fifo_t *dst, auv__fifo_t *src) {
     dst->head = src->head;
   dst->tail = src->tail;
   auv__fifo_init(src);
+}
+
+/* A doubly linked circular list with a sentinel head: insert at the tail,
+ * remove from anywhere, both O(1). An unlinked node points to itself. */
+typedef struct auv__list_s {
+  struct auv__list_s *prev;
+  struct auv__list_s *next;
+} auv__list_t;
+
+static inline void auv__list_init(auv__list_t *l) {
+  l->prev = l;
+  l->next = l;
+}
+
+static inline int auv__list_empty(const auv__list_t *l) {
+  return l->next == l;
+}
+
+static inline void auv__list_insert_tail(auv__list_t *head, auv__list_t *n) {
+  n->prev = head->prev;
+  n->next = head;
+  head->prev->next = n;
+  head->prev = n;
+}
+
+/* Unlink n (no-op for an unlinked node) and leave it unlinked. */
+static inline void auv__list_remove(auv__list_t *n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->prev = n;
+  n->next = n;
+}
+
+static inline auv__list_t *auv__list_first(const auv__list_t *head) {
+  return head->next != head ? head->next : NULL;
 }
 
 #define AUV__CONTAINER_OF(ptr, type, field) \
