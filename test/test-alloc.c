@@ -339,7 +339,7 @@ START_TEST(future_new_fails_cleanly_at_every_allocation) {
       break;
   }
   CLOSE_LOOP(loop);
-  before = at_start;
+  ck_assert_int_eq(test_alloc_live(), at_start);
 }
 END_TEST
 
