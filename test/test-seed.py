@@ -24,6 +24,7 @@ Every problem is printed; the exit status is 1 if there was any.
 """
 import os
 import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -91,7 +92,9 @@ def run(program, out):
     wall after) in out."""
     wall_before = time.time()
     start = time.monotonic()
-    proc = subprocess.run([program], stdout=subprocess.PIPE,
+    # A cross build runs its programs through meson's exe wrapper (qemu).
+    wrapper = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
+    proc = subprocess.run(wrapper + [program], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=60)
     seconds = time.monotonic() - start
     out.append((proc.stdout, proc.stderr, proc.returncode, seconds,
