@@ -3,10 +3,11 @@
 Runs the same shapes as bench-call-soon.c and bench-timers.c on
 loop.call_soon / loop.call_later, and those of bench-tasks.c on tasks
 (await asyncio.sleep(0), create_task + await, suspended tasks' memory),
-and prints the same RESULT lines:
+and those of bench-sync.c on asyncio.Queue and asyncio.Lock, and prints
+the same RESULT lines:
 
   python3 bench/bench_asyncio.py --loop asyncio|uvloop \
-      --bench call_soon|timers|tasks|task_mem
+      --bench call_soon|timers|tasks|task_mem|sync
 
 The harness keeps Python's own overhead out of the figures as far as the
 shapes allow: methods are bound to locals once, counters are closure cells
@@ -161,6 +162,85 @@ def run_spawn(loop, n):
     return loop.run_until_complete(main())
 
 
+def run_queue(loop, n, maxsize):
+    """Producer/consumer through asyncio.Queue(maxsize); wall ns.
+
+    The twin of bench-sync.c's queue shape: a driver starts the clock,
+    creates a producer task (await q.put(i) for i in 1..n) and a consumer
+    task (await q.get() n times, adding the items up), awaits both and
+    stops the clock. The sum is checked."""
+    out = {}
+
+    async def producer(q):
+        put = q.put
+        for i in range(1, n + 1):
+            await put(i)
+
+    async def consumer(q):
+        get = q.get
+        total = 0
+        for _ in range(n):
+            total += await get()
+        out["sum"] = total
+
+    async def main():
+        q = asyncio.Queue(maxsize=maxsize)
+        create_task = loop.create_task
+        now = time.perf_counter_ns
+        t0 = now()
+        p = create_task(producer(q))
+        c = create_task(consumer(q))
+        await p
+        await c
+        return now() - t0
+    ns = loop.run_until_complete(main())
+    assert out["sum"] == n * (n + 1) // 2
+    return ns
+
+
+def run_lock(loop, n, lockers):
+    """lockers tasks handing an asyncio.Lock round; (wall ns, hand-offs,
+    acquisitions).
+
+    The twin of bench-sync.c's lock shape: each task n // lockers times
+    acquires, counts a hand-off if the last holder was another task,
+    awaits asyncio.sleep(0) holding the lock (so that the others queue on
+    it), and releases. Shared state in closure cells, as elsewhere."""
+    per = n // lockers
+    holder = None
+    handoffs = 0
+    acquisitions = 0
+
+    async def locker(lock, me):
+        nonlocal holder, handoffs, acquisitions
+        acquire = lock.acquire
+        release = lock.release
+        sleep = asyncio.sleep
+        for _ in range(per):
+            await acquire()
+            if holder is not me:
+                if holder is not None:
+                    handoffs += 1
+                holder = me
+            acquisitions += 1
+            await sleep(0)
+            release()
+
+    async def main():
+        lock = asyncio.Lock()
+        create_task = loop.create_task
+        now = time.perf_counter_ns
+        t0 = now()
+        tasks = [create_task(locker(lock, i)) for i in range(lockers)]
+        for t in tasks:
+            await t
+        return now() - t0
+    ns = loop.run_until_complete(main())
+    assert acquisitions == per * lockers and handoffs == acquisitions - 1, \
+        (acquisitions, handoffs)
+    return ns, handoffs, acquisitions
+
+
 def rss_bytes():
     """Resident set size from /proc/self/statm, as bench-tasks.c reads it."""
     with open("/proc/self/statm") as f:
@@ -218,7 +298,8 @@ def new_loop(kind):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
-    ap.add_argument("--bench", choices=("call_soon", "timers", "tasks", "task_mem"),
+    ap.add_argument("--bench", choices=("call_soon", "timers", "tasks", "task_mem",
+                                        "sync"),
                     required=True)
     ap.add_argument("--chains", type=int, default=1000)
     ap.add_argument("--total", type=int, default=1000000)
@@ -233,6 +314,14 @@ def main():
                     help="tasks: tasks spawned and awaited (0: skip)")
     ap.add_argument("--tasks", type=int, default=100000,
                     help="task_mem: suspended tasks weighed")
+    ap.add_argument("--queue", type=int, default=200000,
+                    help="sync: items through the queue (0: skip)")
+    ap.add_argument("--maxsize", type=int, default=100,
+                    help="sync: the queue's maxsize")
+    ap.add_argument("--lock", type=int, default=100000,
+                    help="sync: lock acquisitions, all tasks (0: skip)")
+    ap.add_argument("--lockers", type=int, default=4,
+                    help="sync: tasks contending for the lock")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--gc", choices=("off", "on"), default="off",
@@ -288,6 +377,30 @@ def main():
                 ns = fn(loop, n)
                 out.write(f"RESULT bench={name} impl={impl} n={n} "
                           f"wall_s={ns / 1e9:.6f} ns_per_op={ns / n:.3f}\n")
+                out.flush()
+    elif a.bench == "sync":
+        # Short warm-ups, as for tasks.
+        if min(a.maxsize, a.lockers - 1) < 1:
+            ap.error("--maxsize must be at least 1 and --lockers at least 2")
+        if a.queue:
+            for _ in range(a.warmup):
+                run_queue(loop, min(a.queue, 10000), a.maxsize)
+            for _ in range(a.reps):
+                ns = run_queue(loop, a.queue, a.maxsize)
+                out.write(f"RESULT bench=queue_pipeline impl={impl} n={a.queue} "
+                          f"maxsize={a.maxsize} wall_s={ns / 1e9:.6f} "
+                          f"ns_per_op={ns / a.queue:.3f} "
+                          f"items_per_s={a.queue * 1e9 / ns:.0f}\n")
+                out.flush()
+        if a.lock:
+            for _ in range(a.warmup):
+                run_lock(loop, min(a.lock, 10000), a.lockers)
+            for _ in range(a.reps):
+                ns, h, acq = run_lock(loop, a.lock, a.lockers)
+                out.write(f"RESULT bench=lock_handoff impl={impl} n={acq} "
+                          f"lockers={a.lockers} handoffs={h} wall_s={ns / 1e9:.6f} "
+                          f"ns_per_op={ns / h:.3f} "
+                          f"handoffs_per_s={h * 1e9 / ns:.0f}\n")
                 out.flush()
     elif a.bench == "task_mem":
         # A fresh process per sample, like bench-tasks.c: no warm-up.

@@ -42,6 +42,10 @@ ROWS = [
     ("coro_switch_redzone", "ns_per_op", "  switch: unguarded stack (red-zone check)", "ns/switch", "{:.2f}"),
     ("task_sleep0", "ns_per_op", "await sleep(0) round trip, 1 task", "ns/await", "{:.1f}"),
     ("task_spawn", "ns_per_op", "spawn + await a trivial task", "ns/task", "{:.1f}"),
+    ("queue_pipeline", "ns_per_op", "queue pipeline, {n} items, maxsize {maxsize}", "ns/item", "{:.1f}"),
+    ("queue_pipeline", "items_per_s", "  queue: items per second", "M items/s", "{:.2f}"),
+    ("lock_handoff", "ns_per_op", "lock hand-off, {lockers} tasks, {n} acquisitions", "ns/hand-off", "{:.1f}"),
+    ("lock_handoff", "handoffs_per_s", "  lock: hand-offs per second", "M/s", "{:.3f}"),
     ("task_mem", "bytes_per_task", "{n} suspended tasks: RSS per task", "bytes/task", "{:.0f}"),
     ("task_mem", "pte_bytes_per_task", "  page tables per task (VmPTE; not in RSS)", "bytes/task", "{:.0f}"),
     ("tasks_1m", "hwm_mib", "{n} suspended tasks: peak RSS (VmHWM)", "MiB", "{:.0f}"),
@@ -60,7 +64,14 @@ ROWS = [
 # (late_ms can be negative: libuv's millisecond clock fires up to 1 ms
 # early; its best is its lowest, like every other figure.)
 NO_RATIOS = {"wall_s", "late_ms", "hwm_mib", "maps", "create_s", "suspend_s",
-             "finish_s", "total_s", "failed_at", "err"}
+             "finish_s", "total_s", "failed_at", "err",
+             "items_per_s", "handoffs_per_s"}
+
+# Rates: higher is better, so their best sample is the highest. They are
+# shown in millions (the unit says so) and carry no ratios: the ns row
+# above each gives the same ratio (a rate is n / wall time).
+HIGHER_IS_BETTER = {"items_per_s", "handoffs_per_s"}
+SCALE = {"items_per_s": 1e-6, "handoffs_per_s": 1e-6}
 
 # (bench, metric, goal, which ratio, predicate on that ratio)
 TARGETS = [
@@ -75,6 +86,10 @@ TARGETS = [
     ("coro_switch", "ns_per_op", "asm switch < 10 ns (x86_64)", "auv ns", lambda v: v < 10),
     ("task_sleep0", "ns_per_op", "sleep(0) round trip < 50 ns", "auv ns", lambda v: v < 50),
     ("task_spawn", "ns_per_op", "spawn + await < 200 ns", "auv ns", lambda v: v < 200),
+    # Issue 4: items/s and hand-offs/s at least 50x uvloop's; as ns per
+    # item or hand-off, uvloop's figure over auv's.
+    ("queue_pipeline", "ns_per_op", "queue items/s >= 50x uvloop", "uvloop/auv", lambda r: r >= 50),
+    ("lock_handoff", "ns_per_op", "lock hand-offs/s >= 50x uvloop", "uvloop/auv", lambda r: r >= 50),
     ("task_mem", "bytes_per_task", "<= 8 KiB per suspended task", "auv bytes", lambda v: v <= 8192),
     ("tasks_1m", "ok", "1M concurrent suspended tasks run", "auv ok", lambda v: v == 1),
 ]
@@ -117,18 +132,29 @@ def count(x):
     return f"{x // 1000000}M" if x >= 1000000 and x % 1000000 == 0 else str(x)
 
 
+TITLE_KEYS = ("n", "chains", "maxsize", "lockers")
+
+
 def title_of(samples, bench, title):
-    """Fill {n} and {chains} from auv's samples (or any peer's): C and
-    Python run different sizes, so the title names auv's."""
+    """Fill {n}, {chains}, {maxsize}, {lockers} from auv's samples (or any
+    peer's): C and Python run different sizes, so the title names auv's."""
     for p in PEERS:
         if (bench, p, "n") in samples:
-            return title.format(n=count(samples[(bench, p, "n")][0]),
-                                chains=count(samples.get((bench, p, "chains"), [0])[0]))
+            return title.format(**{k: count(samples.get((bench, p, k), [0])[0])
+                                   for k in TITLE_KEYS})
     return title
 
 
+def best_of(metric, v):
+    return max(v) if metric in HIGHER_IS_BETTER else min(v)
+
+
+def display(metric, f, v):
+    return f.format(v * SCALE.get(metric, 1.0))
+
+
 def build_tables(samples):
-    best = {k: min(v) for k, v in samples.items()}
+    best = {k: best_of(k[2], v) for k, v in samples.items()}
     header = ["benchmark", "unit"] + [PEER_TITLES[p] for p in PEERS] + \
         [name for name, _, _ in RATIOS]
     rows = []
@@ -136,7 +162,7 @@ def build_tables(samples):
         vals = {p: best.get((bench, p, metric)) for p in PEERS}
         if all(v is None for v in vals.values()):
             continue
-        cells = [title_of(samples, bench, title), unit] + [("-" if vals[p] is None else f.format(vals[p]))
+        cells = [title_of(samples, bench, title), unit] + [("-" if vals[p] is None else display(metric, f, vals[p]))
                                  for p in PEERS]
         if metric in NO_RATIOS:
             cells += [""] * len(RATIOS)
@@ -212,7 +238,10 @@ measure for every peer. Python peers run with the cyclic GC disabled while
 measuring (their favourable setting). Coroutine-switch ticks are the CPU's
 reference counter (x86_64: TSC, constant rate, not core cycles). Task
 memory is the growth of resident memory (RSS) per suspended task, allocator
-and stack pages included. bench/README.md describes each benchmark."""
+and stack pages included. Queue and lock figures are wall time per item
+(put + get) and per hand-off; their rate rows (millions per second, higher
+is better, the best sample is the highest) carry no ratios: the ns row's
+ratio is the same. bench/README.md describes each benchmark."""
 
 
 def main():

@@ -92,7 +92,7 @@ configure() {  # configure build dir $1 with opts plus the rest
 }
 configure "$BUILD" -Dcoro_backend=auto
 targets=(bench-call-soon bench-call-soon-uv bench-timers bench-timers-uv
-         bench-coro-switch bench-tasks)
+         bench-coro-switch bench-tasks bench-sync)
 quiet meson compile -C "$BUILD" "${targets[@]}"
 B="$BUILD/bench"
 # The portable backend, for the switch benchmark only (the library and that
@@ -110,6 +110,8 @@ if [ $quick = 1 ]; then
   sw_uc=(--switches 10000 --warmup 1000 --reps 1 --redzone 0)
   tk_c=(--sleep 10000 --spawn 10000 --mem 0 --reps 1)
   tk_py=(--sleep 1000 --spawn 1000)
+  sy_c=(--queue 10000 --lock 10000 --reps 1)
+  sy_py=(--queue 1000 --lock 1000)
   mem_n=1000
   million=10000
   out_md=bench/results/quick.md
@@ -131,6 +133,12 @@ else
   # the count).
   tk_c=(--mem 0 --reps 3)
   tk_py=(--sleep 200000 --spawn 200000)
+  # Queue and lock: 2M items and 1M lock acquisitions per sample, 3
+  # samples per process, for auv; 200k items and 100k acquisitions, 1
+  # sample, for asyncio and uvloop (1-9 us an item or hand-off; nothing
+  # grows with the count).
+  sy_c=(--queue 2000000 --lock 1000000 --reps 3)
+  sy_py=(--queue 200000 --lock 100000)
   mem_n=100000
   million=1000000
   out_md=bench/results/latest.md
@@ -160,6 +168,10 @@ for r in $(seq 1 "$rounds"); do
   run "$B/bench-tasks" "${tk_c[@]}"
   run "$PYTHON" bench/bench_asyncio.py --bench tasks --loop asyncio "${tk_py[@]}"
   run "$PYTHON" bench/bench_asyncio.py --bench tasks --loop uvloop "${tk_py[@]}"
+  log "round $r/$rounds: queue pipeline, lock hand-off"
+  run "$B/bench-sync" "${sy_c[@]}"
+  run "$PYTHON" bench/bench_asyncio.py --bench sync --loop asyncio "${sy_py[@]}"
+  run "$PYTHON" bench/bench_asyncio.py --bench sync --loop uvloop "${sy_py[@]}"
   # Memory: a fresh process per sample, so nothing is pooled before.
   run "$B/bench-tasks" --sleep 0 --spawn 0 --mem "$mem_n"
   run "$PYTHON" bench/bench_asyncio.py --bench task_mem --loop asyncio --tasks "$mem_n"

@@ -73,6 +73,13 @@ extern "C" {
   XX(ENOTASK, -30007, "not called from inside a task")                      \
   XX(ESELFAWAIT, -30008, "a task cannot await itself")                      \
   XX(ETASKS, -30009, "tasks are still pending on the loop")                  \
+  XX(ENOTHELD, -30010, "the lock is not held")                              \
+  XX(ETOOMANY, -30011,                                                        \
+     "released or marked done more times than acquired or put")              \
+  XX(EBROKEN, -30012, "the barrier is broken")                              \
+  XX(EQFULL, -30013, "the queue is full")                                   \
+  XX(EQEMPTY, -30014, "the queue is empty")                                 \
+  XX(EQSHUTDOWN, -30015, "the queue is shut down")                          \
 
 typedef enum {
 #define AUV__ERR_ENUM(name, code, msg) AUV_##name = (code),
@@ -435,6 +442,13 @@ AUV_EXTERN int auv_run(auv_task_fn main_fn, void *arg, void **result);
 /* "asm-x86_64", "asm-aarch64" or "ucontext": the context-switch backend
  * this library was built with. */
 AUV_EXTERN const char *auv_coro_backend(void);
+
+/* gather, wait, wait_for, timeouts, shield, as_completed, TaskGroup */
+#include "auv/compose.h"
+/* Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier */
+#include "auv/sync.h"
+/* Queue, LifoQueue, PriorityQueue */
+#include "auv/queues.h"
 
 #ifdef __cplusplus
 }

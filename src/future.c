@@ -43,12 +43,25 @@ static void slot_run_done(auv_loop_t *loop, auv__qnode_t *node, int discard) {
   auv_future_unref(f);
 }
 
+/* Every field but the inline callback array, set one by one: a recycled
+ * future is not zeroed first (a memset of the whole struct was measured at
+ * 6% of a lock hand-off). */
 void auv__future_init(auv_future_t *f, auv_loop_t *loop) {
+  f->node.next = NULL;
   f->node.run = auv__future_run_callbacks;
   f->loop = loop;
   f->refs = 1;
   f->state = AUV__FUT_PENDING;
+  f->error = 0;
+  f->retrieved = 0;
+  f->is_task = 0;
+  f->value = NULL;
+  f->free_value = NULL;
+  f->cancel_msg = NULL;
+  f->cancel_hook = NULL;
+  f->cancel_hook_arg = NULL;
   f->cbs = f->inline_cbs;
+  f->ncbs = 0;
   f->cap = AUV__FUTURE_INLINE_CBS;
   loop->refs++;
 }
@@ -65,9 +78,8 @@ int auv_future_new(auv_loop_t *loop, auv_future_t **out) {
   if (f != NULL) {
     loop->free_futures = *(auv_future_t **) f;
     loop->nfree_futures--;
-    memset(f, 0, sizeof(*f));
   } else {
-    f = auv__calloc(1, sizeof(*f));
+    f = auv__malloc(sizeof(*f));
     if (f == NULL)
       return UV_ENOMEM;
   }
@@ -208,6 +220,8 @@ int auv_future_cancel(auv_future_t *f, const char *msg) {
     return auv_task_cancel((auv_task_t *) f, msg);
   if (f->state != AUV__FUT_PENDING)
     return 0;  /* asyncio: cancel() of a done future returns False */
+  if (f->cancel_hook != NULL)
+    return f->cancel_hook(f, msg, f->cancel_hook_arg);
   err = future_check_pending(f);
   if (err != 0)
     return err;

@@ -179,6 +179,10 @@ struct auv_future_s {
   void *value;               /* the result, when state is RESULT */
   auv_free_func free_value;  /* destructor for value, or NULL */
   char *cancel_msg;          /* copy of the cancel message, or NULL */
+  /* Intercepts auv_future_cancel while pending (gather's children must be
+   * cancelled instead, as asyncio's _GatheringFuture.cancel does). */
+  int (*cancel_hook)(auv_future_t *f, const char *msg, void *arg);
+  void *cancel_hook_arg;
   auv__done_cb_t *cbs;       /* registered callbacks (inline_cbs or heap) */
   uint32_t ncbs;             /* how many are registered */
   uint32_t cap;              /* room in cbs */
@@ -212,6 +216,8 @@ struct auv_task_s {
   unsigned finished : 1;       /* its function has returned */
   unsigned sleeping : 1;       /* sleep_handle is armed */
   unsigned in_cancel : 1;      /* auv_task_cancel is cancelling its waiter */
+  unsigned parked : 1;         /* suspended by auv__task_park */
+  int *park_cancelled;         /* set to 1 if cancelled while parked */
 };
 
 #define AUV__TASK_POOL_MAX 256u
@@ -232,6 +238,14 @@ void auv__task_step_node(auv_loop_t *loop, auv__qnode_t *node, int discard);
 void auv__task_wakeup(auv_future_t *f, void *arg);
 int auv__task_first(auv_task_t *t);
 void auv__task_finish(auv_task_t *t);
+/* Waiting without a future, for the primitives of sync.c: suspend the
+ * running task t until auv__task_unpark(t). A cancel while parked sets
+ * *cancelled to 1 and resumes it (as cancelling the future it would await
+ * does); so does a cancel already pending when it parks. Returns 0 when
+ * unparked, UV_ECANCELED when cancelled (also when unparked and cancelled
+ * before it ran: asyncio's must_cancel). */
+int auv__task_park(auv_task_t *t, int *cancelled);
+void auv__task_unpark(auv_task_t *t);
 
 /* The task running on this thread, or NULL. */
 extern AUV__THREAD_LOCAL auv_task_t *auv__running_task;

@@ -310,6 +310,29 @@ int auv_await(auv_future_t *f, void **result) {
   return err;
 }
 
+int auv__task_park(auv_task_t *t, int *cancelled) {
+  if (t->must_cancel) {
+    /* asyncio's __step cancels the future a task yields while a cancel is
+     * pending: the wait is cancelled at once. */
+    *cancelled = 1;
+    auv__loop_ready_push(t->future.loop, &t->step);
+  } else {
+    t->parked = 1;
+    t->park_cancelled = cancelled;
+  }
+  task_suspend(t);
+  t->parked = 0;
+  t->park_cancelled = NULL;
+  return task_resume_code(t);
+}
+
+void auv__task_unpark(auv_task_t *t) {
+  if (t->parked) {
+    t->parked = 0;
+    auv__loop_ready_push(t->future.loop, &t->step);
+  }
+}
+
 int auv_sleep(double seconds) {
   auv_task_t *t = auv__running_task;
   int err;
@@ -364,6 +387,13 @@ int auv_task_cancel(auv_task_t *t, const char *msg) {
   }
   auv__free(t->cancel_msg);
   t->cancel_msg = copy;
+  if (t->parked) {
+    /* Parked by a primitive: its wait is cancelled, as the future it
+     * stands for would be, and the task resumes through call_soon. */
+    *t->park_cancelled = 1;
+    t->parked = 0;
+    auv__loop_ready_push(t->future.loop, &t->step);
+  }
   if (t->sleeping) {
     /* The sleep is a future in asyncio; cancelling it wakes the task
      * through call_soon. Same here, without the future. */

@@ -16,6 +16,13 @@
 /* Suites of test-task.c and test-coro.c. */
 Suite *task_suite(void);
 Suite *coro_suite(void);
+Suite *sync_suite(void);
+Suite *queue_suite(void);
+/* Suites of test-gather.c, test-wait.c, test-timeout.c, test-taskgroup.c. */
+Suite *gather_suite(void);
+Suite *wait_suite(void);
+Suite *timeout_suite(void);
+Suite *taskgroup_suite(void);
 
 int main(void) {
   SRunner *sr;
@@ -38,6 +45,12 @@ int main(void) {
   srunner_add_suite(sr, asyncio_suite());
   srunner_add_suite(sr, task_suite());
   srunner_add_suite(sr, coro_suite());
+  srunner_add_suite(sr, sync_suite());
+  srunner_add_suite(sr, queue_suite());
+  srunner_add_suite(sr, gather_suite());
+  srunner_add_suite(sr, wait_suite());
+  srunner_add_suite(sr, timeout_suite());
+  srunner_add_suite(sr, taskgroup_suite());
 
   srunner_run_all(sr, CK_ENV);
   failed = srunner_ntests_failed(sr);
