@@ -63,22 +63,6 @@ static void assert_ran_once_in_order(int n) {
   }
 }
 
-/* Arms the failure at allocation n, makes one call, disarms. Asserts that
- * a failure is UV_ENOMEM and really came from a refused allocation.
- * *spent tells whether the armed allocation was reached. */
-#define TRY_AT(n, call, rc, spent)                                            \
-  do {                                                                        \
-    test_alloc_fail_at(n);                                                    \
-    (rc) = (call);                                                            \
-    (spent) = test_alloc_failed();                                            \
-    test_alloc_fail_at(-1);                                                   \
-    if ((rc) < 0) {                                                           \
-      ck_assert_msg((rc) == UV_ENOMEM, "failure %d at allocation %ld: %s",   \
-                    (rc), (long)(n), auv_err_name(rc));                       \
-      ck_assert_msg((spent), "%s without a refused allocation",              \
-                    auv_err_name(rc));                                        \
-    }                                                                         \
-  } while (0)
 
 /* Repeats call with N = 0, 1, 2, ... until it succeeds; returns how many
  * attempts failed. Used for calls that succeed at most once. */

@@ -1036,21 +1036,6 @@ START_TEST(uncontended_acquire_allocates_nothing) {
 }
 END_TEST
 
-/* Arm the failure at allocation n, make one call, disarm (test-alloc.c's
- * TRY_AT): a failure must be UV_ENOMEM from a refused allocation. */
-#define TRY_AT(n, call, rc, spent)                                            \
-  do {                                                                        \
-    test_alloc_fail_at(n);                                                    \
-    (rc) = (call);                                                            \
-    (spent) = test_alloc_failed();                                            \
-    test_alloc_fail_at(-1);                                                   \
-    if ((rc) < 0) {                                                           \
-      ck_assert_msg((rc) == UV_ENOMEM, "failure %d at allocation %ld: %s",   \
-                    (rc), (long)(n), auv_err_name(rc));                       \
-      ck_assert_msg((spent), "%s without a refused allocation",              \
-                    auv_err_name(rc));                                        \
-    }                                                                         \
-  } while (0)
 
 START_TEST(constructors_and_future_forms_fail_cleanly_without_memory) {
   long before = test_alloc_live();

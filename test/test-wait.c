@@ -488,20 +488,6 @@ END_TEST
 
 /* ---- allocation failure ---------------------------------------------------- */
 
-/* Arms the failure at allocation n, makes one call, disarms; a failure
- * must be UV_ENOMEM from a refused allocation. */
-#define TRY_AT(n, call, rc, spent)                                            \
-  do {                                                                        \
-    test_alloc_fail_at(n);                                                    \
-    (rc) = (call);                                                            \
-    (spent) = test_alloc_failed();                                            \
-    test_alloc_fail_at(-1);                                                   \
-    if ((rc) < 0) {                                                           \
-      ck_assert_msg((rc) == UV_ENOMEM, "failure %d at allocation %ld: %s",   \
-                    (rc), (long) (n), auv_err_name(rc));                      \
-      ck_assert_msg((spent), "error without a refused allocation");          \
-    }                                                                         \
-  } while (0)
 
 static long alloc_attempts;
 

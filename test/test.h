@@ -49,6 +49,23 @@ long test_alloc_live(void);
 /* Allocations (successful or refused) since the process started. */
 long test_alloc_count(void);
 
+/* Arms the failure at allocation n, makes one call, disarms. Asserts that
+ * a failure is UV_ENOMEM and really came from a refused allocation.
+ * *spent tells whether the armed allocation was reached. */
+#define TRY_AT(n, call, rc, spent)                                            \
+  do {                                                                        \
+    test_alloc_fail_at(n);                                                    \
+    (rc) = (call);                                                            \
+    (spent) = test_alloc_failed();                                            \
+    test_alloc_fail_at(-1);                                                   \
+    if ((rc) < 0) {                                                           \
+      ck_assert_msg((rc) == UV_ENOMEM, "failure %d at allocation %ld: %s",   \
+                    (rc), (long)(n), auv_err_name(rc));                       \
+      ck_assert_msg((spent), "%s without a refused allocation",              \
+                    auv_err_name(rc));                                        \
+    }                                                                         \
+  } while (0)
+
 /* The slowdown factor from AUV_TEST_SLOW (1 when unset). */
 int test_slow(void);
 /* n scaled down for slow runs, never below 1. */
