@@ -15,7 +15,7 @@
  * The scenarios replay a Python script of test/python/queues/<name>.py and
  * expect the trace asyncio prints for it, written here as
  * ASYNCIO_TRACE("<name>", "<trace>"); the meson test 'queue-traces'
- * (test/python/check_queue_traces.py) checks that the script's output, its
+ * (test/python/check_scenarios.py) checks that the script's output, its
  * .expected file and the string here agree. A token "x=EQFULL" stands for
  * the exception asyncio raises at x (QueueFull), named by auv's error code
  * without "AUV_"; "x=0" for no exception. Python 3.11 is the reference,

@@ -4,7 +4,7 @@
  * The scenarios replay a Python script of test/python/sync/<name>.py and
  * expect the very trace asyncio prints for it, written here as
  * ASYNCIO_TRACE("<name>", "<trace>"); the meson test 'sync-traces'
- * (test/python/check_sync_traces.py) runs the scripts and checks that
+ * (test/python/check_scenarios.py) runs the scripts and checks that
  * asyncio's output, <name>.expected and the string here agree. Each C
  * scenario is the script's line-for-line twin: the same tasks created in
  * the same order, each run to its end with auv_run_until_complete as the

@@ -11,7 +11,7 @@
  * The cancellation scenarios (and a few others) replay a Python script of
  * test/python/task/<name>.py and expect the very trace that asyncio 3.11
  * prints for it, written here as ASYNCIO_TRACE("<name>", "<trace>"). The
- * meson test 'task-traces' (test/python/check_task_traces.py) runs the
+ * meson test 'task-traces' (test/python/check_scenarios.py) runs the
  * scripts and checks that asyncio's output, <name>.expected and the string
  * here agree. A trace token "x=ECANCELED" stands for asyncio's
  * CancelledError raised at x, "x=0" for no error.

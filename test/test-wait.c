@@ -17,55 +17,7 @@
 
 Suite *wait_suite(void);
 
-static trace_t t;
-static auv_loop_t *loop;
-
-static const char *code(int err) {
-  return err == 0 ? "0" : auv_err_name(err);
-}
-
-/* n passes of the loop (asyncio's `await sleep(0)` n times). */
-static int ticks(int n) {
-  int i, err;
-  for (i = 0; i < n; i++)
-    if ((err = auv_sleep(0)) != 0)
-      return err;
-  return 0;
-}
-
-static auv_task_t *spawn(auv_task_fn fn, void *arg) {
-  auv_task_t *task = NULL;
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &task), 0);
-  return task;
-}
-
-static int drain_fn(void *arg, void **result) {
-  (void) arg;
-  (void) result;
-  return ticks(5);
-}
-
-/* Run the loop until what is scheduled now has run (and a few passes
- * more), so that nothing is left for close to drop. */
-static void settle(void) {
-  auv_task_t *d = spawn(drain_fn, NULL);
-  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(d), NULL), 0);
-  auv_task_unref(d);
-}
-
-/* Run main_fn as a task on a new loop, let the loop settle, close it. */
-static int run_main(auv_task_fn main_fn) {
-  auv_task_t *m;
-  int err;
-  trace_init(&t);
-  loop = test_loop_new();
-  m = spawn(main_fn, NULL);
-  err = auv_run_until_complete(loop, auv_task_future(m), NULL);
-  auv_task_unref(m);
-  settle();
-  CLOSE_LOOP(loop);
-  return err;
-}
+#include "scenario.h"
 
 static int sleeper(void *arg, void **result) {
   (void) arg;

@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
-"""Keep the synchronisation scenarios, their expected traces and test-sync.c
-in step.
+"""Keep a folder of asyncio scenarios, their expected traces and the C
+suites that assert them in step.
 
-Every script test/python/sync/<name>.py (files starting with "_" are
-helpers) is run, and what it prints must equal
-test/python/sync/<name>.expected and the trace that test/test-sync.c
-asserts as ASYNCIO_TRACE("<name>", "<trace>") (string literals split over
-lines are joined, as C joins them). Every trace the C file names must have
-a scenario.
+Every script test/python/<FOLDER>/<name>.py (files starting with "_" are
+helpers) is run, and what it prints must equal <name>.expected beside it
+and the trace that one of the C files asserts as
+ASYNCIO_TRACE("<name>", "<trace>") (string literals split over lines are
+joined, as C joins them). Every trace the C files name must have a
+scenario.
 
-The reference is asyncio's locks.py as of 3.12's last bugfix releases,
-which is 3.13's. Python 3.11 agrees with it on every scenario but those
-marked "# needs: 3.12-latest" (a Semaphore waiter waking as many as the
-value allows, a Condition waiter passing a notification on); those run
-with the newest Python found (AUV_PYTHON_LATEST, python3.14/python3.13 on
-PATH, or pyenv's versions) and are skipped, not failed, without one.
+Python 3.11 (/usr/bin/python3 here) is the reference. A scenario marked
+"# needs: 3.12-latest" or "# requires: 3.13" follows behaviour newer
+Pythons have (3.12's last Semaphore and Condition fixes, 3.13's
+Queue.shutdown): it runs with the newest Python found (AUV_PYTHON_LATEST,
+python3.14/python3.13 on PATH, or pyenv's versions) and without one only
+its .expected file is compared with the C trace, reported as skipped.
 
-Usage: check_sync_traces.py [TEST_DIR]   (default: the folder above this file)
+Usage: check_scenarios.py TEST_DIR FOLDER C_FILE...
+   e.g. check_scenarios.py test sync test-sync.c
 """
 import glob
 import os
@@ -27,7 +28,7 @@ import sys
 
 MIN_PYTHON = (3, 11)
 LATEST = (3, 13)
-NEEDS_LATEST = "# needs: 3.12-latest"
+NEEDS_LATEST = ("# needs: 3.12-latest", "# requires: 3.13")
 
 
 def c_traces(c_file):
@@ -73,24 +74,30 @@ def latest_python():
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    test_dir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(here))
-    py_dir = os.path.join(test_dir, "python", "sync")
-    c_file = os.path.join(test_dir, "test-sync.c")
+    if len(sys.argv) < 4:
+        print(__doc__)
+        return 2
+    test_dir = os.path.abspath(sys.argv[1])
+    py_dir = os.path.join(test_dir, "python", sys.argv[2])
+    c_names = sys.argv[3:]
 
     if sys.version_info < MIN_PYTHON:
         print("skipped: Python %d.%d is older than 3.11" % sys.version_info[:2])
         return 77
 
     latest = latest_python()
-    expected_in_c = c_traces(c_file)
+    expected_in_c = {}
+    for name in c_names:
+        expected_in_c.update(c_traces(os.path.join(test_dir, name)))
+    c_label = "/".join(c_names)
     scenarios = sorted(n[:-3] for n in os.listdir(py_dir)
                        if n.endswith(".py") and not n.startswith("_"))
     failures = skipped = 0
     for name in scenarios:
         path = os.path.join(py_dir, name + ".py")
         with open(path, encoding="utf-8") as f:
-            needs_latest = NEEDS_LATEST in f.read()
+            text = f.read()
+            needs_latest = any(marker in text for marker in NEEDS_LATEST)
         exe = latest if needs_latest else sys.executable
         problems = []
         try:
@@ -100,10 +107,10 @@ def main():
             expected = None
             problems.append("no %s.expected" % name)
         if name not in expected_in_c:
-            problems.append("test-sync.c has no ASYNCIO_TRACE(\"%s\", ...)" % name)
+            problems.append("%s: no ASYNCIO_TRACE(\"%s\", ...)" % (c_label, name))
         elif expected is not None and expected_in_c[name] != expected:
-            problems.append("test-sync.c expects %r, %s.expected holds %r"
-                            % (expected_in_c[name], name, expected))
+            problems.append("%s expects %r, %s.expected holds %r"
+                            % (c_label, expected_in_c[name], name, expected))
         got = "(not run: no Python >= %d.%d found)" % LATEST
         if exe is not None:
             proc = subprocess.run([exe, path], cwd=py_dir, capture_output=True,
@@ -122,7 +129,7 @@ def main():
         skipped += exe is None and not problems
 
     for name in sorted(set(expected_in_c) - set(scenarios)):
-        print("FAIL %s: test-sync.c names a trace with no scenario script" % name)
+        print("FAIL %s: %s names a trace with no scenario script" % (name, c_label))
         failures += 1
 
     total = len(scenarios) + len(set(expected_in_c) - set(scenarios))
