@@ -108,11 +108,22 @@ void auv__timers_discard(auv_loop_t *loop) {
   }
 }
 
-/* Seconds on auv_time()'s clock to nanoseconds, rounded up so that a
- * deadline is never earlier than asked; the past clamps to 0, the far
- * future (and +inf) to UINT64_MAX, which never fires. */
+/* Seconds to whole nanoseconds, rounded up so that a deadline is never
+ * earlier than asked, except that a value within 0.01 ns of a whole number
+ * is that number: 0.000123 s is 123000 ns, not the 123001 that ceil would
+ * make of the float product 123000.00000000001. Without that, two calls
+ * asking for the same deadline (say 1 ms from t and 0.999 ms from t +
+ * 1 us) could get deadlines 1 ns apart and fire out of scheduling order. */
+static double ns_ceil(double ns) {
+  double r = nearbyint(ns);
+  return fabs(ns - r) < 0.01 ? r : ceil(ns);
+}
+
+/* Seconds on auv_time()'s clock to nanoseconds (see ns_ceil); the past
+ * clamps to 0, the far future (and +inf) to UINT64_MAX, which never
+ * fires. */
 static uint64_t seconds_to_ns(double s) {
-  double ns = ceil(s * 1e9);
+  double ns = ns_ceil(s * 1e9);
   if (ns <= 0)
     return 0;
   if (ns >= 18446744073709551615.0)
@@ -167,7 +178,7 @@ int auv_call_later(auv_loop_t *loop, double delay, auv_callback_fn cb,
   if (loop->closing)
     return AUV_ECLOSED;
   now = uv_hrtime();
-  d = ceil(delay * 1e9);
+  d = ns_ceil(delay * 1e9);
   if (d <= -(double) now)
     when = 0;
   else if (d >= (double) (UINT64_MAX - now))

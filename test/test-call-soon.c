@@ -5,6 +5,7 @@
  * can happen, stale handles, and a randomised run of thousands of
  * schedule and cancel operations (call_soon and call_later mixed) checked
  * against a model of what must run and in which order. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -345,8 +346,12 @@ static void model_cb(void *arg) {
 static int cmp_timer(const void *pa, const void *pb) {
   const model_entry_t *a = &model->e[*(const int *)pa];
   const model_entry_t *b = &model->e[*(const int *)pb];
-  if (a->when != b->when)
-    return a->when < b->when ? -1 : 1;
+  /* Deadlines in whole nanoseconds, as auv keeps them: two calls asking
+   * for the same instant must tie (and go by scheduling order) even when
+   * their float sums differ in the last bit. */
+  long long wa = llround(a->when * 1e9), wb = llround(b->when * 1e9);
+  if (wa != wb)
+    return wa < wb ? -1 : 1;
   return a->id - b->id;
 }
 
