@@ -80,6 +80,9 @@ extern "C" {
   XX(EQFULL, -30013, "the queue is full")                                   \
   XX(EQEMPTY, -30014, "the queue is empty")                                 \
   XX(EQSHUTDOWN, -30015, "the queue is shut down")                          \
+  XX(EINCOMPLETE, -30016,                                                     \
+     "end of stream before the expected number of bytes")                     \
+  XX(ELIMIT, -30017, "the separator was not found within the buffer limit")  \
 
 typedef enum {
 #define AUV__ERR_ENUM(name, code, msg) AUV_##name = (code),
@@ -449,6 +452,12 @@ AUV_EXTERN const char *auv_coro_backend(void);
 #include "auv/sync.h"
 /* Queue, LifoQueue, PriorityQueue */
 #include "auv/queues.h"
+/* Streams over TCP and pipes: open_connection, start_server, reader, writer */
+#include "auv/streams.h"
+/* The thread pool, DNS and files */
+#include "auv/executor.h"
+/* UDP endpoints and signals */
+#include "auv/udp.h"
 
 #ifdef __cplusplus
 }

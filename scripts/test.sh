@@ -12,7 +12,7 @@
 #             halting on the first report
 #   valgrind  the debug build's suites under memcheck (meson test --setup
 #             valgrind, defined in test/meson.build): no error, no leak
-#   tsan      the thread-safety suite (CK_RUN_SUITE=threadsafe), and the
+#   tsan      the thread-safety and executor suites, and the
 #             task and coro suites (ThreadSanitizer's fiber annotations),
 #             built with -Db_sanitize=thread
 #   ucontext  the whole suite again with the portable coroutine backend
@@ -181,7 +181,7 @@ step_tsan() {
   fi
   : >"$logs/tsan.log"
   for exe in $exes; do
-    for suite in threadsafe task coro; do
+    for suite in threadsafe executor task coro; do
       echo "+ CK_RUN_SUITE=$suite $exe"
       CK_RUN_SUITE=$suite TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         "${runner[@]}" "$exe" 2>&1 | tee -a "$logs/tsan.log"

@@ -147,6 +147,17 @@ auv__slot_t *auv__slot_alloc(auv_loop_t *loop);
 void auv__slot_free(auv_loop_t *loop, auv__slot_t *slot);
 void auv__slot_run_call(auv_loop_t *loop, auv__qnode_t *node, int discard);
 
+/* libuv requests tied to futures (executor.c; used by dns.c and fs.c) */
+int auv__req_begin(auv_loop_t *loop, uv_req_t *req, int at_once);
+void auv__req_abort(uv_req_t *req, auv_future_t **out);
+int auv__req_complete(uv_req_t *req, int err, void *value,
+                      auv_free_func free_value);
+auv_loop_t *auv__req_task_loop(void);
+int auv__req_await(auv_future_t *f, void **value);
+
+/* signal handlers (signal.c): close the loop's signal handles */
+void auv__signals_close(auv_loop_t *loop);
+
 /* timers (timer.c) */
 void auv__timers_move_due(auv_loop_t *loop, uint64_t now);
 void auv__timers_rearm(auv_loop_t *loop);

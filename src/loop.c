@@ -448,6 +448,7 @@ int auv_loop_close(auv_loop_t *loop) {
     return AUV_ETASKS;  /* cancel them first: auv_cancel_all_tasks */
   if (!loop->closing) {
     loop->closing = 1;
+    auv__signals_close(loop);  /* before pending callbacks are dropped */
     loop_shutdown(loop);
   }
   if (loop->owned) {

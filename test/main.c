@@ -23,6 +23,16 @@ Suite *gather_suite(void);
 Suite *wait_suite(void);
 Suite *timeout_suite(void);
 Suite *taskgroup_suite(void);
+/* Suites of test-udp.c and test-signal.c. */
+Suite *udp_suite(void);
+Suite *signal_suite(void);
+
+/* Suites of test-executor.c, test-dns.c and test-fs.c. */
+Suite *executor_suite(void);
+Suite *dns_suite(void);
+Suite *fs_suite(void);
+/* Suite of test-stream.c. */
+Suite *stream_suite(void);
 
 int main(void) {
   SRunner *sr;
@@ -51,6 +61,14 @@ int main(void) {
   srunner_add_suite(sr, wait_suite());
   srunner_add_suite(sr, timeout_suite());
   srunner_add_suite(sr, taskgroup_suite());
+  srunner_add_suite(sr, udp_suite());
+  srunner_add_suite(sr, signal_suite());
+
+  srunner_add_suite(sr, executor_suite());
+  srunner_add_suite(sr, dns_suite());
+  srunner_add_suite(sr, fs_suite());
+
+  srunner_add_suite(sr, stream_suite());
 
   srunner_run_all(sr, CK_ENV);
   failed = srunner_ntests_failed(sr);

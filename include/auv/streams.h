@@ -1,0 +1,261 @@
+/* auv/streams.h: asyncio's streams on libuv: open_connection and
+ * start_server over TCP (IPv4 and IPv6, host names resolved through
+ * uv_getaddrinfo) and over Unix domain sockets / Windows named pipes
+ * (uv_pipe_t), and one object, auv_stream_t, that is both asyncio's
+ * StreamReader and its StreamWriter on one uv_stream_t. Included by
+ * <auv.h>. See docs/streams.md for the full reference.
+ *
+ * Shapes, as in the rest of auv:
+ * - Reading, drain, wait_closed and the server's wait_closed are task
+ *   forms (they are coroutines in asyncio): they wait inside a task and
+ *   return AUV_ENOTASK elsewhere, UV_ECANCELED if the task is cancelled
+ *   while it waits (nothing is consumed then).
+ * - Connecting and starting a server come in both shapes: auv_x() waits in
+ *   a task, auv_x_future() works from callbacks too; the future's result is
+ *   the new auv_stream_t * / auv_server_t *, without a destructor: take it
+ *   with auv_future_result() and close it yourself.
+ * - Writing, write_eof, close and the queries never wait.
+ *
+ * Data: read and readexactly copy into the caller's buffer; readline and
+ * readuntil too, into a buffer with a capacity (see their comments). write
+ * copies what the kernel did not take at once; write_owned takes ownership
+ * instead.
+ *
+ * Errors: libuv's codes pass through (UV_ECONNREFUSED, UV_ECONNRESET,
+ * UV_EPIPE, UV_EAI_*). AUV_EINCOMPLETE for end of stream in the middle of
+ * readexactly / readuntil, AUV_ELIMIT for a line or separator beyond the
+ * buffer limit, UV_EPIPE for a write (or drain, write_eof) after close or
+ * write_eof, UV_EBUSY for a second task reading the same stream while one
+ * already waits (asyncio's RuntimeError).
+ *
+ * On Unix, writing to a peer that has gone raises SIGPIPE unless the
+ * program ignores it (signal(SIGPIPE, SIG_IGN)), as with raw libuv; auv
+ * does not change the process's signal dispositions.
+ */
+#ifndef AUV_STREAMS_H
+#define AUV_STREAMS_H
+
+typedef struct auv_stream_s auv_stream_t;
+typedef struct auv_server_s auv_server_t;
+
+/* asyncio's defaults: the reader's buffer limit, and the writer's water
+ * marks. */
+#define AUV_STREAM_DEFAULT_LIMIT (64 * 1024)
+#define AUV_STREAM_DEFAULT_HIGH_WATER (64 * 1024)
+#define AUV_STREAM_DEFAULT_LOW_WATER (16 * 1024)
+/* asyncio's default listen backlog. */
+#define AUV_SERVER_DEFAULT_BACKLOG 100
+
+/* Per-stream settings. A NULL options pointer, or 0 in a field, means the
+ * default. */
+typedef struct auv_stream_options_s {
+  size_t limit;       /* reader buffer limit (AUV_STREAM_DEFAULT_LIMIT):
+                         readline/readuntil fail with AUV_ELIMIT beyond it;
+                         reading pauses above 2 * limit buffered, resumes
+                         at limit or below (asyncio's StreamReader) */
+  size_t high_water;  /* drain waits while more than this is queued */
+  size_t low_water;   /* ... until it falls to this (must be <= high) */
+} auv_stream_options_t;
+
+/* The coroutine a server runs for each connection, in a task of its own.
+ * The stream belongs to the server: it is closed (if fn did not close it)
+ * and freed after fn returns, so fn must not keep it. fn's return value is
+ * the task's; a negative one other than UV_ECANCELED is reported to the
+ * loop's exception handler, as an unhandled exception in asyncio's
+ * client_connected_cb is. */
+typedef int (*auv_connection_fn)(auv_stream_t *stream, void *arg);
+
+typedef struct auv_server_options_s {
+  int backlog;          /* listen backlog; 0: AUV_SERVER_DEFAULT_BACKLOG */
+  int reuse_port;       /* 1: SO_REUSEPORT on TCP listeners, so several
+                           loops (threads, processes) can listen on one
+                           port and the kernel spreads connections;
+                           UV_ENOTSUP where the OS has no SO_REUSEPORT */
+  int ipv6_only;        /* 1: IPv6 listeners do not accept IPv4 */
+  size_t stack_size;    /* connection tasks' stack; 0: the default */
+  const auv_stream_options_t *stream;  /* for each connection, or NULL */
+} auv_server_options_t;
+
+/* ---- Connecting ---------------------------------------------------------- */
+
+/* asyncio.open_connection: resolve host (a name or a numeric address) with
+ * uv_getaddrinfo, try each address in the order the resolver gives them
+ * (IPv4 and IPv6) until one accepts, and hand back a connected stream in
+ * *stream. The error of the last address tried when none accepts
+ * (UV_ECONNREFUSED, ...), UV_EAI_* when resolution fails, UV_EINVAL for a
+ * NULL argument or a port outside 0..65535. Task form. */
+AUV_EXTERN int auv_open_connection(auv_loop_t *loop, const char *host,
+                                   int port,
+                                   const auv_stream_options_t *options,
+                                   auv_stream_t **stream);
+/* The same from anywhere: *future (a new reference) completes with the
+ * stream as its result. Cancelling the future stops the attempt (the
+ * resolution is cancelled or the connecting handle closed); a stream
+ * connected meanwhile is closed, never leaked. */
+AUV_EXTERN int auv_open_connection_future(auv_loop_t *loop, const char *host,
+                                          int port,
+                                          const auv_stream_options_t *options,
+                                          auv_future_t **future);
+/* asyncio.open_unix_connection: connect to the Unix domain socket (or, on
+ * Windows, the named pipe) at path. */
+AUV_EXTERN int auv_open_unix_connection(auv_loop_t *loop, const char *path,
+                                        const auv_stream_options_t *options,
+                                        auv_stream_t **stream);
+AUV_EXTERN int auv_open_unix_connection_future(
+    auv_loop_t *loop, const char *path, const auv_stream_options_t *options,
+    auv_future_t **future);
+
+/* ---- Reading (asyncio's StreamReader) ------------------------------------ */
+
+/* Wait for data and copy up to n bytes into buf; returns how many (> 0),
+ * 0 at end of stream (or once the stream is closed and drained), or an
+ * error: a read error stored earlier (UV_ECONNRESET) comes first, before
+ * any data still buffered, as asyncio raises it. n == 0 returns 0 at once.
+ * The return value is an int, so n is capped at INT_MAX. */
+AUV_EXTERN int auv_stream_read(auv_stream_t *stream, void *buf, size_t n);
+/* Read exactly n bytes into buf. 0 with *nread = n, or AUV_EINCOMPLETE at
+ * end of stream with the partial data in buf and its length in *nread
+ * (it is consumed). nread may be NULL. */
+AUV_EXTERN int auv_stream_readexactly(auv_stream_t *stream, void *buf,
+                                      size_t n, size_t *nread);
+/* Read up to and including the separator (seplen >= 1) into buf, which
+ * holds cap bytes; the length in *len. Errors:
+ * - AUV_ELIMIT: the separator is not within limit bytes of the buffer's
+ *   start (or is found beyond it). Nothing is consumed (asyncio keeps the
+ *   data too): read it with read(), or close. *len is asyncio's `consumed`.
+ * - AUV_EINCOMPLETE: end of stream before a separator; what was buffered
+ *   (at most cap bytes of it) is copied, consumed, and its length is *len.
+ * - UV_ENOBUFS: the data up to the separator is longer than cap; nothing is
+ *   consumed and *len is the length needed, so a retry with a bigger
+ *   buffer gets it. A buffer of limit + seplen bytes never sees this. */
+AUV_EXTERN int auv_stream_readuntil(auv_stream_t *stream, const void *sep,
+                                    size_t seplen, void *buf, size_t cap,
+                                    size_t *len);
+/* asyncio's readline: readuntil("\n"), except that end of stream is not an
+ * error (0 with the partial line, *len 0 at end of stream) and that on
+ * AUV_ELIMIT the data is discarded as asyncio does (up to and including
+ * the newline if it is buffered, else the whole buffer). UV_ENOBUFS as
+ * for readuntil. */
+AUV_EXTERN int auv_stream_readline(auv_stream_t *stream, void *buf,
+                                   size_t cap, size_t *len);
+/* 1 once end of stream was seen and every buffered byte was read. */
+AUV_EXTERN int auv_stream_at_eof(const auv_stream_t *stream);
+/* Bytes received and not read yet. */
+AUV_EXTERN size_t auv_stream_buffered(const auv_stream_t *stream);
+
+/* ---- Writing (asyncio's StreamWriter) ------------------------------------ */
+
+/* Write len bytes. What the kernel takes at once (uv_try_write) is gone;
+ * the rest is copied and queued, so buf is the caller's again on return.
+ * Never waits: call auv_stream_drain() to honour the water marks. UV_EPIPE
+ * after close or write_eof; the error that broke the connection (for
+ * example UV_ECONNRESET) once one did; UV_ENOMEM. */
+AUV_EXTERN int auv_stream_write(auv_stream_t *stream, const void *buf,
+                                size_t len);
+/* The same, but data (len bytes) is handed over instead of copied:
+ * free_data(data) is called once the bytes are written or dropped (also
+ * on every error return, before it returns). free_data may be NULL for
+ * static data. */
+AUV_EXTERN int auv_stream_write_owned(auv_stream_t *stream, void *data,
+                                      size_t len, auv_free_func free_data);
+/* Write n buffers, in order, as one write (copying what does not go out
+ * at once). */
+AUV_EXTERN int auv_stream_writelines(auv_stream_t *stream,
+                                     const uv_buf_t *bufs, size_t n);
+/* Inside a task: wait until the bytes queued fall to the low-water mark,
+ * if they are above the high-water mark (asyncio's drain). 0, the error
+ * that broke the connection, UV_EPIPE once the stream is closed. */
+AUV_EXTERN int auv_stream_drain(auv_stream_t *stream);
+/* Half-close: send end of stream (uv_shutdown) after what is queued.
+ * Reading goes on. UV_EPIPE if closed or already called. */
+AUV_EXTERN int auv_stream_write_eof(auv_stream_t *stream);
+/* Bytes queued and not yet handed to the kernel. */
+AUV_EXTERN size_t auv_stream_write_buffer_size(const auv_stream_t *stream);
+/* Change the water marks (0, 0: the defaults). UV_EINVAL if low > high. */
+AUV_EXTERN int auv_stream_set_write_buffer_limits(auv_stream_t *stream,
+                                                  size_t high, size_t low);
+
+/* ---- Closing ------------------------------------------------------------- */
+
+/* Close the stream (uv_close): queued writes are dropped (write_owned data
+ * is freed), a task waiting in a read sees end of stream, one in drain gets
+ * UV_EPIPE. Calling it again does nothing. The memory is freed in the
+ * close callback, during a later loop iteration: the pointer stays valid
+ * until then, so `auv_stream_close(s); auv_stream_wait_closed(s);` is the
+ * pattern (as asyncio's close() then await wait_closed()). A stream a
+ * server handed to its connection function is the server's to free (see
+ * auv_connection_fn); closing it early is fine. */
+AUV_EXTERN int auv_stream_close(auv_stream_t *stream);
+/* Inside a task: wait until the stream is closed. Call it before the task
+ * next suspends after auv_stream_close() (or on a stream not yet closed):
+ * the stream's memory is kept until the waiting task resumes, then freed.
+ * 0, or UV_ECANCELED. */
+AUV_EXTERN int auv_stream_wait_closed(auv_stream_t *stream);
+/* 1 once close was called. */
+AUV_EXTERN int auv_stream_is_closing(const auv_stream_t *stream);
+
+/* ---- Names and handles --------------------------------------------------- */
+
+/* The peer's and the local address. TCP: the sockaddr (sockaddr_in or
+ * sockaddr_in6) in *addr, its size in *len (may be NULL). Pipes: on Unix a
+ * sockaddr_un with the path (an empty path for an unnamed socket); on
+ * Windows UV_ENOTSUP. UV_ENOTCONN once closed. */
+AUV_EXTERN int auv_stream_peername(const auv_stream_t *stream,
+                                   struct sockaddr_storage *addr, int *len);
+AUV_EXTERN int auv_stream_sockname(const auv_stream_t *stream,
+                                   struct sockaddr_storage *addr, int *len);
+/* The libuv handle (a uv_tcp_t or uv_pipe_t), for options auv does not
+ * wrap (uv_tcp_nodelay, uv_tcp_keepalive, uv_tcp_close_reset). Do not
+ * read, write or close through it. NULL for NULL. */
+AUV_EXTERN uv_stream_t *auv_stream_uv(auv_stream_t *stream);
+AUV_EXTERN auv_loop_t *auv_stream_get_loop(const auv_stream_t *stream);
+
+/* ---- Servers (asyncio's start_server and Server) ------------------------- */
+
+/* asyncio.start_server: resolve host (NULL: every interface, "0.0.0.0" and
+ * "::") with uv_getaddrinfo, bind and listen on every address it gives
+ * (as asyncio does, one listener per address; port 0 picks a free port
+ * per listener), and run fn(stream, arg) in a new task for each connection
+ * accepted. The server is serving on return. Task form. */
+AUV_EXTERN int auv_start_server(auv_loop_t *loop, auv_connection_fn fn,
+                                void *arg, const char *host, int port,
+                                const auv_server_options_t *options,
+                                auv_server_t **server);
+AUV_EXTERN int auv_start_server_future(auv_loop_t *loop, auv_connection_fn fn,
+                                       void *arg, const char *host, int port,
+                                       const auv_server_options_t *options,
+                                       auv_future_t **future);
+/* asyncio.start_unix_server: listen on the Unix domain socket (Windows:
+ * named pipe) at path. The path must not exist (UV_EADDRINUSE); libuv
+ * removes the socket file when the listener closes. Never waits: no task
+ * needed. reuse_port and ipv6_only are ignored. */
+AUV_EXTERN int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn,
+                                     void *arg, const char *path,
+                                     const auv_server_options_t *options,
+                                     auv_server_t **server);
+
+/* Stop listening (asyncio's Server.close): the listeners are closed;
+ * connections already accepted go on. Calling it again does nothing. */
+AUV_EXTERN int auv_server_close(auv_server_t *server);
+/* Close every connection of the server too (Python 3.13's close_clients):
+ * their streams are closed, so their tasks see end of stream. */
+AUV_EXTERN int auv_server_close_clients(auv_server_t *server);
+/* Inside a task: wait until the listeners are closed and every connection
+ * task has finished (Python 3.12's wait_closed). Returns at once if close
+ * was not called, as asyncio's does. */
+AUV_EXTERN int auv_server_wait_closed(auv_server_t *server);
+/* Close the server if needed and give up the caller's reference: the
+ * memory goes once its listeners are closed and its connections finished.
+ * Do not use the pointer afterwards. */
+AUV_EXTERN void auv_server_free(auv_server_t *server);
+/* 1 while listening. */
+AUV_EXTERN int auv_server_is_serving(const auv_server_t *server);
+/* How many listeners, and the address of listener i (as
+ * auv_stream_sockname; the port chosen for port 0). */
+AUV_EXTERN int auv_server_count(const auv_server_t *server);
+AUV_EXTERN int auv_server_sockname(const auv_server_t *server, int i,
+                                   struct sockaddr_storage *addr, int *len);
+/* Connections alive (accepted, their task not finished). */
+AUV_EXTERN size_t auv_server_connections(const auv_server_t *server);
+
+#endif /* AUV_STREAMS_H */

@@ -1,0 +1,277 @@
+/* signal.c: asyncio's add_signal_handler / remove_signal_handler on
+ * libuv's uv_signal_t, and a way for a task to await a signal.
+ *
+ * One record per (loop, signal) in use, holding one uv_signal_t, the
+ * handler (at most one, as in asyncio) and the futures waiting for the next
+ * delivery. libuv already delivers on the loop's thread, outside signal
+ * context; the record turns a delivery into a call_soon of the handler and
+ * completes the waiters. A record lives while it has a handler or a
+ * waiter; then its handle is closed (restoring the signal's disposition)
+ * and the record is freed in the close callback, as every libuv handle's
+ * memory is.
+ *
+ * The records of a thread sit in one thread-local list (one loop per
+ * thread, DESIGN.md section 3; a loop is only used from its thread). It is
+ * searched linearly: a program handles a handful of signals.
+ * auv__signals_close(loop) closes a loop's records; auv_loop_close is
+ * meant to call it (until it does, remove the handlers before closing).
+ */
+#include <stdint.h>
+
+#include "internal.h"
+
+typedef struct sigrec_s {
+  uv_signal_t handle;        /* handle.data points back here */
+  auv_loop_t *loop;          /* holds a reference on it until freed */
+  struct sigrec_s *next;     /* the thread's list of live records */
+  int signum;
+  auv_callback_fn cb;        /* the handler, or NULL */
+  void *arg;                 /* its argument */
+  auv_handle_t pending;      /* call_soon of run_handler, while npending */
+  unsigned npending;         /* deliveries whose handler call is due */
+  auv_future_t **waiters;    /* futures waiting for the next delivery */
+  size_t nwaiters;
+  size_t cap;
+} sigrec_t;
+
+static AUV__THREAD_LOCAL sigrec_t *records;
+
+
+static sigrec_t *find(auv_loop_t *loop, int signum) {
+  sigrec_t *r;
+  for (r = records; r != NULL; r = r->next)
+    if (r->loop == loop && r->signum == signum)
+      return r;
+  return NULL;
+}
+
+static void close_cb(uv_handle_t *handle) {
+  sigrec_t *r = handle->data;
+  auv_loop_t *loop = r->loop;
+  auv__free(r->waiters);
+  auv__free(r);
+  auv__loop_unref(loop);
+}
+
+static void waiter_done(auv_future_t *f, void *arg);
+
+/* Unlink r, drop its waiters and close its handle. */
+static void record_close(sigrec_t *r) {
+  sigrec_t **p;
+  size_t i;
+  for (p = &records; *p != r; p = &(*p)->next)
+    ;
+  *p = r->next;
+  if (r->npending > 0)
+    auv_handle_cancel(r->pending);
+  r->npending = 0;
+  r->cb = NULL;
+  for (i = 0; i < r->nwaiters; i++) {
+    auv_future_remove_done_callback(r->waiters[i], waiter_done, r);
+    auv_future_unref(r->waiters[i]);
+  }
+  r->nwaiters = 0;
+  uv_close((uv_handle_t *) &r->handle, close_cb);
+}
+
+/* Close r if nothing needs it any more. */
+static void maybe_release(sigrec_t *r) {
+  if (r->cb == NULL && r->nwaiters == 0)
+    record_close(r);
+}
+
+/* A waiter's future finished other than by a delivery (it was cancelled):
+ * forget it. Deliveries remove this callback before completing. */
+static void waiter_done(auv_future_t *f, void *arg) {
+  sigrec_t *r = arg;
+  size_t i;
+  for (i = 0; i < r->nwaiters; i++) {
+    if (r->waiters[i] == f) {
+      r->waiters[i] = r->waiters[--r->nwaiters];
+      auv_future_unref(f);
+      maybe_release(r);
+      return;
+    }
+  }
+}
+
+/* The call_soon'd handler call: one per delivery. The next one is queued
+ * before the handler runs, so a handler that removes or replaces itself
+ * cancels it. */
+static void run_handler(void *arg) {
+  sigrec_t *r = arg;
+  auv_callback_fn cb = r->cb;
+  void *cb_arg = r->arg;
+  assert(r->npending > 0 && cb != NULL);
+  if (--r->npending > 0 &&
+      auv_call_soon(r->loop, run_handler, r, &r->pending) != 0)
+    r->npending = 0;  /* out of memory: the later deliveries are lost */
+  cb(cb_arg);
+}
+
+/* libuv's signal callback, on the loop's thread. */
+static void signal_cb(uv_signal_t *handle, int signum) {
+  sigrec_t *r = handle->data;
+  size_t i, n = r->nwaiters;
+  (void) signum;
+  if (r->cb != NULL) {
+    if (r->npending == 0 &&
+        auv_call_soon(r->loop, run_handler, r, &r->pending) != 0)
+      r->npending = 0;  /* UV_ENOMEM / AUV_ECLOSED: this delivery is lost */
+    else
+      r->npending++;
+  }
+  /* Completing a future only schedules its callbacks: nothing runs here. */
+  r->nwaiters = 0;
+  for (i = 0; i < n; i++) {
+    auv_future_t *f = r->waiters[i];
+    auv_future_remove_done_callback(f, waiter_done, r);
+    if (!auv_future_done(f))
+      auv_future_set_result(f, (void *) (intptr_t) r->signum, NULL);
+    auv_future_unref(f);
+  }
+  maybe_release(r);
+}
+
+/* The record of (loop, signum), made and started if needed. */
+static int record_get(auv_loop_t *loop, int signum, sigrec_t **out) {
+  sigrec_t *r = find(loop, signum);
+  int err;
+  if (r != NULL) {
+    *out = r;
+    return 0;
+  }
+  r = auv__calloc(1, sizeof(*r));
+  if (r == NULL)
+    return UV_ENOMEM;
+  err = uv_signal_init(loop->uv, &r->handle);
+  if (err != 0) {
+    auv__free(r);
+    return err;
+  }
+  r->handle.data = r;
+  r->loop = loop;
+  r->signum = signum;
+  loop->refs++;
+  err = uv_signal_start(&r->handle, signal_cb, signum);
+  if (err != 0) {
+    /* The handle was initialised: its memory goes in the close callback. */
+    uv_close((uv_handle_t *) &r->handle, close_cb);
+    return err;
+  }
+  r->next = records;
+  records = r;
+  *out = r;
+  return 0;
+}
+
+static int check(auv_loop_t *loop, int signum) {
+  if (loop == NULL || signum <= 0)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  return 0;
+}
+
+int auv_add_signal_handler(auv_loop_t *loop, int signum, auv_callback_fn cb,
+                           void *arg) {
+  sigrec_t *r;
+  int err = check(loop, signum);
+  if (err != 0)
+    return err;
+  if (cb == NULL)
+    return UV_EINVAL;
+  err = record_get(loop, signum, &r);
+  if (err != 0)
+    return err;
+  if (r->npending > 0)
+    auv_handle_cancel(r->pending);  /* the old handler's calls: dropped */
+  r->npending = 0;
+  r->cb = cb;
+  r->arg = arg;
+  return 0;
+}
+
+int auv_remove_signal_handler(auv_loop_t *loop, int signum) {
+  sigrec_t *r;
+  if (loop == NULL || signum <= 0)
+    return UV_EINVAL;
+  r = find(loop, signum);
+  if (r == NULL || r->cb == NULL)
+    return 0;
+  if (r->npending > 0)
+    auv_handle_cancel(r->pending);
+  r->npending = 0;
+  r->cb = NULL;
+  r->arg = NULL;
+  maybe_release(r);
+  return 1;
+}
+
+int auv_signal_wait_future(auv_loop_t *loop, int signum,
+                           auv_future_t **out) {
+  sigrec_t *r;
+  auv_future_t *f;
+  int err = check(loop, signum);
+  if (err != 0)
+    return err;
+  if (out == NULL)
+    return UV_EINVAL;
+  err = record_get(loop, signum, &r);
+  if (err != 0)
+    return err;
+  if (r->nwaiters == r->cap) {
+    size_t cap = r->cap != 0 ? r->cap * 2 : 4;
+    auv_future_t **w = auv__realloc(r->waiters, cap * sizeof(*w));
+    if (w == NULL) {
+      maybe_release(r);
+      return UV_ENOMEM;
+    }
+    r->waiters = w;
+    r->cap = cap;
+  }
+  err = auv_future_new(loop, &f);
+  if (err == 0) {
+    err = auv_future_add_done_callback(f, waiter_done, r);
+    if (err != 0)
+      auv_future_unref(f);
+  }
+  if (err != 0) {
+    maybe_release(r);
+    return err;
+  }
+  r->waiters[r->nwaiters++] = auv_future_ref(f);  /* the record's own */
+  *out = f;
+  return 0;
+}
+
+int auv_signal_wait(auv_loop_t *loop, int signum) {
+  auv_task_t *t = auv__running_task;
+  auv_future_t *f;
+  int err;
+  if (loop == NULL)
+    return UV_EINVAL;
+  if (t == NULL)
+    return AUV_ENOTASK;
+  if (t->future.loop != loop)
+    return AUV_EWRONGLOOP;
+  err = auv_signal_wait_future(loop, signum, &f);
+  if (err != 0)
+    return err;
+  /* A cancel of the task cancels f; waiter_done then forgets it. */
+  err = auv_await(f, NULL);
+  auv_future_unref(f);
+  return err;
+}
+
+/* Close every record of loop: for auv_loop_close, before its last uv
+ * iteration (which runs the close callbacks). Waiting futures are left
+ * pending, as everything else a closing loop drops. */
+void auv__signals_close(auv_loop_t *loop) {
+  sigrec_t *r = records, *next;
+  for (; r != NULL; r = next) {
+    next = r->next;
+    if (r->loop == loop)
+      record_close(r);
+  }
+}

@@ -1,0 +1,1504 @@
+/* stream.c: asyncio's streams on libuv: auv_stream_t (StreamReader and
+ * StreamWriter on one uv_stream_t), open_connection over TCP and pipes, and
+ * the server (start_server, one task per accepted connection).
+ *
+ * libuv does every byte of I/O; this file adds buffering, back-pressure and
+ * the awaitable shape, following asyncio's streams.py rules:
+ * - Reading: the stream reads into one buffer of its own (a contiguous
+ *   array with a start and an end offset, compacted or grown in libuv's
+ *   alloc callback), so steady-state reading does not call malloc. Reading
+ *   pauses (uv_read_stop) when more than 2 * limit bytes are buffered and
+ *   resumes (uv_read_start) once a read leaves limit or fewer, or when a
+ *   reader must wait for more (asyncio's _maybe_resume_transport and
+ *   _wait_for_data).
+ * - Writing: uv_try_write first, while nothing is queued; only the bytes it
+ *   did not take are copied into a write request (one malloc) and queued
+ *   with uv_write. The writer is "paused" above the high-water mark and
+ *   resumes at the low-water mark; drain waits while it is paused.
+ * - Waiting: a task waits without a future, parked (auv__task_park) on the
+ *   stream: at most one reader (a second gets UV_EBUSY, asyncio's
+ *   RuntimeError), any number of drainers and wait_closed callers, each a
+ *   waiter_t on its own stack linked into a list.
+ *
+ * Lifetime: a stream is reference counted. The libuv handle holds one
+ * reference until its close callback; a task waiting on the stream holds
+ * one while it waits (so a close from another task never frees memory
+ * under it); a server's connection task holds one while its function runs.
+ * The memory (the buffer, the struct) goes with the last reference, which
+ * for a stream nobody waits on is the close callback. Queued writes end
+ * before it: libuv calls their callbacks with UV_ECANCELED before the close
+ * callback.
+ *
+ * Connecting and starting a TCP server resolve the host name with
+ * uv_getaddrinfo first. That and the connection attempt are an "op" (op_t)
+ * driven by libuv callbacks that completes a future; the task forms await
+ * that future. Cancelling the future cancels the resolution or closes the
+ * handle being connected, and the op frees itself in its last callback.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#ifndef _WIN32
+# include <sys/un.h>
+#endif
+
+#include "internal.h"
+
+/* The smallest free space handed to libuv for one read, and the first
+ * buffer's size. */
+#define READ_MIN_FREE (16 * 1024)
+
+/* A task waiting on a stream or server (drain, wait_closed), on its stack. */
+typedef struct waiter_s {
+  auv__list_t node;     /* in the list waited on; unlinked once woken */
+  auv_task_t *task;     /* the waiting task */
+  int cancelled;        /* set by the task's cancel while parked */
+} waiter_t;
+
+struct auv_stream_s {
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } h;                        /* the libuv handle; h.handle.data = this */
+  auv_loop_t *loop;           /* the loop it belongs to */
+  unsigned refs;              /* see "Lifetime" above */
+  /* reader */
+  char *buf;                  /* the read buffer, or NULL */
+  size_t start, end, cap;     /* unread bytes are buf[start, end) */
+  size_t limit;               /* asyncio's limit */
+  int read_error;             /* error that ended reading, or 0 */
+  auv_task_t *reader;         /* the task waiting for data, or NULL */
+  int reader_cancelled;       /* its park's cancelled flag */
+  /* writer */
+  size_t write_size;          /* bytes queued in libuv, not yet written */
+  size_t high, low;           /* water marks */
+  int write_error;            /* error that broke writing, or 0 */
+  auv__list_t drainers;       /* waiter_t: tasks in drain */
+  auv__list_t closers;        /* waiter_t: tasks in wait_closed */
+  uv_shutdown_t shutdown_req; /* write_eof's request */
+  /* server side */
+  auv_server_t *server;       /* the server that accepted it, or NULL */
+  auv__list_t conn_node;      /* in server->conns */
+  unsigned is_pipe : 1;       /* h is a uv_pipe_t */
+  unsigned reading : 1;       /* uv_read_start is in effect */
+  unsigned paused : 1;        /* reading paused by flow control */
+  unsigned eof : 1;           /* end of stream received */
+  unsigned write_paused : 1;  /* above high water, until low water */
+  unsigned eof_sent : 1;      /* write_eof was called */
+  unsigned closing : 1;       /* close was called */
+  unsigned close_pending : 1; /* close waits for queued writes to go out */
+  unsigned closed : 1;        /* the close callback ran */
+};
+
+/* One queued write: the request, then (for copies) the bytes. */
+typedef struct wreq_s {
+  uv_write_t req;             /* req.data = the stream */
+  size_t len;                 /* bytes this request carries */
+  void *owned;                /* write_owned's data, or NULL */
+  auv_free_func free_owned;   /* its destructor, or NULL */
+} wreq_t;
+
+typedef struct listener_s {
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } h;                        /* h.handle.data = this */
+  auv_server_t *server;
+} listener_t;
+
+struct auv_server_s {
+  auv_loop_t *loop;
+  auv_connection_fn fn;       /* run for each connection */
+  void *arg;
+  unsigned refs;              /* 1 for the program + 1 per listener not yet
+                                 closed + 1 per connection task */
+  listener_t **listeners;     /* nlisteners, NULL once closed */
+  int nlisteners;
+  int open_listeners;         /* listeners whose close callback is due */
+  size_t nconns;              /* connection tasks not finished */
+  auv__list_t conns;          /* their streams */
+  auv__list_t closers;        /* waiter_t: tasks in wait_closed */
+  auv_stream_options_t sopts; /* for each connection */
+  size_t stack_size;          /* connection tasks' stacks */
+  int backlog;
+  unsigned is_pipe : 1;
+  unsigned closing : 1;       /* close was called */
+  unsigned freed : 1;         /* the program gave up its reference */
+};
+
+static void server_unref(auv_server_t *sv);
+static void server_maybe_wake(auv_server_t *sv);
+
+/* ------------------------------------------------------------------------
+ * Waiting
+ * ------------------------------------------------------------------------ */
+
+/* Park the running task on list until woken (waiters_wake) or cancelled.
+ * Returns 0 or UV_ECANCELED; either way the waiter is unlinked after. */
+static int waiter_wait(auv__list_t *list) {
+  waiter_t w;
+  int err;
+  w.task = auv__running_task;
+  w.cancelled = 0;
+  auv__list_insert_tail(list, &w.node);
+  err = auv__task_park(w.task, &w.cancelled);
+  auv__list_remove(&w.node);
+  return err;
+}
+
+/* Wake every task on list; each is unlinked here. */
+static void waiters_wake(auv__list_t *list) {
+  auv__list_t *n;
+  while ((n = auv__list_first(list)) != NULL) {
+    waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
+    auv__list_remove(n);
+    auv__task_unpark(w->task);
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Stream lifetime
+ * ------------------------------------------------------------------------ */
+
+static void stream_options(auv_stream_t *s, const auv_stream_options_t *o) {
+  s->limit = o != NULL && o->limit != 0 ? o->limit : AUV_STREAM_DEFAULT_LIMIT;
+  s->high = o != NULL && o->high_water != 0 ? o->high_water
+                                            : AUV_STREAM_DEFAULT_HIGH_WATER;
+  s->low = o != NULL && o->low_water != 0 ? o->low_water
+                                          : AUV_STREAM_DEFAULT_LOW_WATER;
+  if (s->low > s->high)
+    s->low = s->high;
+}
+
+/* A new stream with an initialised (not connected) handle, one reference
+ * (the handle's). */
+static int stream_new(auv_loop_t *loop, int is_pipe,
+                      const auv_stream_options_t *opts, auv_stream_t **out) {
+  auv_stream_t *s = auv__calloc(1, sizeof(*s));
+  int err;
+  if (s == NULL)
+    return UV_ENOMEM;
+  err = is_pipe ? uv_pipe_init(loop->uv, &s->h.pipe, 0)
+                : uv_tcp_init(loop->uv, &s->h.tcp);
+  if (err != 0) {
+    auv__free(s);
+    return err;
+  }
+  s->h.handle.data = s;
+  s->loop = loop;
+  s->refs = 1;
+  s->is_pipe = is_pipe != 0;
+  auv__list_init(&s->drainers);
+  auv__list_init(&s->closers);
+  auv__list_init(&s->conn_node);
+  stream_options(s, opts);
+  *out = s;
+  return 0;
+}
+
+static void stream_unref(auv_stream_t *s) {
+  assert(s->refs > 0);
+  if (--s->refs > 0)
+    return;
+  assert(s->closed);
+  auv__list_remove(&s->conn_node);
+  auv__free(s->buf);
+  auv__free(s);
+}
+
+static void stream_close_cb(uv_handle_t *h) {
+  auv_stream_t *s = h->data;
+  s->closed = 1;
+  waiters_wake(&s->closers);
+  stream_unref(s);
+}
+
+/* Wake the reader, if one waits. */
+static void wake_reader(auv_stream_t *s) {
+  if (s->reader != NULL)
+    auv__task_unpark(s->reader);
+}
+
+int auv_stream_close(auv_stream_t *s) {
+  if (s == NULL)
+    return UV_EINVAL;
+  if (s->closing)
+    return 0;
+  s->closing = 1;
+  wake_reader(s);
+  waiters_wake(&s->drainers);
+  if (s->write_size > 0 && s->write_error == 0) {
+    /* asyncio's transport.close(): buffered data is flushed first, then
+     * the connection is closed (write_cb does it when the queue is out).
+     * uv_close now would cancel those writes and lose the data. */
+    s->close_pending = 1;
+    uv_read_stop(&s->h.stream);
+    return 0;
+  }
+  uv_close(&s->h.handle, stream_close_cb);
+  return 0;
+}
+
+int auv_stream_is_closing(const auv_stream_t *s) {
+  return s != NULL && s->closing;
+}
+
+int auv_stream_wait_closed(auv_stream_t *s) {
+  int err;
+  if (s == NULL)
+    return UV_EINVAL;
+  if (auv__running_task == NULL)
+    return AUV_ENOTASK;
+  if (s->closed)
+    return 0;
+  s->refs++;
+  err = waiter_wait(&s->closers);
+  stream_unref(s);
+  return err;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading: libuv's side
+ * ------------------------------------------------------------------------ */
+
+static size_t buffered(const auv_stream_t *s) {
+  return s->end - s->start;
+}
+
+/* Hand libuv free space at the end of the buffer: at least READ_MIN_FREE
+ * bytes, moving the unread bytes to the front or growing (doubling) the
+ * buffer when there is less. A buffer of len 0 makes libuv report
+ * UV_ENOBUFS, which read_cb treats as a read error. */
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
+  auv_stream_t *s = h->data;
+  size_t used = buffered(s);
+  (void) suggested;
+  if (s->cap - s->end < READ_MIN_FREE) {
+    if (s->start > 0 && s->cap - used >= READ_MIN_FREE) {
+      memmove(s->buf, s->buf + s->start, used);
+    } else {
+      size_t cap = s->cap != 0 ? s->cap : READ_MIN_FREE;
+      char *nbuf;
+      while (cap - used < READ_MIN_FREE)
+        cap *= 2;
+      nbuf = auv__malloc(cap);
+      if (nbuf == NULL) {
+        *out = uv_buf_init(NULL, 0);
+        return;
+      }
+      if (used > 0)
+        memcpy(nbuf, s->buf + s->start, used);
+      auv__free(s->buf);
+      s->buf = nbuf;
+      s->cap = cap;
+    }
+    s->start = 0;
+    s->end = used;
+  }
+  *out = uv_buf_init(s->buf + s->end, (unsigned) (s->cap - s->end > UINT_MAX
+                                                      ? UINT_MAX
+                                                      : s->cap - s->end));
+}
+
+static void read_stop(auv_stream_t *s) {
+  if (s->reading) {
+    uv_read_stop(&s->h.stream);
+    s->reading = 0;
+  }
+}
+
+static void read_cb(uv_stream_t *h, ssize_t nread, const uv_buf_t *b) {
+  auv_stream_t *s = h->data;
+  (void) b;
+  if (nread > 0) {
+    s->end += (size_t) nread;
+    /* asyncio's feed_data: pause above twice the limit. */
+    if (buffered(s) > 2 * s->limit) {
+      read_stop(s);
+      s->paused = 1;
+    }
+  } else if (nread == UV_EOF) {
+    s->eof = 1;
+    read_stop(s);
+  } else if (nread < 0) {
+    /* The connection is broken (reset, or no memory for a buffer): the
+     * reader and the writer both report it from now on, as asyncio's
+     * connection_lost(exc) does. */
+    s->read_error = (int) nread;
+    if (s->write_error == 0)
+      s->write_error = (int) nread;
+    read_stop(s);
+    waiters_wake(&s->drainers);
+  } else {
+    return;  /* 0: nothing this time (EAGAIN) */
+  }
+  wake_reader(s);
+}
+
+static int read_start(auv_stream_t *s) {
+  int err;
+  if (s->reading || s->eof || s->read_error != 0 || s->closing)
+    return 0;
+  err = uv_read_start(&s->h.stream, alloc_cb, read_cb);
+  if (err == 0)
+    s->reading = 1;
+  return err;
+}
+
+/* asyncio's _maybe_resume_transport: after consuming. */
+static void consume(auv_stream_t *s, size_t n) {
+  s->start += n;
+  if (s->start == s->end)
+    s->start = s->end = 0;
+  if (s->paused && buffered(s) <= s->limit) {
+    s->paused = 0;
+    read_start(s);
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Reading: the task's side
+ * ------------------------------------------------------------------------ */
+
+/* The checks every read starts with. */
+static int reader_check(auv_stream_t *s) {
+  if (s == NULL)
+    return UV_EINVAL;
+  if (auv__running_task == NULL)
+    return AUV_ENOTASK;
+  if (auv__running_task->future.loop != s->loop)
+    return AUV_EWRONGLOOP;
+  if (s->reader != NULL)
+    return UV_EBUSY;
+  return 0;
+}
+
+/* Nothing more will come: end of stream, an error, or closed. */
+static int reader_done(const auv_stream_t *s) {
+  return s->eof || s->read_error != 0 || s->closing;
+}
+
+/* asyncio's _wait_for_data: wait until data arrives or the stream ends.
+ * Resumes a paused stream first (a reader that needs more than is
+ * buffered must get it). 0 or UV_ECANCELED. The task holds a reference
+ * while it waits, so the stream outlives a close from elsewhere; the
+ * caller must not touch s after this returns 1 (the stream is gone), and
+ * returns end of stream then. */
+static int wait_for_data(auv_stream_t *s, int *gone) {
+  int err;
+  *gone = 0;
+  if (s->paused) {
+    s->paused = 0;
+    read_start(s);
+  }
+  s->reader = auv__running_task;
+  s->reader_cancelled = 0;
+  s->refs++;
+  err = auv__task_park(s->reader, &s->reader_cancelled);
+  s->reader = NULL;
+  if (s->refs == 1 && s->closed) {
+    *gone = 1;
+    stream_unref(s);
+    return err;
+  }
+  s->refs--;
+  return err;
+}
+
+int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
+  int err = reader_check(s);
+  int gone;
+  size_t k;
+  if (err != 0)
+    return err;
+  if (s->read_error != 0)
+    return s->read_error;
+  if (n == 0)
+    return 0;
+  if (buf == NULL)
+    return UV_EINVAL;
+  if (n > INT_MAX)
+    n = INT_MAX;
+  while (buffered(s) == 0 && !reader_done(s)) {
+    err = wait_for_data(s, &gone);
+    if (gone)
+      return err;
+    if (err != 0)
+      return err;
+  }
+  k = buffered(s);
+  if (k == 0)
+    return s->read_error;  /* 0 at end of stream */
+  if (k > n)
+    k = n;
+  memcpy(buf, s->buf + s->start, k);
+  consume(s, k);
+  return (int) k;
+}
+
+int auv_stream_readexactly(auv_stream_t *s, void *buf, size_t n,
+                           size_t *nread) {
+  int err = reader_check(s);
+  int gone;
+  size_t k;
+  if (nread != NULL)
+    *nread = 0;
+  if (err != 0)
+    return err;
+  if (s->read_error != 0)
+    return s->read_error;
+  if (n == 0)
+    return 0;
+  if (buf == NULL)
+    return UV_EINVAL;
+  while (buffered(s) < n) {
+    if (s->read_error != 0)
+      return s->read_error;
+    if (reader_done(s)) {
+      k = buffered(s);
+      memcpy(buf, s->buf + s->start, k);
+      consume(s, k);
+      if (nread != NULL)
+        *nread = k;
+      return AUV_EINCOMPLETE;
+    }
+    err = wait_for_data(s, &gone);
+    if (gone)
+      return err != 0 ? err : AUV_EINCOMPLETE;
+    if (err != 0)
+      return err;
+  }
+  memcpy(buf, s->buf + s->start, n);
+  consume(s, n);
+  if (nread != NULL)
+    *nread = n;
+  return 0;
+}
+
+/* The first occurrence of sep in buf[from, len), or -1. */
+static long find_sep(const char *buf, size_t from, size_t len,
+                     const char *sep, size_t seplen) {
+  size_t i = from;
+  while (i + seplen <= len) {
+    const char *p = memchr(buf + i, sep[0], len - seplen + 1 - i);
+    if (p == NULL)
+      return -1;
+    i = (size_t) (p - buf);
+    if (memcmp(p, sep, seplen) == 0)
+      return (long) i;
+    i++;
+  }
+  return -1;
+}
+
+/* asyncio's readuntil, step for step (streams.py, Python 3.12), with the
+ * separator's position as the `consumed` of its LimitOverrunError in
+ * *len. */
+int auv_stream_readuntil(auv_stream_t *s, const void *sep, size_t seplen,
+                         void *buf, size_t cap, size_t *len) {
+  int err = reader_check(s);
+  int gone;
+  size_t offset = 0, k;
+  long isep = -1;
+  if (len != NULL)
+    *len = 0;
+  if (err != 0)
+    return err;
+  if (sep == NULL || seplen == 0 || (buf == NULL && cap > 0) || len == NULL)
+    return UV_EINVAL;
+  if (s->read_error != 0)
+    return s->read_error;
+  for (;;) {
+    size_t buflen = buffered(s);
+    if (buflen - offset >= seplen) {
+      isep = find_sep(s->buf + s->start, offset, buflen, sep, seplen);
+      if (isep >= 0)
+        break;
+      offset = buflen + 1 - seplen;
+      if (offset > s->limit) {
+        *len = offset;
+        return AUV_ELIMIT;
+      }
+    }
+    if (s->read_error != 0)
+      return s->read_error;
+    if (reader_done(s)) {
+      k = buffered(s) < cap ? buffered(s) : cap;
+      if (k > 0)
+        memcpy(buf, s->buf + s->start, k);
+      consume(s, k);
+      *len = k;
+      return AUV_EINCOMPLETE;
+    }
+    err = wait_for_data(s, &gone);
+    if (gone)
+      return err != 0 ? err : AUV_EINCOMPLETE;
+    if (err != 0)
+      return err;
+  }
+  if ((size_t) isep > s->limit) {
+    *len = (size_t) isep;
+    return AUV_ELIMIT;
+  }
+  k = (size_t) isep + seplen;
+  if (k > cap) {
+    *len = k;
+    return UV_ENOBUFS;
+  }
+  memcpy(buf, s->buf + s->start, k);
+  consume(s, k);
+  *len = k;
+  return 0;
+}
+
+int auv_stream_readline(auv_stream_t *s, void *buf, size_t cap,
+                        size_t *len) {
+  size_t consumed;
+  int err = auv_stream_readuntil(s, "\n", 1, buf, cap, len);
+  if (err == AUV_EINCOMPLETE)
+    return 0;  /* the partial line, empty at end of stream */
+  if (err == AUV_ELIMIT) {
+    consumed = *len;
+    *len = 0;
+    if (consumed < buffered(s) && s->buf[s->start + consumed] == '\n')
+      consume(s, consumed + 1);
+    else
+      consume(s, buffered(s));
+  }
+  return err;
+}
+
+int auv_stream_at_eof(const auv_stream_t *s) {
+  return s != NULL && s->eof && buffered(s) == 0;
+}
+
+size_t auv_stream_buffered(const auv_stream_t *s) {
+  return s != NULL ? buffered(s) : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Writing
+ * ------------------------------------------------------------------------ */
+
+static void write_cb(uv_write_t *req, int status) {
+  wreq_t *w = (wreq_t *) req;
+  auv_stream_t *s = req->data;
+  s->write_size -= w->len;
+  if (w->free_owned != NULL)
+    w->free_owned(w->owned);
+  auv__free(w);
+  if (status < 0 && status != UV_ECANCELED && s->write_error == 0)
+    s->write_error = status;
+  if (s->close_pending && (s->write_size == 0 || status < 0)) {
+    s->close_pending = 0;
+    uv_close(&s->h.handle, stream_close_cb);
+    return;
+  }
+  if (s->write_paused && (s->write_size <= s->low || s->write_error != 0)) {
+    s->write_paused = 0;
+    waiters_wake(&s->drainers);
+  }
+}
+
+static int writer_check(const auv_stream_t *s) {
+  if (s->closing || s->eof_sent)
+    return UV_EPIPE;
+  return s->write_error;
+}
+
+/* Queue req (set up by the caller) for buf; on error nothing is queued. */
+static int queue_write(auv_stream_t *s, wreq_t *w, uv_buf_t b) {
+  int err;
+  w->req.data = s;
+  w->len = b.len;
+  err = uv_write(&w->req, &s->h.stream, &b, 1, write_cb);
+  if (err != 0)
+    return err;
+  s->write_size += b.len;
+  if (s->write_size > s->high)
+    s->write_paused = 1;
+  return 0;
+}
+
+/* Send what the kernel takes now, if nothing is queued before it. Returns
+ * how many bytes of bufs went out (>= 0), or an error. */
+static ssize_t try_write(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
+  int r;
+  if (s->write_size > 0)
+    return 0;
+  r = uv_try_write(&s->h.stream, bufs, (unsigned) n);
+  if (r == UV_EAGAIN || r == UV_ENOSYS)
+    return 0;
+  if (r < 0 && s->write_error == 0)
+    s->write_error = r;
+  return r;
+}
+
+int auv_stream_writelines(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
+  size_t total = 0, i, skip;
+  ssize_t sent;
+  wreq_t *w;
+  char *p;
+  int err;
+  if (s == NULL || (bufs == NULL && n > 0) || n > UINT_MAX)
+    return UV_EINVAL;
+  if ((err = writer_check(s)) != 0)
+    return err;
+  for (i = 0; i < n; i++)
+    total += bufs[i].len;
+  if (total == 0)
+    return 0;
+  sent = try_write(s, bufs, n);
+  if (sent < 0)
+    return (int) sent;
+  if ((size_t) sent == total)
+    return 0;
+  w = auv__malloc(sizeof(*w) + (total - (size_t) sent));
+  if (w == NULL)
+    return UV_ENOMEM;
+  w->owned = NULL;
+  w->free_owned = NULL;
+  p = (char *) (w + 1);
+  skip = (size_t) sent;
+  for (i = 0; i < n; i++) {
+    size_t len = bufs[i].len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    memcpy(p, bufs[i].base + skip, len - skip);
+    p += len - skip;
+    skip = 0;
+  }
+  err = queue_write(s, w, uv_buf_init((char *) (w + 1),
+                                      (unsigned) (total - (size_t) sent)));
+  if (err != 0)
+    auv__free(w);
+  return err;
+}
+
+int auv_stream_write(auv_stream_t *s, const void *buf, size_t len) {
+  uv_buf_t b;
+  if (len > UINT_MAX)
+    return UV_EINVAL;  /* uv_buf_t's len is unsigned on Windows */
+  b = uv_buf_init((char *) buf, (unsigned) len);
+  return auv_stream_writelines(s, &b, 1);
+}
+
+int auv_stream_write_owned(auv_stream_t *s, void *data, size_t len,
+                           auv_free_func free_data) {
+  uv_buf_t b;
+  ssize_t sent;
+  wreq_t *w;
+  int err;
+  if (s == NULL || (data == NULL && len > 0) || len > UINT_MAX) {
+    err = UV_EINVAL;
+    goto fail;
+  }
+  if ((err = writer_check(s)) != 0)
+    goto fail;
+  b = uv_buf_init(data, (unsigned) len);
+  sent = len > 0 ? try_write(s, &b, 1) : 0;
+  if (sent < 0) {
+    err = (int) sent;
+    goto fail;
+  }
+  if ((size_t) sent == len) {
+    if (free_data != NULL)
+      free_data(data);
+    return 0;
+  }
+  w = auv__malloc(sizeof(*w));
+  if (w == NULL) {
+    err = UV_ENOMEM;
+    goto fail;
+  }
+  w->owned = data;
+  w->free_owned = free_data;
+  err = queue_write(s, w, uv_buf_init((char *) data + sent,
+                                      (unsigned) (len - (size_t) sent)));
+  if (err == 0)
+    return 0;
+  auv__free(w);
+fail:
+  if (free_data != NULL && data != NULL)
+    free_data(data);
+  return err;
+}
+
+int auv_stream_drain(auv_stream_t *s) {
+  int err;
+  if (s == NULL)
+    return UV_EINVAL;
+  if (auv__running_task == NULL)
+    return AUV_ENOTASK;
+  for (;;) {
+    if (s->write_error != 0)
+      return s->write_error;
+    if (s->closing)
+      return UV_EPIPE;
+    if (!s->write_paused)
+      return 0;
+    s->refs++;
+    err = waiter_wait(&s->drainers);
+    if (s->refs == 1 && s->closed) {
+      stream_unref(s);
+      return err != 0 ? err : UV_EPIPE;
+    }
+    s->refs--;
+    if (err != 0)
+      return err;
+  }
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status) {
+  (void) req;
+  (void) status;  /* a failed shutdown shows up as a write error later */
+}
+
+int auv_stream_write_eof(auv_stream_t *s) {
+  int err;
+  if (s == NULL)
+    return UV_EINVAL;
+  if ((err = writer_check(s)) != 0)
+    return err;
+  err = uv_shutdown(&s->shutdown_req, &s->h.stream, shutdown_cb);
+  if (err == 0)
+    s->eof_sent = 1;
+  return err;
+}
+
+size_t auv_stream_write_buffer_size(const auv_stream_t *s) {
+  return s != NULL ? s->write_size : 0;
+}
+
+int auv_stream_set_write_buffer_limits(auv_stream_t *s, size_t high,
+                                       size_t low) {
+  if (s == NULL || (high != 0 && low > high))
+    return UV_EINVAL;
+  if (high == 0 && low == 0) {
+    high = AUV_STREAM_DEFAULT_HIGH_WATER;
+    low = AUV_STREAM_DEFAULT_LOW_WATER;
+  }
+  s->high = high;
+  s->low = low;
+  if (s->write_size > s->high) {
+    s->write_paused = 1;
+  } else if (s->write_paused && s->write_size <= s->low) {
+    s->write_paused = 0;
+    waiters_wake(&s->drainers);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Names and handles
+ * ------------------------------------------------------------------------ */
+
+static int stream_name(const auv_stream_t *s, struct sockaddr_storage *addr,
+                       int *len, int peer) {
+  int n = (int) sizeof(*addr);
+  int err;
+  if (s == NULL || addr == NULL)
+    return UV_EINVAL;
+  if (s->closing)
+    return UV_ENOTCONN;
+  memset(addr, 0, sizeof(*addr));
+  if (!s->is_pipe) {
+    err = peer ? uv_tcp_getpeername(&s->h.tcp, (struct sockaddr *) addr, &n)
+               : uv_tcp_getsockname(&s->h.tcp, (struct sockaddr *) addr, &n);
+  } else {
+#ifdef _WIN32
+    return UV_ENOTSUP;
+#else
+    struct sockaddr_un *un = (struct sockaddr_un *) addr;
+    size_t size = sizeof(un->sun_path);
+    un->sun_family = AF_UNIX;
+    err = peer ? uv_pipe_getpeername(&s->h.pipe, un->sun_path, &size)
+               : uv_pipe_getsockname(&s->h.pipe, un->sun_path, &size);
+    if (err == 0)
+      n = (int) (offsetof(struct sockaddr_un, sun_path) + size);
+#endif
+  }
+  if (err == 0 && len != NULL)
+    *len = n;
+  return err;
+}
+
+int auv_stream_peername(const auv_stream_t *s, struct sockaddr_storage *addr,
+                        int *len) {
+  return stream_name(s, addr, len, 1);
+}
+
+int auv_stream_sockname(const auv_stream_t *s, struct sockaddr_storage *addr,
+                        int *len) {
+  return stream_name(s, addr, len, 0);
+}
+
+uv_stream_t *auv_stream_uv(auv_stream_t *s) {
+  return s != NULL ? &s->h.stream : NULL;
+}
+
+auv_loop_t *auv_stream_get_loop(const auv_stream_t *s) {
+  return s != NULL ? s->loop : NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Ops: resolving, connecting, starting a server (callbacks + a future)
+ * ------------------------------------------------------------------------ */
+
+enum { OP_TCP_CONNECT, OP_PIPE_CONNECT, OP_SERVER };
+
+typedef struct op_s {
+  int kind;                       /* OP_* */
+  auv_loop_t *loop;
+  auv_future_t *future;           /* completed by the op (a reference) */
+  uv_getaddrinfo_t gai;           /* the resolution */
+  struct addrinfo *res, *cur;     /* its answer, and the address tried */
+  uv_connect_t req;               /* the connection attempt */
+  auv_stream_t *stream;           /* the stream being connected, or NULL */
+  int last_err;                   /* the last address's error */
+  unsigned resolving : 1;         /* gai is in flight */
+  auv_stream_options_t sopts;     /* the caller's stream options */
+  const auv_stream_options_t *sopts_p;  /* &sopts, or NULL */
+  /* OP_SERVER */
+  auv_connection_fn fn;
+  void *arg;
+  auv_server_options_t svopts;
+} op_t;
+
+static void op_free(op_t *op) {
+  if (op->res != NULL)
+    uv_freeaddrinfo(op->res);
+  auv_future_unref(op->future);
+  auv__free(op);
+}
+
+/* The future's cancel hook: cancel the future itself, then stop what is
+ * in flight; its callback sees the future done and cleans up. */
+static int op_cancel(auv_future_t *f, const char *msg, void *arg) {
+  op_t *op = arg;
+  int r;
+  f->cancel_hook = NULL;
+  r = auv_future_cancel(f, msg);
+  if (r != 1)
+    return r;
+  if (op->resolving)
+    uv_cancel((uv_req_t *) &op->gai);
+  if (op->stream != NULL && !op->stream->closing)
+    auv_stream_close(op->stream);
+  return 1;
+}
+
+static int op_new(auv_loop_t *loop, int kind,
+                  const auv_stream_options_t *opts, op_t **out) {
+  op_t *op = auv__calloc(1, sizeof(*op));
+  int err;
+  if (op == NULL)
+    return UV_ENOMEM;
+  err = auv_future_new(loop, &op->future);
+  if (err != 0) {
+    auv__free(op);
+    return err;
+  }
+  op->kind = kind;
+  op->loop = loop;
+  op->last_err = UV_EINVAL;
+  if (opts != NULL) {
+    op->sopts = *opts;
+    op->sopts_p = &op->sopts;
+  }
+  op->future->cancel_hook = op_cancel;
+  op->future->cancel_hook_arg = op;
+  *out = op;
+  return 0;
+}
+
+/* The op failed with err: complete the future (unless cancelled) and
+ * free the op. */
+static void op_fail(op_t *op, int err) {
+  op->future->cancel_hook = NULL;
+  if (!auv_future_done(op->future))
+    auv__future_set_error(op->future, err);
+  op_free(op);
+}
+
+static void op_succeed(op_t *op, void *value) {
+  op->future->cancel_hook = NULL;
+  auv__future_set_result(op->future, value, NULL);
+  op_free(op);
+}
+
+static int start_reading(auv_stream_t *s) {
+  return read_start(s);
+}
+
+static void tcp_try_next(op_t *op);
+
+static void connect_cb(uv_connect_t *req, int status) {
+  op_t *op = req->data;
+  auv_stream_t *s = op->stream;
+  op->stream = NULL;
+  if (auv_future_done(op->future)) {
+    /* Cancelled meanwhile: the stream was closed by op_cancel, or is
+     * connected and nobody wants it. */
+    if (!s->closing)
+      auv_stream_close(s);
+    op_free(op);
+    return;
+  }
+  if (status == 0)
+    status = start_reading(s);
+  if (status == 0) {
+    op_succeed(op, s);
+    return;
+  }
+  auv_stream_close(s);
+  op->last_err = status;
+  if (op->kind == OP_TCP_CONNECT && op->cur != NULL) {
+    op->cur = op->cur->ai_next;
+    tcp_try_next(op);
+  } else {
+    op_fail(op, status);
+  }
+}
+
+/* Try op->cur and the addresses after it until a connect starts. */
+static void tcp_try_next(op_t *op) {
+  int err;
+  for (; op->cur != NULL; op->cur = op->cur->ai_next) {
+    auv_stream_t *s;
+    if (op->cur->ai_family != AF_INET && op->cur->ai_family != AF_INET6)
+      continue;
+    err = stream_new(op->loop, 0, op->sopts_p, &s);
+    if (err != 0) {
+      op->last_err = err;
+      break;
+    }
+    op->req.data = op;
+    err = uv_tcp_connect(&op->req, &s->h.tcp, op->cur->ai_addr, connect_cb);
+    if (err == 0) {
+      op->stream = s;
+      return;
+    }
+    auv_stream_close(s);
+    op->last_err = err;
+  }
+  op_fail(op, op->last_err);
+}
+
+static void server_resolved(op_t *op);
+
+static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  op_t *op = req->data;
+  op->resolving = 0;
+  op->res = res;
+  if (auv_future_done(op->future)) {
+    op_free(op);
+    return;
+  }
+  if (status != 0) {
+    op_fail(op, status);
+    return;
+  }
+  op->cur = res;
+  if (op->kind == OP_SERVER)
+    server_resolved(op);
+  else
+    tcp_try_next(op);
+}
+
+static int op_resolve(op_t *op, const char *host, int port, int passive) {
+  struct addrinfo hints;
+  char service[16];
+  int err;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  snprintf(service, sizeof(service), "%d", port);
+  op->gai.data = op;
+  err = uv_getaddrinfo(op->loop->uv, &op->gai, gai_cb, host, service, &hints);
+  if (err == 0)
+    op->resolving = 1;
+  return err;
+}
+
+/* Await the op's future in a task and take the object it yields. A result
+ * that arrives together with the task's cancellation is released by
+ * release(). */
+static int await_object(auv_future_t *f, void **out,
+                        void (*release)(void *obj)) {
+  void *value = NULL;
+  int err = auv_await(f, &value);
+  if (err == UV_ECANCELED && auv_future_result(f, &value) == 0 &&
+      value != NULL)
+    release(value);
+  auv_future_unref(f);
+  if (err == 0)
+    *out = value;
+  return err;
+}
+
+static void release_stream(void *obj) {
+  auv_stream_close(obj);
+}
+
+int auv_open_connection_future(auv_loop_t *loop, const char *host, int port,
+                               const auv_stream_options_t *options,
+                               auv_future_t **future) {
+  op_t *op;
+  int err;
+  if (loop == NULL || host == NULL || future == NULL || port < 0 ||
+      port > 65535)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  err = op_new(loop, OP_TCP_CONNECT, options, &op);
+  if (err != 0)
+    return err;
+  err = op_resolve(op, host, port, 0);
+  if (err != 0) {
+    op_free(op);
+    return err;
+  }
+  *future = auv_future_ref(op->future);
+  return 0;
+}
+
+int auv_open_connection(auv_loop_t *loop, const char *host, int port,
+                        const auv_stream_options_t *options,
+                        auv_stream_t **stream) {
+  auv_future_t *f;
+  int err;
+  if (stream == NULL)
+    return UV_EINVAL;
+  if (auv__running_task == NULL)
+    return AUV_ENOTASK;
+  err = auv_open_connection_future(loop, host, port, options, &f);
+  if (err != 0)
+    return err;
+  return await_object(f, (void **) stream, release_stream);
+}
+
+int auv_open_unix_connection_future(auv_loop_t *loop, const char *path,
+                                    const auv_stream_options_t *options,
+                                    auv_future_t **future) {
+  auv_stream_t *s;
+  op_t *op;
+  int err;
+  if (loop == NULL || path == NULL || future == NULL)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  err = op_new(loop, OP_PIPE_CONNECT, options, &op);
+  if (err != 0)
+    return err;
+  err = stream_new(loop, 1, options, &s);
+  if (err != 0) {
+    op_free(op);
+    return err;
+  }
+  op->stream = s;
+  op->req.data = op;
+  uv_pipe_connect(&op->req, &s->h.pipe, path, connect_cb);
+  *future = auv_future_ref(op->future);
+  return 0;
+}
+
+int auv_open_unix_connection(auv_loop_t *loop, const char *path,
+                             const auv_stream_options_t *options,
+                             auv_stream_t **stream) {
+  auv_future_t *f;
+  int err;
+  if (stream == NULL)
+    return UV_EINVAL;
+  if (auv__running_task == NULL)
+    return AUV_ENOTASK;
+  err = auv_open_unix_connection_future(loop, path, options, &f);
+  if (err != 0)
+    return err;
+  return await_object(f, (void **) stream, release_stream);
+}
+
+/* ------------------------------------------------------------------------
+ * Servers
+ * ------------------------------------------------------------------------ */
+
+static void server_unref(auv_server_t *sv) {
+  assert(sv->refs > 0);
+  if (--sv->refs > 0)
+    return;
+  assert(sv->closing && sv->nconns == 0 && sv->open_listeners == 0);
+  auv__free(sv->listeners);
+  auv__free(sv);
+}
+
+/* Wake wait_closed callers once everything has ended. */
+static void server_maybe_wake(auv_server_t *sv) {
+  if (sv->closing && sv->open_listeners == 0 && sv->nconns == 0)
+    waiters_wake(&sv->closers);
+}
+
+static void listener_close_cb(uv_handle_t *h) {
+  listener_t *l = h->data;
+  auv_server_t *sv = l->server;
+  auv__free(l);
+  sv->open_listeners--;
+  server_maybe_wake(sv);
+  server_unref(sv);
+}
+
+/* The task of one connection runs the program's function. */
+static int conn_task(void *arg, void **result) {
+  auv_stream_t *s = arg;
+  (void) result;
+  return s->server->fn(s, s->server->arg);
+}
+
+/* The connection task's done callback: close the stream if the function
+ * did not, and let go of the stream and the server. A done callback, not
+ * the end of conn_task, because a task cancelled before its first step
+ * (auv_cancel_all_tasks at shutdown) never runs its function. */
+static void conn_done(auv_future_t *f, void *arg) {
+  auv_stream_t *s = arg;
+  auv_server_t *sv = s->server;
+  (void) f;
+  auv_stream_close(s);
+  auv__list_remove(&s->conn_node);
+  s->server = NULL;
+  stream_unref(s);
+  sv->nconns--;
+  server_maybe_wake(sv);
+  server_unref(sv);
+}
+
+static void connection_cb(uv_stream_t *lh, int status) {
+  listener_t *l = lh->data;
+  auv_server_t *sv = l->server;
+  auv_task_options_t topts;
+  auv_stream_t *s;
+  auv_task_t *task;
+  int err;
+  if (status < 0)
+    return;  /* libuv retries; a failed accept is not the program's */
+  if (stream_new(sv->loop, sv->is_pipe, &sv->sopts, &s) != 0)
+    return;  /* the connection waits in the backlog for the next one */
+  err = uv_accept(lh, &s->h.stream);
+  if (err == 0)
+    err = start_reading(s);
+  if (err == 0) {
+    memset(&topts, 0, sizeof(topts));
+    topts.stack_size = sv->stack_size;
+    s->server = sv;
+    err = auv_task_new_ex(sv->loop, conn_task, s, &topts, &task);
+    if (err == 0) {
+      err = auv_future_add_done_callback(auv_task_future(task), conn_done, s);
+      if (err != 0)
+        auv_task_cancel(task, NULL);  /* never runs: conn_task is not entered */
+      auv_task_unref(task);  /* the loop keeps its own until it is done */
+    }
+  }
+  if (err != 0) {
+    auv_stream_close(s);
+    return;
+  }
+  s->refs++;             /* the task's */
+  auv__list_insert_tail(&sv->conns, &s->conn_node);
+  sv->nconns++;
+  sv->refs++;
+}
+
+static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
+                      const auv_server_options_t *o, int is_pipe,
+                      auv_server_t **out) {
+  auv_server_t *sv = auv__calloc(1, sizeof(*sv));
+  if (sv == NULL)
+    return UV_ENOMEM;
+  sv->loop = loop;
+  sv->fn = fn;
+  sv->arg = arg;
+  sv->refs = 1;
+  sv->is_pipe = is_pipe != 0;
+  sv->backlog = o != NULL && o->backlog > 0 ? o->backlog
+                                            : AUV_SERVER_DEFAULT_BACKLOG;
+  sv->stack_size = o != NULL ? o->stack_size : 0;
+  if (o != NULL && o->stream != NULL)
+    sv->sopts = *o->stream;
+  auv__list_init(&sv->conns);
+  auv__list_init(&sv->closers);
+  *out = sv;
+  return 0;
+}
+
+/* Add a listener: init, configure, bind to addr (TCP) or path (pipe),
+ * listen. On error nothing is left behind (a handle already initialised is
+ * closed, and freed in its close callback). */
+static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
+                               const char *path, int v6only,
+                               const auv_server_options_t *o) {
+  listener_t *l = auv__calloc(1, sizeof(*l));
+  listener_t **arr;
+  int err;
+  if (l == NULL)
+    return UV_ENOMEM;
+  arr = auv__realloc(sv->listeners, (size_t) (sv->nlisteners + 1) *
+                                        sizeof(*arr));
+  if (arr == NULL) {
+    auv__free(l);
+    return UV_ENOMEM;
+  }
+  sv->listeners = arr;
+  l->server = sv;
+  if (path != NULL) {
+    err = uv_pipe_init(sv->loop->uv, &l->h.pipe, 0);
+  } else {
+    /* uv_tcp_init_ex creates the socket now, so that SO_REUSEPORT can be
+     * set on it before bind (libuv 1.49's UV_TCP_REUSEPORT does the same;
+     * the setsockopt keeps older libuv working). */
+    err = uv_tcp_init_ex(sv->loop->uv, &l->h.tcp, addr->sa_family);
+  }
+  if (err != 0) {
+    auv__free(l);
+    return err;
+  }
+  l->h.handle.data = l;
+  sv->open_listeners++;
+  sv->refs++;
+  if (path != NULL) {
+    err = uv_pipe_bind(&l->h.pipe, path);
+  } else {
+    err = 0;
+    if (o != NULL && o->reuse_port) {
+#if defined(SO_REUSEPORT) && !defined(_WIN32)
+      uv_os_fd_t fd;
+      int one = 1;
+      err = uv_fileno(&l->h.handle, &fd);
+      if (err == 0 &&
+          setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+        err = uv_translate_sys_error(errno);
+#else
+      err = UV_ENOTSUP;
+#endif
+    }
+    if (err == 0)
+      err = uv_tcp_bind(&l->h.tcp, addr, v6only ? UV_TCP_IPV6ONLY : 0);
+  }
+  if (err == 0)
+    err = uv_listen(&l->h.stream, sv->backlog, connection_cb);
+  if (err != 0) {
+    uv_close(&l->h.handle, listener_close_cb);
+    return err;
+  }
+  sv->listeners[sv->nlisteners++] = l;
+  return 0;
+}
+
+/* Close the listeners (they free themselves in their close callbacks). */
+static void server_close_listeners(auv_server_t *sv) {
+  int i;
+  for (i = 0; i < sv->nlisteners; i++)
+    uv_close(&sv->listeners[i]->h.handle, listener_close_cb);
+  sv->nlisteners = 0;
+}
+
+static void server_resolved(op_t *op) {
+  const auv_server_options_t *o = &op->svopts;
+  struct addrinfo *ai;
+  auv_server_t *sv;
+  int has_v4 = 0, err = 0;
+  for (ai = op->res; ai != NULL; ai = ai->ai_next)
+    if (ai->ai_family == AF_INET)
+      has_v4 = 1;
+  err = server_new(op->loop, op->fn, op->arg, o, 0, &sv);
+  if (err != 0) {
+    op_fail(op, err);
+    return;
+  }
+  for (ai = op->res; ai != NULL && err == 0; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+      continue;
+    /* As asyncio: an IPv6 listener next to an IPv4 one is IPv6-only, or
+     * the two would fight over the IPv4 port. */
+    err = server_add_listener(sv, ai->ai_addr, NULL,
+                              ai->ai_family == AF_INET6 &&
+                                  (o->ipv6_only || has_v4),
+                              o);
+  }
+  if (err == 0 && sv->nlisteners == 0)
+    err = UV_EADDRNOTAVAIL;
+  if (err != 0) {
+    auv_server_free(sv);
+    op_fail(op, err);
+    return;
+  }
+  op_succeed(op, sv);
+}
+
+int auv_start_server_future(auv_loop_t *loop, auv_connection_fn fn, void *arg,
+                            const char *host, int port,
+                            const auv_server_options_t *options,
+                            auv_future_t **future) {
+  op_t *op;
+  int err;
+  if (loop == NULL || fn == NULL || future == NULL || port < 0 ||
+      port > 65535)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+#if !defined(SO_REUSEPORT) || defined(_WIN32)
+  if (options != NULL && options->reuse_port)
+    return UV_ENOTSUP;
+#endif
+  err = op_new(loop, OP_SERVER, NULL, &op);
+  if (err != 0)
+    return err;
+  op->fn = fn;
+  op->arg = arg;
+  if (options != NULL)
+    op->svopts = *options;
+  op->svopts.stream = NULL;  /* copied by server_new from here: */
+  if (options != NULL && options->stream != NULL) {
+    op->sopts = *options->stream;
+    op->svopts.stream = &op->sopts;
+  }
+  err = op_resolve(op, host, port, 1);
+  if (err != 0) {
+    op_free(op);
+    return err;
+  }
+  *future = auv_future_ref(op->future);
+  return 0;
+}
+
+static void release_server(void *obj) {
+  auv_server_free(obj);
+}
+
+int auv_start_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
+                     const char *host, int port,
+                     const auv_server_options_t *options,
+                     auv_server_t **server) {
+  auv_future_t *f;
+  int err;
+  if (server == NULL)
+    return UV_EINVAL;
+  if (auv__running_task == NULL)
+    return AUV_ENOTASK;
+  err = auv_start_server_future(loop, fn, arg, host, port, options, &f);
+  if (err != 0)
+    return err;
+  return await_object(f, (void **) server, release_server);
+}
+
+int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
+                          const char *path,
+                          const auv_server_options_t *options,
+                          auv_server_t **server) {
+  auv_server_t *sv;
+  int err;
+  if (loop == NULL || fn == NULL || path == NULL || server == NULL)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  err = server_new(loop, fn, arg, options, 1, &sv);
+  if (err != 0)
+    return err;
+  err = server_add_listener(sv, NULL, path, 0, options);
+  if (err != 0) {
+    auv_server_free(sv);
+    return err;
+  }
+  *server = sv;
+  return 0;
+}
+
+int auv_server_close(auv_server_t *sv) {
+  if (sv == NULL)
+    return UV_EINVAL;
+  if (sv->closing)
+    return 0;
+  sv->closing = 1;
+  server_close_listeners(sv);
+  server_maybe_wake(sv);
+  return 0;
+}
+
+int auv_server_close_clients(auv_server_t *sv) {
+  auv__list_t *n;
+  if (sv == NULL)
+    return UV_EINVAL;
+  for (n = sv->conns.next; n != &sv->conns; n = n->next)
+    auv_stream_close(AUV__CONTAINER_OF(n, auv_stream_t, conn_node));
+  return 0;
+}
+
+int auv_server_wait_closed(auv_server_t *sv) {
+  int err = 0;
+  if (sv == NULL)
+    return UV_EINVAL;
+  if (auv__running_task == NULL)
+    return AUV_ENOTASK;
+  sv->refs++;
+  while (sv->closing && (sv->open_listeners > 0 || sv->nconns > 0)) {
+    err = waiter_wait(&sv->closers);
+    if (err != 0)
+      break;
+  }
+  server_unref(sv);
+  return err;
+}
+
+void auv_server_free(auv_server_t *sv) {
+  if (sv == NULL || sv->freed)
+    return;
+  sv->freed = 1;
+  auv_server_close(sv);
+  server_unref(sv);
+}
+
+int auv_server_is_serving(const auv_server_t *sv) {
+  return sv != NULL && !sv->closing && sv->nlisteners > 0;
+}
+
+int auv_server_count(const auv_server_t *sv) {
+  return sv != NULL ? sv->nlisteners : 0;
+}
+
+int auv_server_sockname(const auv_server_t *sv, int i,
+                        struct sockaddr_storage *addr, int *len) {
+  const listener_t *l;
+  int n = (int) sizeof(*addr);
+  int err;
+  if (sv == NULL || addr == NULL || i < 0 || i >= sv->nlisteners)
+    return UV_EINVAL;
+  l = sv->listeners[i];
+  memset(addr, 0, sizeof(*addr));
+  if (!sv->is_pipe) {
+    err = uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *) addr, &n);
+  } else {
+#ifdef _WIN32
+    return UV_ENOTSUP;
+#else
+    struct sockaddr_un *un = (struct sockaddr_un *) addr;
+    size_t size = sizeof(un->sun_path);
+    un->sun_family = AF_UNIX;
+    err = uv_pipe_getsockname(&l->h.pipe, un->sun_path, &size);
+    if (err == 0)
+      n = (int) (offsetof(struct sockaddr_un, sun_path) + size);
+#endif
+  }
+  if (err == 0 && len != NULL)
+    *len = n;
+  return err;
+}
+
+size_t auv_server_connections(const auv_server_t *sv) {
+  return sv != NULL ? sv->nconns : 0;
+}

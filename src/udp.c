@@ -1,0 +1,698 @@
+/* udp.c: UDP endpoints, asyncio's create_datagram_endpoint in auv's shape:
+ * a uv_udp_t that receives from the moment it is made, with receivers that
+ * wait inside a task or on a future, a callback mode, a bounded receive
+ * queue, and sends that try uv_udp_try_send before queueing a copy.
+ *
+ * Receiving: libuv reads into one 64 KiB buffer per endpoint (allocated
+ * once, reused for every datagram). A datagram then goes to the callback
+ * (callback mode: no copy), else to the first waiting receiver (a task's
+ * buffer: one copy, no allocation; a future: one allocation holding the
+ * datagram), else into the receive queue (one allocation), a ring that
+ * grows by doubling up to its bound; beyond the bound it is dropped and
+ * counted.
+ *
+ * A task receiver's record lives on the task's stack. A delivery copies
+ * into its buffer, moves the record to the `woken` list and unparks the
+ * task; the task unlinks the record when it resumes. If the endpoint is
+ * closed before that, close marks the record (ep_gone) so that the task
+ * never touches the endpoint's memory again. A task cancelled at the moment
+ * a datagram reached its buffer puts the datagram back at the head of the
+ * queue: nothing is lost to a cancellation.
+ *
+ * A future receiver's record is the endpoint's, holding a reference on the
+ * future; cancelled ones are skipped when met and swept when their number
+ * doubles, so cancelling receive futures on an idle endpoint uses bounded
+ * memory.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct {
+  auv_udp_datagram_t *d;   /* the datagram, or NULL for an error */
+  int err;                 /* a receive error, or 0 */
+} entry_t;
+
+typedef struct waiter_s {
+  auv__list_t node;        /* in ep->waiters or ep->woken, or unlinked */
+  auv_future_t *future;    /* future form: a reference; task form: NULL */
+  auv_task_t *task;        /* task form: the task parked on it */
+  char *buf;               /* task form: where the datagram goes */
+  size_t cap;
+  size_t len;              /* bytes copied */
+  struct sockaddr_storage from;
+  int err;                 /* the outcome, once done */
+  unsigned done : 1;       /* a datagram, error or close reached it */
+  unsigned ep_gone : 1;    /* the endpoint closed: do not touch it */
+} waiter_t;
+
+typedef struct {
+  uv_udp_send_t req;
+  auv_udp_t *ep;
+  auv_future_t *future;    /* a reference, or NULL */
+} send_t;                  /* the datagram's bytes follow */
+
+#define FIRST_CAP 16u
+#define SWEEP_MIN 16u
+
+struct auv_udp_s {
+  uv_udp_t handle;            /* handle.data points back here */
+  auv_loop_t *loop;           /* a reference, dropped in the close callback */
+  char *rbuf;                 /* libuv's receive buffer */
+  entry_t *ring;              /* the receive queue */
+  size_t cap, head, len;      /* ring capacity, oldest entry, entries */
+  size_t max;                 /* the bound */
+  auv__list_t waiters;        /* receivers waiting, FIFO */
+  auv__list_t woken;          /* task receivers served, not back yet */
+  size_t nfutures;            /* future records linked in waiters */
+  size_t sweep_at;            /* sweep cancelled ones when nfutures gets here */
+  auv_udp_recv_fn cb;         /* callback mode, or NULL */
+  void *cb_arg;
+  uint64_t dropped;           /* datagrams the full queue refused */
+  uint64_t send_errors;       /* queued sends that failed */
+  auv_future_t *closed;       /* done when freed (a reference), or NULL */
+  unsigned closing : 1;       /* auv_udp_close was called */
+};
+
+/* ------------------------------------------------------------------------
+ * The receive queue
+ * ------------------------------------------------------------------------ */
+
+static int ring_grow(auv_udp_t *ep) {
+  size_t cap = ep->cap != 0 ? ep->cap * 2 : FIRST_CAP, i;
+  entry_t *ring;
+  if (cap > ep->max)
+    cap = ep->max;
+  ring = auv__malloc(cap * sizeof(*ring));
+  if (ring == NULL)
+    return UV_ENOMEM;
+  for (i = 0; i < ep->len; i++)
+    ring[i] = ep->ring[(ep->head + i) % ep->cap];
+  auv__free(ep->ring);
+  ep->ring = ring;
+  ep->cap = cap;
+  ep->head = 0;
+  return 0;
+}
+
+/* Room for one more entry, or the reason there is none. */
+static int ring_room(auv_udp_t *ep) {
+  if (ep->len >= ep->max)
+    return AUV_EQFULL;
+  if (ep->len == ep->cap)
+    return ring_grow(ep);
+  return 0;
+}
+
+static entry_t ring_pop(auv_udp_t *ep) {
+  entry_t e = ep->ring[ep->head];
+  ep->head = (ep->head + 1) % ep->cap;
+  ep->len--;
+  return e;
+}
+
+static auv_udp_datagram_t *datagram_new(const char *data, size_t len,
+                                        const struct sockaddr *from) {
+  auv_udp_datagram_t *d = auv__malloc(sizeof(*d) + len);
+  if (d == NULL)
+    return NULL;
+  d->data = (char *) (d + 1);
+  d->len = len;
+  if (len > 0)
+    memcpy(d->data, data, len);
+  memset(&d->from, 0, sizeof(d->from));
+  if (from != NULL)
+    memcpy(&d->from, from,
+           from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                       : sizeof(struct sockaddr_in));
+  return d;
+}
+
+/* Queue a datagram (or an error) at the tail, or at the head (a datagram
+ * handed back by a cancelled receiver). Counts a drop when there is no
+ * room or no memory. */
+static void enqueue(auv_udp_t *ep, int err, const char *data, size_t len,
+                    const struct sockaddr *from, int at_head) {
+  entry_t e;
+  e.err = err;
+  e.d = NULL;
+  if (ring_room(ep) != 0) {
+    ep->dropped++;
+    return;
+  }
+  if (err == 0 && (e.d = datagram_new(data, len, from)) == NULL) {
+    ep->dropped++;
+    return;
+  }
+  if (at_head) {
+    ep->head = (ep->head + ep->cap - 1) % ep->cap;
+    ep->ring[ep->head] = e;
+  } else {
+    ep->ring[(ep->head + ep->len) % ep->cap] = e;
+  }
+  ep->len++;
+}
+
+/* ------------------------------------------------------------------------
+ * Receivers
+ * ------------------------------------------------------------------------ */
+
+/* Copy a datagram into a task receiver's buffer. */
+static void fill_task(waiter_t *w, int err, const char *data, size_t len,
+                      const struct sockaddr *from) {
+  size_t n = len < w->cap ? len : w->cap;
+  if (n > 0)
+    memcpy(w->buf, data, n);
+  w->len = n;
+  w->err = err != 0 ? err : (n < len ? UV_EMSGSIZE : 0);
+  if (from != NULL)
+    memcpy(&w->from, from,
+           from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                       : sizeof(struct sockaddr_in));
+}
+
+static void free_datagram(void *p) {
+  auv__free(p);
+}
+
+static void future_release(auv_udp_t *ep, waiter_t *w) {
+  auv__list_remove(&w->node);
+  ep->nfutures--;
+  auv_future_unref(w->future);
+  auv__free(w);
+}
+
+/* Complete a future receiver with a datagram (d: taken) or an error. */
+static void fill_future(waiter_t *w, int err, auv_udp_datagram_t *d) {
+  if (err != 0) {
+    auv__free(d);
+    auv_future_set_error(w->future, err);
+  } else if (auv_future_set_result(w->future, d, free_datagram) != 0) {
+    auv__free(d);
+  }
+}
+
+/* The first receiver still waiting, dropping cancelled future ones. */
+static waiter_t *first_waiter(auv_udp_t *ep) {
+  while (!auv__list_empty(&ep->waiters)) {
+    waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->waiters), waiter_t,
+                                    node);
+    if (w->future == NULL || !auv_future_done(w->future))
+      return w;
+    future_release(ep, w);
+  }
+  return NULL;
+}
+
+/* Hand a datagram (or error) to the first receiver. d, if not NULL, is the
+ * datagram already copied (from the queue), taken in every case. Returns 0
+ * if nobody waits (d then untouched). */
+static int serve(auv_udp_t *ep, int err, const char *data, size_t len,
+                 const struct sockaddr *from, auv_udp_datagram_t *d) {
+  waiter_t *w = first_waiter(ep);
+  if (w == NULL)
+    return 0;
+  if (w->future == NULL) {
+    fill_task(w, err, data, len, from);
+    auv__free(d);
+    w->done = 1;
+    auv__list_remove(&w->node);
+    auv__list_insert_tail(&ep->woken, &w->node);
+    auv__task_unpark(w->task);
+  } else {
+    if (err == 0 && d == NULL && (d = datagram_new(data, len, from)) == NULL)
+      err = UV_ENOMEM;
+    fill_future(w, err, d);
+    future_release(ep, w);
+  }
+  return 1;
+}
+
+/* Give queued datagrams to the receivers waiting (after one was put back
+ * at the head while others wait). */
+static void serve_queue(auv_udp_t *ep) {
+  while (ep->len > 0 && first_waiter(ep) != NULL) {
+    entry_t e = ring_pop(ep);
+    if (e.d != NULL)
+      serve(ep, 0, e.d->data, e.d->len, (struct sockaddr *) &e.d->from, e.d);
+    else
+      serve(ep, e.err, NULL, 0, NULL, NULL);
+  }
+}
+
+static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  auv_udp_t *ep = handle->data;
+  (void) suggested;
+  *buf = uv_buf_init(ep->rbuf, AUV_UDP_MAX_DATAGRAM);
+}
+
+static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
+                    const struct sockaddr *addr, unsigned flags) {
+  auv_udp_t *ep = handle->data;
+  int err = nread < 0 ? (int) nread : 0;
+  size_t len = nread > 0 ? (size_t) nread : 0;
+  (void) buf;
+  if (nread == 0 && addr == NULL)
+    return;  /* nothing more to read now: not a datagram */
+  if (err == 0 && (flags & UV_UDP_PARTIAL))
+    err = UV_EMSGSIZE;
+  if (ep->closing)
+    return;
+  if (ep->cb != NULL) {
+    ep->cb(ep, err, err == 0 || err == UV_EMSGSIZE ? ep->rbuf : NULL, len,
+           addr, ep->cb_arg);
+    return;
+  }
+  if (!serve(ep, err, ep->rbuf, len, addr, NULL))
+    enqueue(ep, err, ep->rbuf, len, addr, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Creation and closing
+ * ------------------------------------------------------------------------ */
+
+static void close_cb(uv_handle_t *handle) {
+  auv_udp_t *ep = handle->data;
+  auv_loop_t *loop = ep->loop;
+  if (ep->closed != NULL) {
+    auv_future_set_result(ep->closed, NULL, NULL);
+    auv_future_unref(ep->closed);
+  }
+  auv__free(ep->ring);
+  auv__free(ep->rbuf);
+  auv__free(ep);
+  auv__loop_unref(loop);
+}
+
+int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
+                const struct sockaddr *remote,
+                const auv_udp_options_t *options, auv_udp_t **out) {
+  auv_udp_options_t defaults;
+  auv_udp_t *ep;
+  int err;
+
+  if (loop == NULL || out == NULL || (local == NULL && remote == NULL))
+    return UV_EINVAL;
+  if (options == NULL) {
+    memset(&defaults, 0, sizeof(defaults));
+    options = &defaults;
+  }
+  if (options->ttl < 0 || options->ttl > 255)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  ep = auv__calloc(1, sizeof(*ep));
+  if (ep == NULL)
+    return UV_ENOMEM;
+  ep->rbuf = auv__malloc(AUV_UDP_MAX_DATAGRAM);
+  if (ep->rbuf == NULL) {
+    auv__free(ep);
+    return UV_ENOMEM;
+  }
+  err = uv_udp_init(loop->uv, &ep->handle);
+  if (err != 0) {
+    auv__free(ep->rbuf);
+    auv__free(ep);
+    return err;
+  }
+  ep->handle.data = ep;
+  ep->loop = loop;
+  loop->refs++;
+  ep->max = options->recv_queue_max != 0 ? options->recv_queue_max
+                                         : AUV_UDP_DEFAULT_RECV_QUEUE;
+  ep->sweep_at = SWEEP_MIN;
+  auv__list_init(&ep->waiters);
+  auv__list_init(&ep->woken);
+
+  if (local != NULL)
+    err = uv_udp_bind(&ep->handle, local, options->bind_flags);
+  if (err == 0 && remote != NULL)
+    err = uv_udp_connect(&ep->handle, remote);
+  if (err == 0 && options->broadcast)
+    err = uv_udp_set_broadcast(&ep->handle, 1);
+  if (err == 0 && options->ttl != 0)
+    err = uv_udp_set_ttl(&ep->handle, options->ttl);
+  if (err == 0)
+    err = uv_udp_recv_start(&ep->handle, alloc_cb, recv_cb);
+  if (err != 0) {
+    /* Freed in the close callback, which nobody else hears of. */
+    ep->closing = 1;
+    uv_close((uv_handle_t *) &ep->handle, close_cb);
+    return err;
+  }
+  *out = ep;
+  return 0;
+}
+
+/* Wake every receiver with UV_EBADF, drop the queue, close the handle. */
+static int udp_close(auv_udp_t *ep) {
+  if (ep->closing)
+    return UV_EBADF;
+  ep->closing = 1;
+  uv_udp_recv_stop(&ep->handle);
+  while (!auv__list_empty(&ep->woken)) {
+    waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->woken), waiter_t,
+                                    node);
+    auv__list_remove(&w->node);
+    w->ep_gone = 1;
+  }
+  while (!auv__list_empty(&ep->waiters)) {
+    waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->waiters), waiter_t,
+                                    node);
+    if (w->future != NULL) {
+      if (!auv_future_done(w->future))
+        auv_future_set_error(w->future, UV_EBADF);
+      future_release(ep, w);
+    } else {
+      auv__list_remove(&w->node);
+      w->err = UV_EBADF;
+      w->len = 0;
+      w->done = 1;
+      w->ep_gone = 1;
+      auv__task_unpark(w->task);
+    }
+  }
+  while (ep->len > 0)
+    auv__free(ring_pop(ep).d);
+  uv_close((uv_handle_t *) &ep->handle, close_cb);
+  return 0;
+}
+
+int auv_udp_close(auv_udp_t *ep) {
+  if (ep == NULL)
+    return UV_EINVAL;
+  return udp_close(ep);
+}
+
+int auv_udp_close_future(auv_udp_t *ep, auv_future_t **out) {
+  auv_future_t *f;
+  int err;
+  if (ep == NULL || out == NULL)
+    return UV_EINVAL;
+  if (ep->closing)
+    return UV_EBADF;
+  err = auv_future_new(ep->loop, &f);
+  if (err != 0)
+    return err;
+  ep->closed = auv_future_ref(f);
+  udp_close(ep);
+  *out = f;
+  return 0;
+}
+
+int auv_udp_close_wait(auv_udp_t *ep) {
+  auv_future_t *f;
+  int err;
+  if (ep == NULL)
+    return UV_EINVAL;
+  if (auv__running_task == NULL)
+    return AUV_ENOTASK;
+  if (auv__running_task->future.loop != ep->loop)
+    return AUV_EWRONGLOOP;
+  err = auv_udp_close_future(ep, &f);
+  if (err != 0)
+    return err;
+  err = auv_await(f, NULL);
+  auv_future_unref(f);
+  return err;
+}
+
+/* ------------------------------------------------------------------------
+ * Sending
+ * ------------------------------------------------------------------------ */
+
+static void send_cb(uv_udp_send_t *req, int status) {
+  send_t *s = req->data;
+  if (status < 0)
+    s->ep->send_errors++;
+  if (s->future != NULL) {
+    if (status < 0)
+      auv_future_set_error(s->future, status);
+    else
+      auv_future_set_result(s->future, NULL, NULL);
+    auv_future_unref(s->future);
+  }
+  auv__free(s);
+}
+
+static int udp_send(auv_udp_t *ep, const void *data, size_t len,
+                    const struct sockaddr *addr, auv_future_t **out) {
+  auv_future_t *f = NULL;
+  send_t *s;
+  uv_buf_t b;
+  int err;
+
+  if (ep == NULL || (data == NULL && len > 0))
+    return UV_EINVAL;
+  if (ep->closing)
+    return UV_EBADF;
+  if (len > UINT_MAX)
+    return UV_EMSGSIZE;
+  if (out != NULL && (err = auv_future_new(ep->loop, &f)) != 0)
+    return err;
+  b = uv_buf_init((char *) data, (unsigned) len);
+  err = uv_udp_try_send(&ep->handle, &b, 1, addr);
+  if (err >= 0) {
+    if (f != NULL) {
+      auv_future_set_result(f, NULL, NULL);
+      *out = f;
+    }
+    return 0;
+  }
+  if (err != UV_EAGAIN && err != UV_ENOSYS)
+    goto fail;
+  /* The socket would block (or cannot try): queue a copy. */
+  s = auv__malloc(sizeof(*s) + len);
+  if (s == NULL) {
+    err = UV_ENOMEM;
+    goto fail;
+  }
+  if (len > 0)
+    memcpy(s + 1, data, len);
+  s->req.data = s;
+  s->ep = ep;
+  s->future = f;
+  b = uv_buf_init((char *) (s + 1), (unsigned) len);
+  err = uv_udp_send(&s->req, &ep->handle, &b, 1, addr, send_cb);
+  if (err != 0) {
+    auv__free(s);
+    goto fail;
+  }
+  if (f != NULL)
+    *out = auv_future_ref(f);  /* one for the caller, one for send_cb */
+  return 0;
+fail:
+  if (f != NULL)
+    auv_future_unref(f);
+  return err;
+}
+
+int auv_udp_send(auv_udp_t *ep, const void *data, size_t len,
+                 const struct sockaddr *addr) {
+  return udp_send(ep, data, len, addr, NULL);
+}
+
+int auv_udp_send_future(auv_udp_t *ep, const void *data, size_t len,
+                        const struct sockaddr *addr, auv_future_t **out) {
+  if (out == NULL)
+    return UV_EINVAL;
+  return udp_send(ep, data, len, addr, out);
+}
+
+/* ------------------------------------------------------------------------
+ * Receiving
+ * ------------------------------------------------------------------------ */
+
+/* Take the next queued entry into buf. The queue is non-empty. */
+static int take(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
+                struct sockaddr_storage *from) {
+  entry_t e = ring_pop(ep);
+  int err = e.err;
+  size_t n = 0;
+  if (e.d != NULL) {
+    n = e.d->len < cap ? e.d->len : cap;
+    if (n > 0)
+      memcpy(buf, e.d->data, n);
+    if (n < e.d->len)
+      err = UV_EMSGSIZE;
+    if (from != NULL)
+      *from = e.d->from;
+    auv__free(e.d);
+  }
+  if (len != NULL)
+    *len = n;
+  return err;
+}
+
+int auv_udp_recv_nowait(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
+                        struct sockaddr_storage *from) {
+  if (ep == NULL || (buf == NULL && cap > 0))
+    return UV_EINVAL;
+  if (ep->closing)
+    return UV_EBADF;
+  if (ep->len == 0)
+    return AUV_EQEMPTY;
+  return take(ep, buf, cap, len, from);
+}
+
+int auv_udp_recv(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
+                 struct sockaddr_storage *from) {
+  auv_task_t *t = auv__running_task;
+  waiter_t w;
+  int cancelled = 0;
+  int err;
+
+  if (ep == NULL || (buf == NULL && cap > 0))
+    return UV_EINVAL;
+  if (t == NULL)
+    return AUV_ENOTASK;
+  if (t->future.loop != ep->loop)
+    return AUV_EWRONGLOOP;
+  if (ep->closing)
+    return UV_EBADF;
+  if (ep->cb != NULL)
+    return AUV_EINVALSTATE;
+  if (ep->len > 0)
+    return take(ep, buf, cap, len, from);
+
+  memset(&w, 0, sizeof(w));
+  w.task = t;
+  w.buf = buf;
+  w.cap = cap;
+  auv__list_insert_tail(&ep->waiters, &w.node);
+  err = auv__task_park(t, &cancelled);
+  if (w.ep_gone) {
+    /* Closed while waiting, or after serving us: ep may be freed. */
+    if (err == 0)
+      err = w.err;
+  } else {
+    auv__list_remove(&w.node);
+    if (err == 0) {
+      err = w.err;
+    } else if (w.done && w.err != UV_EMSGSIZE) {
+      /* Cancelled just after a datagram reached the buffer: hand it back,
+       * at the head, to the next receiver or the queue. */
+      enqueue(ep, w.err, w.buf, w.len, (struct sockaddr *) &w.from, 1);
+      serve_queue(ep);
+    }
+  }
+  if (err == 0 || err == UV_EMSGSIZE) {
+    if (len != NULL)
+      *len = w.len;
+    if (from != NULL)
+      *from = w.from;
+  }
+  return err;
+}
+
+/* Sweep cancelled future records when their number has doubled. */
+static void sweep(auv_udp_t *ep) {
+  auv__list_t *n = ep->waiters.next, *next;
+  for (; n != &ep->waiters; n = next) {
+    waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
+    next = n->next;
+    if (w->future != NULL && auv_future_done(w->future))
+      future_release(ep, w);
+  }
+  ep->sweep_at = ep->nfutures * 2 > SWEEP_MIN ? ep->nfutures * 2 : SWEEP_MIN;
+}
+
+int auv_udp_recv_future(auv_udp_t *ep, auv_future_t **out) {
+  auv_future_t *f;
+  waiter_t *w;
+  int err;
+
+  if (ep == NULL || out == NULL)
+    return UV_EINVAL;
+  if (ep->closing)
+    return UV_EBADF;
+  if (ep->cb != NULL)
+    return AUV_EINVALSTATE;
+  err = auv_future_new(ep->loop, &f);
+  if (err != 0)
+    return err;
+  if (ep->len > 0) {
+    entry_t e = ring_pop(ep);
+    if (e.d != NULL)
+      auv_future_set_result(f, e.d, free_datagram);
+    else
+      auv_future_set_error(f, e.err);
+    *out = f;
+    return 0;
+  }
+  w = auv__calloc(1, sizeof(*w));
+  if (w == NULL) {
+    auv_future_unref(f);
+    return UV_ENOMEM;
+  }
+  if (ep->nfutures >= ep->sweep_at)
+    sweep(ep);
+  w->future = auv_future_ref(f);
+  auv__list_insert_tail(&ep->waiters, &w->node);
+  ep->nfutures++;
+  *out = f;
+  return 0;
+}
+
+int auv_udp_set_recv_callback(auv_udp_t *ep, auv_udp_recv_fn cb, void *arg) {
+  if (ep == NULL)
+    return UV_EINVAL;
+  if (ep->closing)
+    return UV_EBADF;
+  if (cb != NULL && first_waiter(ep) != NULL)
+    return AUV_EINVALSTATE;
+  ep->cb = cb;
+  ep->cb_arg = arg;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Options and queries
+ * ------------------------------------------------------------------------ */
+
+int auv_udp_set_broadcast(auv_udp_t *ep, int on) {
+  if (ep == NULL)
+    return UV_EINVAL;
+  if (ep->closing)
+    return UV_EBADF;
+  return uv_udp_set_broadcast(&ep->handle, on != 0);
+}
+
+int auv_udp_set_ttl(auv_udp_t *ep, int ttl) {
+  if (ep == NULL || ttl < 1 || ttl > 255)
+    return UV_EINVAL;
+  if (ep->closing)
+    return UV_EBADF;
+  return uv_udp_set_ttl(&ep->handle, ttl);
+}
+
+int auv_udp_getsockname(const auv_udp_t *ep, struct sockaddr_storage *addr) {
+  int n = (int) sizeof(*addr);
+  if (ep == NULL || addr == NULL)
+    return UV_EINVAL;
+  return uv_udp_getsockname(&ep->handle, (struct sockaddr *) addr, &n);
+}
+
+int auv_udp_getpeername(const auv_udp_t *ep, struct sockaddr_storage *addr) {
+  int n = (int) sizeof(*addr);
+  if (ep == NULL || addr == NULL)
+    return UV_EINVAL;
+  return uv_udp_getpeername(&ep->handle, (struct sockaddr *) addr, &n);
+}
+
+uv_udp_t *auv_udp_handle(auv_udp_t *ep) {
+  return ep != NULL ? &ep->handle : NULL;
+}
+
+size_t auv_udp_recv_queued(const auv_udp_t *ep) {
+  return ep != NULL ? ep->len : 0;
+}
+
+uint64_t auv_udp_dropped(const auv_udp_t *ep) {
+  return ep != NULL ? ep->dropped : 0;
+}
+
+uint64_t auv_udp_send_errors(const auv_udp_t *ep) {
+  return ep != NULL ? ep->send_errors : 0;
+}

@@ -1,0 +1,1058 @@
+/* test-stream.c: streams over real loopback connections: TCP on 127.0.0.1
+ * and ::1 (when the machine has IPv6) and Unix domain sockets in a
+ * temporary directory.
+ *
+ * What a user relies on: echo round trips; big transfers in both
+ * directions at once with back-pressure (drain waits, reading pauses);
+ * readline / readuntil / readexactly with the data arriving a few bytes at
+ * a time; the limit overrun code and what it leaves in the buffer; end of
+ * stream in every reader call; a peer that resets; connection refused; a
+ * write after close; a server closed while clients are connected; 200
+ * connections at once; the future forms from plain callbacks, and
+ * cancelling a connection attempt. Every test ends with the loop closed
+ * successfully and the counting allocator back where it started, so
+ * nothing leaks.
+ *
+ * Each test runs one main task (run_main); helper tasks are joined before
+ * it returns.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+# include <sys/socket.h>
+# include <unistd.h>
+#endif
+
+#include "test.h"
+
+Suite *stream_suite(void);
+
+static auv_loop_t *loop;
+
+/* Run fn(arg) as the main task on a new loop, close the loop, and check
+ * that every block allocated meanwhile was freed. Returns the task's
+ * outcome. */
+static int run_main(auv_task_fn fn, void *arg) {
+  long live = test_alloc_live();
+  auv_task_t *m = NULL;
+  int err;
+  loop = test_loop_new();
+  ck_assert_int_eq(auv_task_new(loop, fn, arg, &m), 0);
+  err = auv_run_until_complete(loop, auv_task_future(m), NULL);
+  auv_task_unref(m);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+  return err;
+}
+
+static int port_of(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET)
+    return ntohs(((const struct sockaddr_in *) ss)->sin_port);
+  return ntohs(((const struct sockaddr_in6 *) ss)->sin6_port);
+}
+
+static int server_port(auv_server_t *sv) {
+  struct sockaddr_storage ss;
+  ck_assert_int_eq(auv_server_sockname(sv, 0, &ss, NULL), 0);
+  return port_of(&ss);
+}
+
+/* Run fn(arg) in a task and wait for it (its outcome is returned). */
+static int join(auv_task_t *t) {
+  int err = auv_await(auv_task_future(t), NULL);
+  auv_task_unref(t);
+  return err;
+}
+
+static auv_task_t *spawn(auv_task_fn fn, void *arg) {
+  auv_task_t *t = NULL;
+  ck_assert_int_eq(auv_task_new(loop, fn, arg, &t), 0);
+  return t;
+}
+
+/* ---- an echo server ------------------------------------------------------ */
+
+static int echo_handler(auv_stream_t *s, void *arg) {
+  char buf[4096];
+  int n;
+  (void) arg;
+  while ((n = auv_stream_read(s, buf, sizeof(buf))) > 0) {
+    int err = auv_stream_write(s, buf, (size_t) n);
+    if (err == 0)
+      err = auv_stream_drain(s);
+    if (err != 0)
+      return err;
+  }
+  return n;
+}
+
+/* One request and its echo over stream s. */
+static void echo_once(auv_stream_t *s, const char *msg) {
+  char buf[256];
+  size_t len = strlen(msg), got = 0;
+  ck_assert_int_eq(auv_stream_write(s, msg, len), 0);
+  ck_assert_int_eq(auv_stream_drain(s), 0);
+  ck_assert_int_eq(auv_stream_readexactly(s, buf, len, &got), 0);
+  ck_assert_uint_eq(got, len);
+  ck_assert(memcmp(buf, msg, len) == 0);
+}
+
+static int echo_tcp_main(void *arg, void **result) {
+  const char *host = arg;
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  struct sockaddr_storage peer, local;
+  int err;
+  (void) result;
+  err = auv_start_server(loop, echo_handler, NULL, host, 0, NULL, &sv);
+  if (err == UV_EADDRNOTAVAIL || err == UV_EAFNOSUPPORT || err == UV_EAI_NONAME ||
+      err == UV_EAI_ADDRFAMILY || err == UV_EAI_FAMILY)
+    return 1;  /* no such address on this machine */
+  ck_assert_int_eq(err, 0);
+  ck_assert(auv_server_is_serving(sv));
+  ck_assert_int_eq(auv_open_connection(loop, host, server_port(sv), NULL, &c),
+                   0);
+  ck_assert_int_eq(auv_stream_peername(c, &peer, NULL), 0);
+  ck_assert_int_eq(auv_stream_sockname(c, &local, NULL), 0);
+  ck_assert_int_eq(port_of(&peer), server_port(sv));
+  ck_assert_int_eq(peer.ss_family, strchr(host, ':') ? AF_INET6 : AF_INET);
+  echo_once(c, "hello");
+  echo_once(c, "world, a little longer this time");
+  ck_assert_int_eq(auv_server_connections(sv), 1);
+  ck_assert_int_eq(auv_stream_write_eof(c), 0);
+  {
+    char b[8];
+    ck_assert_int_eq(auv_stream_read(c, b, sizeof(b)), 0);
+    ck_assert(auv_stream_at_eof(c));
+  }
+  ck_assert_int_eq(auv_stream_close(c), 0);
+  ck_assert_int_eq(auv_stream_wait_closed(c), 0);
+  ck_assert_int_eq(auv_server_close(sv), 0);
+  ck_assert(!auv_server_is_serving(sv));
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  ck_assert_int_eq(auv_server_connections(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(echo_round_trip_over_ipv4) {
+  ck_assert_int_eq(run_main(echo_tcp_main, "127.0.0.1"), 0);
+}
+END_TEST
+
+START_TEST(echo_round_trip_over_ipv6_when_available) {
+  int err = run_main(echo_tcp_main, "::1");
+  ck_assert(err == 0 || err == 1);
+}
+END_TEST
+
+START_TEST(echo_round_trip_with_a_host_name) {
+  ck_assert_int_eq(run_main(echo_tcp_main, "localhost"), 0);
+}
+END_TEST
+
+/* ---- Unix domain sockets ------------------------------------------------- */
+
+static char sock_dir[256];
+static char sock_path[300];
+
+static void make_sock_path(void) {
+  snprintf(sock_dir, sizeof(sock_dir), "/tmp/auv-stream-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(sock_dir));
+  snprintf(sock_path, sizeof(sock_path), "%s/s", sock_dir);
+}
+
+static void remove_sock_path(void) {
+  unlink(sock_path);
+  rmdir(sock_dir);
+}
+
+static int unix_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  struct sockaddr_storage ss;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_unix_server(loop, echo_handler, NULL, sock_path,
+                                         NULL, &sv), 0);
+  ck_assert_int_eq(auv_server_sockname(sv, 0, &ss, NULL), 0);
+  ck_assert_int_eq(ss.ss_family, AF_UNIX);
+  ck_assert_int_eq(auv_open_unix_connection(loop, sock_path, NULL, &c), 0);
+  ck_assert_int_eq(auv_stream_peername(c, &ss, NULL), 0);
+  ck_assert_int_eq(ss.ss_family, AF_UNIX);
+  echo_once(c, "over a unix socket");
+  auv_stream_close(c);
+  ck_assert_int_eq(auv_stream_wait_closed(c), 0);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  /* libuv removed the socket file when the listener closed. */
+  ck_assert_int_eq(auv_open_unix_connection(loop, sock_path, NULL, &c),
+                   UV_ENOENT);
+  return 0;
+}
+
+START_TEST(echo_round_trip_over_a_unix_socket) {
+  make_sock_path();
+  ck_assert_int_eq(run_main(unix_main, NULL), 0);
+  remove_sock_path();
+}
+END_TEST
+
+/* ---- big transfers with back-pressure ------------------------------------ */
+
+#define BIG_CHUNK 65536
+
+typedef struct {
+  auv_stream_t *s;
+  size_t total;
+  uint32_t sum;
+  size_t max_queued;
+  int drains_waited;
+} xfer_t;
+
+static unsigned char pattern(size_t i) {
+  return (unsigned char) ((i * 7 + i / 251) & 0xff);
+}
+
+static int sender(void *arg, void **result) {
+  xfer_t *x = arg;
+  static unsigned char chunk[BIG_CHUNK];
+  size_t sent = 0;
+  (void) result;
+  while (sent < x->total) {
+    size_t n = x->total - sent < BIG_CHUNK ? x->total - sent : BIG_CHUNK;
+    size_t i;
+    int err;
+    for (i = 0; i < n; i++)
+      chunk[i] = pattern(sent + i);
+    ck_assert_int_eq(auv_stream_write(x->s, chunk, n), 0);
+    if (auv_stream_write_buffer_size(x->s) > x->max_queued)
+      x->max_queued = auv_stream_write_buffer_size(x->s);
+    if (auv_stream_write_buffer_size(x->s) > AUV_STREAM_DEFAULT_HIGH_WATER)
+      x->drains_waited++;
+    err = auv_stream_drain(x->s);
+    ck_assert_int_eq(err, 0);
+    ck_assert_uint_le(auv_stream_write_buffer_size(x->s),
+                      AUV_STREAM_DEFAULT_HIGH_WATER);
+    sent += n;
+  }
+  return auv_stream_write_eof(x->s);
+}
+
+static int receiver(void *arg, void **result) {
+  xfer_t *x = arg;
+  static unsigned char buf[3000];
+  size_t got = 0;
+  int n;
+  (void) result;
+  while ((n = auv_stream_read(x->s, buf, sizeof(buf))) > 0) {
+    int i;
+    for (i = 0; i < n; i++)
+      ck_assert_uint_eq(buf[i], pattern(got + (size_t) i));
+    got += (size_t) n;
+    /* A slow reader now and then, so the writer fills up. */
+    if ((got / sizeof(buf)) % 64 == 0)
+      auv_sleep(0.001);
+  }
+  ck_assert_int_eq(n, 0);
+  ck_assert_uint_eq(got, x->total);
+  return 0;
+}
+
+static int big_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  xfer_t x;
+  (void) arg;
+  (void) result;
+  memset(&x, 0, sizeof(x));
+  x.total = (size_t) test_scaled(32) * 1024 * 1024 / 4;  /* 8 MiB */
+  ck_assert_int_eq(auv_start_server(loop, echo_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv),
+                                       NULL, &x.s), 0);
+  {
+    auv_task_t *a = spawn(sender, &x), *b = spawn(receiver, &x);
+    ck_assert_int_eq(join(a), 0);
+    ck_assert_int_eq(join(b), 0);
+  }
+  auv_stream_close(x.s);
+  auv_stream_wait_closed(x.s);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(big_transfer_both_ways_with_back_pressure) {
+  ck_assert_int_eq(run_main(big_main, NULL), 0);
+}
+END_TEST
+
+/* Closing with writes still queued flushes them first (asyncio's
+ * transport.close()): a handler that writes 4 MiB without draining and
+ * returns (the server then closes its stream) loses nothing. */
+#define FLUSH_TOTAL (4u * 1024 * 1024)
+
+static int write_then_return(auv_stream_t *s, void *arg) {
+  unsigned char *data = malloc(FLUSH_TOTAL);
+  size_t i;
+  (void) arg;
+  ck_assert_ptr_nonnull(data);
+  for (i = 0; i < FLUSH_TOTAL; i++)
+    data[i] = pattern(i);
+  ck_assert_int_eq(auv_stream_write_owned(s, data, FLUSH_TOTAL, free), 0);
+  return 0;  /* no drain: the stream is closed with the data queued */
+}
+
+static int flush_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  static unsigned char buf[65536];
+  size_t got = 0;
+  int n;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_server(loop, write_then_return, NULL,
+                                    "127.0.0.1", 0, NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv),
+                                       NULL, &c), 0);
+  /* Let the server's side write and close before reading anything, so
+   * that most of the data is still queued when it closes. */
+  ck_assert_int_eq(auv_sleep(0.05), 0);
+  while ((n = auv_stream_read(c, buf, sizeof(buf))) > 0) {
+    static unsigned char want[sizeof(buf)];
+    int i;
+    for (i = 0; i < n; i++)
+      want[i] = pattern(got + (size_t) i);
+    ck_assert(memcmp(buf, want, (size_t) n) == 0);
+    got += (size_t) n;
+  }
+  ck_assert_int_eq(n, 0);
+  ck_assert_uint_eq(got, FLUSH_TOTAL);
+  auv_stream_close(c);
+  auv_stream_wait_closed(c);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(close_flushes_queued_writes_before_closing) {
+  ck_assert_int_eq(run_main(flush_main, NULL), 0);
+}
+END_TEST
+
+/* A peer that stops reading: the writer queues, drain waits until the
+ * peer reads again, then returns. */
+static int stalled_go;
+
+static int stall_handler(auv_stream_t *s, void *arg) {
+  static char buf[65536];
+  size_t *got = arg;
+  int n;
+  while (!stalled_go)
+    auv_sleep(0.005);
+  while ((n = auv_stream_read(s, buf, sizeof(buf))) > 0)
+    *got += (size_t) n;
+  return n;
+}
+
+static int drainer(void *arg, void **result) {
+  (void) result;
+  return auv_stream_drain(arg);
+}
+
+static int stalled_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  auv_task_t *d;
+  size_t total = 32u * 1024 * 1024, got = 0;
+  char *big = calloc(1, total);
+  (void) arg;
+  (void) result;
+  stalled_go = 0;
+  ck_assert_int_eq(auv_start_server(loop, stall_handler, &got, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv),
+                                       NULL, &c), 0);
+  ck_assert_int_eq(auv_stream_write(c, big, total), 0);
+  free(big);
+  /* The kernel cannot take 32 MiB while the peer reads nothing. */
+  ck_assert_uint_gt(auv_stream_write_buffer_size(c),
+                    AUV_STREAM_DEFAULT_HIGH_WATER);
+  d = spawn(drainer, c);
+  auv_sleep(0.05);
+  ck_assert(!auv_task_done(d));
+  stalled_go = 1;
+  ck_assert_int_eq(join(d), 0);
+  ck_assert_uint_le(auv_stream_write_buffer_size(c),
+                    AUV_STREAM_DEFAULT_LOW_WATER);
+  ck_assert_int_eq(auv_stream_write_eof(c), 0);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  ck_assert_uint_eq(got, total);
+  auv_server_free(sv);
+  auv_stream_close(c);
+  auv_stream_wait_closed(c);
+  return 0;
+}
+
+START_TEST(drain_waits_for_a_peer_that_stops_reading) {
+  ck_assert_int_eq(run_main(stalled_main, NULL), 0);
+}
+END_TEST
+
+/* Reading pauses above 2 * limit and resumes once drained to the limit. */
+static int flood_handler(auv_stream_t *s, void *arg) {
+  static char junk[16384];
+  size_t *total = arg;
+  size_t sent = 0;
+  int err = 0;
+  while (sent < *total && err == 0) {
+    err = auv_stream_write(s, junk, sizeof(junk));
+    if (err == 0)
+      err = auv_stream_drain(s);
+    sent += sizeof(junk);
+  }
+  return err;
+}
+
+static int pause_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  auv_stream_options_t o;
+  size_t total = 1024 * 1024, got = 0;
+  char buf[4096];
+  int n;
+  (void) arg;
+  (void) result;
+  memset(&o, 0, sizeof(o));
+  o.limit = 4096;
+  ck_assert_int_eq(auv_start_server(loop, flood_handler, &total, "127.0.0.1",
+                                    0, NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv), &o,
+                                       &c), 0);
+  /* Let the server write as much as it can while we read nothing. */
+  auv_sleep(0.05);
+  /* Paused: the buffer holds a bit over 2 * limit, never the megabyte. */
+  ck_assert_uint_gt(auv_stream_buffered(c), 2 * o.limit);
+  ck_assert_uint_lt(auv_stream_buffered(c), 2 * o.limit + 65536 + 1);
+  while ((n = auv_stream_read(c, buf, sizeof(buf))) > 0) {
+    got += (size_t) n;
+    if (got >= total)
+      break;
+  }
+  ck_assert_uint_eq(got, total);
+  auv_stream_close(c);
+  auv_stream_wait_closed(c);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(reading_pauses_above_twice_the_limit_and_resumes) {
+  ck_assert_int_eq(run_main(pause_main, NULL), 0);
+}
+END_TEST
+
+/* ---- readers with data in small chunks ----------------------------------- */
+
+/* Sends *arg (a string) a few bytes at a time, then closes. */
+static int dribble_handler(auv_stream_t *s, void *arg) {
+  const char *msg = arg;
+  size_t len = strlen(msg), i;
+  for (i = 0; i < len; i += 3) {
+    size_t n = len - i < 3 ? len - i : 3;
+    if (auv_stream_write(s, msg + i, n) != 0)
+      return 0;  /* the client hung up early: fine */
+    auv_sleep(0.001);
+  }
+  return 0;
+}
+
+static auv_server_t *dribble_server(const char *msg, auv_stream_t **c,
+                                    const auv_stream_options_t *o) {
+  auv_server_t *sv = NULL;
+  ck_assert_int_eq(auv_start_server(loop, dribble_handler, (void *) msg,
+                                    "127.0.0.1", 0, NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv), o,
+                                       c), 0);
+  return sv;
+}
+
+static void finish(auv_server_t *sv, auv_stream_t *c) {
+  auv_stream_close(c);
+  ck_assert_int_eq(auv_stream_wait_closed(c), 0);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+}
+
+static int chunks_main(void *arg, void **result) {
+  auv_stream_t *c = NULL;
+  auv_server_t *sv = dribble_server("first line\nsecond--END--rest12345",
+                                    &c, NULL);
+  char buf[128];
+  size_t len = 0;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), 0);
+  ck_assert_uint_eq(len, 11);
+  ck_assert(memcmp(buf, "first line\n", 11) == 0);
+  ck_assert_int_eq(auv_stream_readuntil(c, "--END--", 7, buf, sizeof(buf),
+                                        &len), 0);
+  ck_assert_uint_eq(len, 13);
+  ck_assert(memcmp(buf, "second--END--", 13) == 0);
+  ck_assert_int_eq(auv_stream_readexactly(c, buf, 4, &len), 0);
+  ck_assert(memcmp(buf, "rest", 4) == 0);
+  /* Five bytes left, then end of stream: incomplete, with the partial. */
+  ck_assert_int_eq(auv_stream_readexactly(c, buf, 10, &len), AUV_EINCOMPLETE);
+  ck_assert_uint_eq(len, 5);
+  ck_assert(memcmp(buf, "12345", 5) == 0);
+  ck_assert(auv_stream_at_eof(c));
+  ck_assert_int_eq(auv_stream_read(c, buf, sizeof(buf)), 0);
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), 0);
+  ck_assert_uint_eq(len, 0);
+  ck_assert_int_eq(auv_stream_readuntil(c, "x", 1, buf, sizeof(buf), &len),
+                   AUV_EINCOMPLETE);
+  ck_assert_uint_eq(len, 0);
+  finish(sv, c);
+  return 0;
+}
+
+START_TEST(readline_readuntil_readexactly_with_data_in_small_chunks) {
+  ck_assert_int_eq(run_main(chunks_main, NULL), 0);
+}
+END_TEST
+
+static int partial_main(void *arg, void **result) {
+  auv_stream_t *c = NULL;
+  auv_server_t *sv = dribble_server("no newline here", &c, NULL);
+  char buf[128];
+  size_t len = 0;
+  (void) arg;
+  (void) result;
+  /* readline at end of stream hands back the partial line, no error. */
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), 0);
+  ck_assert_uint_eq(len, 15);
+  ck_assert(memcmp(buf, "no newline here", 15) == 0);
+  finish(sv, c);
+  return 0;
+}
+
+START_TEST(readline_at_eof_returns_the_partial_line) {
+  ck_assert_int_eq(run_main(partial_main, NULL), 0);
+}
+END_TEST
+
+static int until_eof_main(void *arg, void **result) {
+  auv_stream_t *c = NULL;
+  auv_server_t *sv = dribble_server("abcdef", &c, NULL);
+  char buf[4];
+  size_t len = 0;
+  (void) arg;
+  (void) result;
+  /* Small buffer, no separator before end of stream: what fits comes
+   * back as the partial, the rest stays for the next read. */
+  ck_assert_int_eq(auv_stream_readuntil(c, "\r\n", 2, buf, sizeof(buf), &len),
+                   AUV_EINCOMPLETE);
+  ck_assert_uint_eq(len, 4);
+  ck_assert(memcmp(buf, "abcd", 4) == 0);
+  ck_assert_int_eq(auv_stream_read(c, buf, sizeof(buf)), 2);
+  ck_assert_int_eq(auv_stream_read(c, buf, sizeof(buf)), 0);
+  finish(sv, c);
+  return 0;
+}
+
+START_TEST(readuntil_at_eof_is_incomplete_with_the_partial) {
+  ck_assert_int_eq(run_main(until_eof_main, NULL), 0);
+}
+END_TEST
+
+/* ---- limit overrun ------------------------------------------------------- */
+
+static int limit_main(void *arg, void **result) {
+  auv_stream_t *c = NULL;
+  auv_stream_options_t o;
+  auv_server_t *sv;
+  char buf[128];
+  size_t len = 0;
+  (void) arg;
+  (void) result;
+  memset(&o, 0, sizeof(o));
+  o.limit = 8;
+  sv = dribble_server("0123456789abcdef\nxy\n0123456789ABCDEFGHIJ", &c, &o);
+  /* Separator found, but beyond the limit: AUV_ELIMIT, nothing consumed,
+   * and `consumed` (*len) is where the separator is. */
+  ck_assert_int_eq(auv_stream_readuntil(c, "\n", 1, buf, sizeof(buf), &len),
+                   AUV_ELIMIT);
+  ck_assert_uint_ge(len, 9);
+  ck_assert_uint_ge(auv_stream_buffered(c), 9);
+  /* The data is still there: read() gets it. */
+  ck_assert_int_eq(auv_stream_readexactly(c, buf, 17, &len), 0);
+  ck_assert(memcmp(buf, "0123456789abcdef\n", 17) == 0);
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), 0);
+  ck_assert_uint_eq(len, 3);
+  /* No newline within the limit: readline discards the buffer (asyncio's
+   * rule), reports AUV_ELIMIT. */
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), AUV_ELIMIT);
+  /* A buffer too small for a line that fits the limit: UV_ENOBUFS, and
+   * the line stays for a bigger buffer. */
+  finish(sv, c);
+  return 0;
+}
+
+START_TEST(limit_overrun_keeps_data_for_readuntil_and_drops_it_for_readline) {
+  ck_assert_int_eq(run_main(limit_main, NULL), 0);
+}
+END_TEST
+
+static int enobufs_main(void *arg, void **result) {
+  auv_stream_t *c = NULL;
+  auv_server_t *sv = dribble_server("a line of 20 bytes.\n", &c, NULL);
+  char buf[32];
+  size_t len = 0;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_stream_readline(c, buf, 10, &len), UV_ENOBUFS);
+  ck_assert_uint_eq(len, 20);
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), 0);
+  ck_assert_uint_eq(len, 20);
+  finish(sv, c);
+  return 0;
+}
+
+START_TEST(readline_into_a_small_buffer_is_enobufs_and_keeps_the_line) {
+  ck_assert_int_eq(run_main(enobufs_main, NULL), 0);
+}
+END_TEST
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Reads one byte, then resets the connection (SO_LINGER 0 and close). */
+static int reset_handler(auv_stream_t *s, void *arg) {
+  char b;
+  struct linger lg;
+  uv_os_fd_t fd;
+  (void) arg;
+  ck_assert_int_eq(auv_stream_readexactly(s, &b, 1, NULL), 0);
+  lg.l_onoff = 1;
+  lg.l_linger = 0;
+  ck_assert_int_eq(uv_fileno((uv_handle_t *) auv_stream_uv(s), &fd), 0);
+  ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+  return 0;  /* the server closes the stream: a reset */
+}
+
+static int reset_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  char buf[16];
+  size_t len;
+  int n, i, err = 0;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_server(loop, reset_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv),
+                                       NULL, &c), 0);
+  ck_assert_int_eq(auv_stream_write(c, "x", 1), 0);
+  n = auv_stream_read(c, buf, sizeof(buf));
+  ck_assert_int_eq(n, UV_ECONNRESET);
+  /* The error sticks, for readers and writers. */
+  ck_assert_int_eq(auv_stream_readexactly(c, buf, 2, &len), UV_ECONNRESET);
+  for (i = 0; i < 10 && err == 0; i++)
+    err = auv_stream_write(c, "more", 4);
+  ck_assert_int_eq(err, UV_ECONNRESET);
+  ck_assert_int_eq(auv_stream_drain(c), UV_ECONNRESET);
+  auv_stream_close(c);
+  auv_stream_wait_closed(c);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(peer_reset_is_econnreset_for_reader_and_writer) {
+  ck_assert_int_eq(run_main(reset_main, NULL), 0);
+}
+END_TEST
+
+static int noop_handler(auv_stream_t *s, void *arg) {
+  (void) s;
+  (void) arg;
+  return 0;
+}
+
+static int refused_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  int port;
+  (void) arg;
+  (void) result;
+  /* A port that was free a moment ago and has nobody listening now. */
+  ck_assert_int_eq(auv_start_server(loop, noop_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  port = server_port(sv);
+  auv_server_free(sv);
+  auv_sleep(0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, NULL, &c),
+                   UV_ECONNREFUSED);
+  ck_assert_ptr_null(c);
+  return 0;
+}
+
+START_TEST(connection_refused_is_econnrefused) {
+  ck_assert_int_eq(run_main(refused_main, NULL), 0);
+}
+END_TEST
+
+static int bad_host_main(void *arg, void **result) {
+  auv_stream_t *c = NULL;
+  int err;
+  (void) arg;
+  (void) result;
+  err = auv_open_connection(loop, "no-such-host.invalid", 80, NULL, &c);
+  ck_assert_msg(err == UV_EAI_NONAME || err == UV_EAI_AGAIN ||
+                err == UV_EAI_FAIL, "%s", auv_err_name(err));
+  return 0;
+}
+
+START_TEST(unknown_host_is_an_eai_code) {
+  ck_assert_int_eq(run_main(bad_host_main, NULL), 0);
+}
+END_TEST
+
+static int counter_free_calls;
+static void counting_free(void *p) {
+  counter_free_calls++;
+  free(p);
+}
+
+static int after_close_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  char buf[4];
+  uv_buf_t bufs[1];
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_server(loop, echo_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv),
+                                       NULL, &c), 0);
+  ck_assert_int_eq(auv_stream_close(c), 0);
+  ck_assert_int_eq(auv_stream_close(c), 0);  /* again: nothing */
+  ck_assert(auv_stream_is_closing(c));
+  ck_assert_int_eq(auv_stream_write(c, "x", 1), UV_EPIPE);
+  bufs[0] = uv_buf_init("x", 1);
+  ck_assert_int_eq(auv_stream_writelines(c, bufs, 1), UV_EPIPE);
+  counter_free_calls = 0;
+  ck_assert_int_eq(auv_stream_write_owned(c, malloc(8), 8, counting_free),
+                   UV_EPIPE);
+  ck_assert_int_eq(counter_free_calls, 1);  /* freed on the error too */
+  ck_assert_int_eq(auv_stream_drain(c), UV_EPIPE);
+  ck_assert_int_eq(auv_stream_write_eof(c), UV_EPIPE);
+  ck_assert_int_eq(auv_stream_read(c, buf, sizeof(buf)), 0);
+  ck_assert_int_eq(auv_stream_wait_closed(c), 0);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(write_after_close_is_epipe) {
+  ck_assert_int_eq(run_main(after_close_main, NULL), 0);
+}
+END_TEST
+
+static int owned_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  char buf[64];
+  uv_buf_t lines[3];
+  size_t len;
+  char *p;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_server(loop, echo_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv),
+                                       NULL, &c), 0);
+  counter_free_calls = 0;
+  p = malloc(6);
+  memcpy(p, "owned\n", 6);
+  ck_assert_int_eq(auv_stream_write_owned(c, p, 6, counting_free), 0);
+  lines[0] = uv_buf_init("one ", 4);
+  lines[1] = uv_buf_init("two ", 4);
+  lines[2] = uv_buf_init("three\n", 6);
+  ck_assert_int_eq(auv_stream_writelines(c, lines, 3), 0);
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), 0);
+  ck_assert_uint_eq(len, 6);
+  ck_assert_int_eq(counter_free_calls, 1);
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), 0);
+  ck_assert_uint_eq(len, 14);
+  ck_assert(memcmp(buf, "one two three\n", 14) == 0);
+  finish(sv, c);
+  return 0;
+}
+
+START_TEST(write_owned_and_writelines_arrive_in_order) {
+  ck_assert_int_eq(run_main(owned_main, NULL), 0);
+}
+END_TEST
+
+/* ---- server close while clients are connected ---------------------------- */
+
+static int server_close_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c[3];
+  auv_stream_t *late = NULL;
+  char buf[8];
+  int i, port;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_server(loop, echo_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  port = server_port(sv);
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, NULL, &c[i]),
+                     0);
+    echo_once(c[i], "hi");
+  }
+  ck_assert_int_eq(auv_server_connections(sv), 3);
+  auv_server_close(sv);
+  auv_sleep(0.01);
+  /* No longer listening, but the connections go on. */
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, NULL, &late),
+                   UV_ECONNREFUSED);
+  echo_once(c[1], "still here");
+  ck_assert_int_eq(auv_server_connections(sv), 3);
+  /* Python 3.13's close_clients: their handlers see end of stream. */
+  ck_assert_int_eq(auv_server_close_clients(sv), 0);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  ck_assert_int_eq(auv_server_connections(sv), 0);
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(auv_stream_read(c[i], buf, sizeof(buf)), 0);
+    auv_stream_close(c[i]);
+    auv_stream_wait_closed(c[i]);
+  }
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(server_close_while_clients_are_connected) {
+  ck_assert_int_eq(run_main(server_close_main, NULL), 0);
+}
+END_TEST
+
+/* ---- many connections ---------------------------------------------------- */
+
+typedef struct {
+  int port;
+  int id;
+  int ok;
+} client_t;
+
+static int client_task(void *arg, void **result) {
+  client_t *cl = arg;
+  auv_stream_t *s = NULL;
+  char msg[64], buf[64];
+  size_t len;
+  int round, err;
+  (void) result;
+  err = auv_open_connection(loop, "127.0.0.1", cl->port, NULL, &s);
+  if (err != 0)
+    return err;
+  for (round = 0; round < 3; round++) {
+    int n = snprintf(msg, sizeof(msg), "client %d round %d\n", cl->id, round);
+    if ((err = auv_stream_write(s, msg, (size_t) n)) != 0)
+      break;
+    if ((err = auv_stream_readline(s, buf, sizeof(buf), &len)) != 0)
+      break;
+    if (len != (size_t) n || memcmp(buf, msg, len) != 0) {
+      err = UV_EPROTO;
+      break;
+    }
+  }
+  auv_stream_close(s);
+  auv_stream_wait_closed(s);
+  cl->ok = err == 0;
+  return err;
+}
+
+#define NCLIENTS 200
+
+static int many_main(void *arg, void **result) {
+  static client_t cl[NCLIENTS];
+  auv_task_t *t[NCLIENTS];
+  auv_server_t *sv = NULL;
+  auv_server_options_t so;
+  int i, n = (int) test_scaled(NCLIENTS * 10) / 10 + 1;
+  (void) arg;
+  (void) result;
+  if (n > NCLIENTS)
+    n = NCLIENTS;
+  memset(&so, 0, sizeof(so));
+  so.backlog = 512;
+  so.stack_size = 64 * 1024;
+  ck_assert_int_eq(auv_start_server(loop, echo_handler, NULL, "127.0.0.1", 0,
+                                    &so, &sv), 0);
+  for (i = 0; i < n; i++) {
+    cl[i].port = server_port(sv);
+    cl[i].id = i;
+    cl[i].ok = 0;
+    t[i] = spawn(client_task, &cl[i]);
+  }
+  for (i = 0; i < n; i++)
+    ck_assert_int_eq(join(t[i]), 0);
+  for (i = 0; i < n; i++)
+    ck_assert(cl[i].ok);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(two_hundred_concurrent_connections) {
+  ck_assert_int_eq(run_main(many_main, NULL), 0);
+}
+END_TEST
+
+/* ---- future forms and cancellation --------------------------------------- */
+
+static void stop_when_done(auv_future_t *f, void *arg) {
+  (void) f;
+  (void) arg;
+}
+
+static int settle_task(void *arg, void **result) {
+  (void) arg;
+  (void) result;
+  return auv_sleep(0.05);
+}
+
+START_TEST(future_forms_work_from_plain_callbacks) {
+  long live = test_alloc_live();
+  auv_future_t *fs = NULL, *fc = NULL;
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  struct sockaddr_storage ss;
+  loop = test_loop_new();
+  ck_assert_int_eq(auv_start_server_future(loop, echo_handler, NULL,
+                                           "127.0.0.1", 0, NULL, &fs), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, fs, (void **) &sv), 0);
+  auv_future_unref(fs);
+  ck_assert_int_eq(auv_server_count(sv), 1);
+  ck_assert_int_eq(auv_server_sockname(sv, 0, &ss, NULL), 0);
+  ck_assert_int_eq(auv_open_connection_future(loop, "127.0.0.1", port_of(&ss),
+                                              NULL, &fc), 0);
+  ck_assert_int_eq(auv_future_add_done_callback(fc, stop_when_done, NULL), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, fc, (void **) &c), 0);
+  auv_future_unref(fc);
+  ck_assert_ptr_nonnull(c);
+  /* Task forms outside a task. */
+  ck_assert_int_eq(auv_stream_read(c, &ss, 1), AUV_ENOTASK);
+  ck_assert_int_eq(auv_stream_drain(c), AUV_ENOTASK);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", 1, NULL, &c),
+                   AUV_ENOTASK);
+  auv_stream_close(c);
+  auv_server_free(sv);
+  /* Let the connection task see end of stream and finish. */
+  {
+    auv_task_t *w = spawn(settle_task, NULL);
+    ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(w), NULL),
+                     0);
+    auv_task_unref(w);
+  }
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+static int cancel_main(void *arg, void **result) {
+  auv_future_t *f = NULL;
+  auv_server_t *sv = NULL;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_server(loop, noop_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  /* Cancelled while resolving, or connecting: either way nothing leaks
+   * and the future ends cancelled. */
+  ck_assert_int_eq(auv_open_connection_future(loop, "127.0.0.1",
+                                              server_port(sv), NULL, &f), 0);
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+  ck_assert(auv_future_cancelled(f));
+  auv_future_unref(f);
+  auv_sleep(0.05);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(cancelling_a_connection_attempt_frees_everything) {
+  ck_assert_int_eq(run_main(cancel_main, NULL), 0);
+}
+END_TEST
+
+#if defined(SO_REUSEPORT)
+static int reuse_main(void *arg, void **result) {
+  auv_server_t *a = NULL, *b = NULL;
+  auv_server_options_t so;
+  (void) arg;
+  (void) result;
+  memset(&so, 0, sizeof(so));
+  so.reuse_port = 1;
+  ck_assert_int_eq(auv_start_server(loop, noop_handler, NULL, "127.0.0.1", 0,
+                                    &so, &a), 0);
+  ck_assert_int_eq(auv_start_server(loop, noop_handler, NULL, "127.0.0.1",
+                                    server_port(a), &so, &b), 0);
+  so.reuse_port = 0;
+  auv_server_free(a);
+  auv_server_free(b);
+  return 0;
+}
+
+START_TEST(reuse_port_lets_two_servers_share_a_port) {
+  ck_assert_int_eq(run_main(reuse_main, NULL), 0);
+}
+END_TEST
+#endif
+
+Suite *stream_suite(void) {
+  Suite *s = suite_create("stream");
+  TCase *tc = test_tcase_create("stream", 60);
+#ifndef _WIN32
+  signal(SIGPIPE, SIG_IGN);
+#endif
+  ADD(tc, echo_round_trip_over_ipv4);
+  ADD(tc, echo_round_trip_over_ipv6_when_available);
+  ADD(tc, echo_round_trip_with_a_host_name);
+  ADD(tc, echo_round_trip_over_a_unix_socket);
+  ADD(tc, big_transfer_both_ways_with_back_pressure);
+  ADD(tc, close_flushes_queued_writes_before_closing);
+  ADD(tc, drain_waits_for_a_peer_that_stops_reading);
+  ADD(tc, reading_pauses_above_twice_the_limit_and_resumes);
+  ADD(tc, readline_readuntil_readexactly_with_data_in_small_chunks);
+  ADD(tc, readline_at_eof_returns_the_partial_line);
+  ADD(tc, readuntil_at_eof_is_incomplete_with_the_partial);
+  ADD(tc, limit_overrun_keeps_data_for_readuntil_and_drops_it_for_readline);
+  ADD(tc, readline_into_a_small_buffer_is_enobufs_and_keeps_the_line);
+  ADD(tc, peer_reset_is_econnreset_for_reader_and_writer);
+  ADD(tc, connection_refused_is_econnrefused);
+  ADD(tc, unknown_host_is_an_eai_code);
+  ADD(tc, write_after_close_is_epipe);
+  ADD(tc, write_owned_and_writelines_arrive_in_order);
+  ADD(tc, server_close_while_clients_are_connected);
+  ADD(tc, two_hundred_concurrent_connections);
+  ADD(tc, future_forms_work_from_plain_callbacks);
+  ADD(tc, cancelling_a_connection_attempt_frees_everything);
+#if defined(SO_REUSEPORT)
+  ADD(tc, reuse_port_lets_two_servers_share_a_port);
+#endif
+  suite_add_tcase(s, tc);
+  return s;
+}
