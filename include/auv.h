@@ -458,6 +458,8 @@ AUV_EXTERN const char *auv_coro_backend(void);
 #include "auv/executor.h"
 /* UDP endpoints and signals */
 #include "auv/udp.h"
+/* Subprocesses: create_subprocess_exec, pipes as streams, wait, signals */
+#include "auv/subprocess.h"
 
 #ifdef __cplusplus
 }

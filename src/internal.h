@@ -155,6 +155,23 @@ int auv__req_complete(uv_req_t *req, int err, void *value,
 auv_loop_t *auv__req_task_loop(void);
 int auv__req_await(auv_future_t *f, void **value);
 
+/* streams over pipes a child process uses (stream.c; for subprocess.c):
+ * auv__stream_pipe_new makes a stream whose uv_pipe_t is initialised but
+ * not open (hand auv__stream_pipe(s) to uv_spawn as UV_CREATE_PIPE);
+ * once the child is spawned, auv__stream_start makes it readable (reading
+ * starts; call it for the child's stdout/stderr, not for its stdin). A
+ * stream that never became part of a child is closed with
+ * auv_stream_close and freed by the loop as any other. */
+int auv__stream_pipe_new(auv_loop_t *loop, const auv_stream_options_t *opts,
+                         auv_stream_t **out);
+uv_pipe_t *auv__stream_pipe(auv_stream_t *s);
+int auv__stream_start(auv_stream_t *s);
+/* Tests and fuzzing: feed bytes / end of stream to a stream's reader as
+ * libuv's read callback would (a pipe stream from auv__stream_pipe_new,
+ * never opened, is a stream fed only this way). */
+int auv__stream_feed(auv_stream_t *s, const void *data, size_t len);
+void auv__stream_feed_eof(auv_stream_t *s);
+
 /* signal handlers (signal.c): close the loop's signal handles */
 void auv__signals_close(auv_loop_t *loop);
 

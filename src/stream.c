@@ -340,6 +340,35 @@ static void read_cb(uv_stream_t *h, ssize_t nread, const uv_buf_t *b) {
   wake_reader(s);
 }
 
+/* For tests and the fuzz target (fuzz/fuzz-reader.c): deliver len bytes,
+ * or end of stream, to the reader exactly as libuv's read callback would,
+ * in chunks the size of the buffers alloc_cb hands out. UV_ENOMEM if a
+ * buffer cannot be had (the stream then holds a read error, as it would
+ * with libuv). */
+int auv__stream_feed(auv_stream_t *s, const void *data, size_t len) {
+  const char *p = data;
+  while (len > 0) {
+    uv_buf_t b;
+    size_t k;
+    alloc_cb(&s->h.handle, 65536, &b);
+    if (b.len == 0) {
+      read_cb(&s->h.stream, UV_ENOBUFS, &b);
+      return UV_ENOMEM;
+    }
+    k = len < b.len ? len : b.len;
+    memcpy(b.base, p, k);
+    read_cb(&s->h.stream, (ssize_t) k, &b);
+    p += k;
+    len -= k;
+  }
+  return 0;
+}
+
+void auv__stream_feed_eof(auv_stream_t *s) {
+  uv_buf_t b = uv_buf_init(NULL, 0);
+  read_cb(&s->h.stream, UV_EOF, &b);
+}
+
 static int read_start(auv_stream_t *s) {
   int err;
   if (s->reading || s->eof || s->read_error != 0 || s->closing)
@@ -936,6 +965,19 @@ static void op_succeed(op_t *op, void *value) {
 
 static int start_reading(auv_stream_t *s) {
   return read_start(s);
+}
+
+int auv__stream_pipe_new(auv_loop_t *loop, const auv_stream_options_t *opts,
+                         auv_stream_t **out) {
+  return stream_new(loop, 1, opts, out);
+}
+
+uv_pipe_t *auv__stream_pipe(auv_stream_t *s) {
+  return &s->h.pipe;
+}
+
+int auv__stream_start(auv_stream_t *s) {
+  return start_reading(s);
 }
 
 static void tcp_try_next(op_t *op);

@@ -33,6 +33,9 @@ Suite *dns_suite(void);
 Suite *fs_suite(void);
 /* Suite of test-stream.c. */
 Suite *stream_suite(void);
+/* Suites of test-faults.c and test-subprocess.c. */
+Suite *faults_suite(void);
+Suite *subprocess_suite(void);
 
 int main(void) {
   SRunner *sr;
@@ -69,6 +72,8 @@ int main(void) {
   srunner_add_suite(sr, fs_suite());
 
   srunner_add_suite(sr, stream_suite());
+  srunner_add_suite(sr, faults_suite());
+  srunner_add_suite(sr, subprocess_suite());
 
   srunner_run_all(sr, CK_ENV);
   failed = srunner_ntests_failed(sr);

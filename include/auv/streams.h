@@ -177,9 +177,11 @@ AUV_EXTERN int auv_stream_set_write_buffer_limits(auv_stream_t *stream,
 
 /* ---- Closing ------------------------------------------------------------- */
 
-/* Close the stream (uv_close): queued writes are dropped (write_owned data
- * is freed), a task waiting in a read sees end of stream, one in drain gets
- * UV_EPIPE. Calling it again does nothing. The memory is freed in the
+/* Close the stream, as asyncio's transport.close(): writes still queued
+ * go out first (reading stops at once), then the handle is closed
+ * (uv_close); if the connection broke, they are dropped (write_owned data
+ * is freed). A task waiting in a read sees end of stream, one in drain
+ * gets UV_EPIPE. Calling it again does nothing. The memory is freed in the
  * close callback, during a later loop iteration: the pointer stays valid
  * until then, so `auv_stream_close(s); auv_stream_wait_closed(s);` is the
  * pattern (as asyncio's close() then await wait_closed()). A stream a

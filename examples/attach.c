@@ -1,0 +1,2 @@
+/* attach.c (being written). */
+int main(void) { return 0; }

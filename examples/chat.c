@@ -1,0 +1,2 @@
+/* chat.c (being written). */
+int main(void) { return 0; }

@@ -1,0 +1,2 @@
+/* pipeline.c (being written). */
+int main(void) { return 0; }

@@ -1,0 +1,2 @@
+/* reuseport.c (being written). */
+int main(void) { return 0; }

@@ -1,0 +1,115 @@
+/* auv/subprocess.h: asyncio's create_subprocess_exec and Process on
+ * libuv's uv_spawn. The child's stdin, stdout and stderr can be pipes,
+ * each an auv_stream_t (the same reader/writer as a TCP connection), so a
+ * task writes to the child and reads what it prints as it would talk to a
+ * peer. Included by <auv.h>. See docs/subprocess.md.
+ *
+ * Shapes:
+ * - Spawning never waits (uv_spawn is synchronous): no task needed.
+ * - wait and communicate are task forms (coroutines in asyncio): they wait
+ *   inside a task, AUV_ENOTASK elsewhere, UV_ECANCELED if the task is
+ *   cancelled while it waits (the child goes on running). wait also has a
+ *   future form for callback code.
+ * - send_signal, terminate, kill and the queries never wait.
+ *
+ * Exit status, as asyncio's returncode: the exit code (0..255 on Unix) if
+ * the child exited, minus the signal number (-9 for SIGKILL) if a signal
+ * ended it.
+ */
+#ifndef AUV_SUBPROCESS_H
+#define AUV_SUBPROCESS_H
+
+typedef struct auv_process_s auv_process_t;
+
+/* What each of the child's standard streams is (asyncio's stdin=, stdout=,
+ * stderr= arguments). */
+typedef enum auv_stdio_e {
+  AUV_STDIO_INHERIT = 0,  /* the parent's own (asyncio's None) */
+  AUV_STDIO_PIPE = 1,     /* a pipe, as an auv_stream_t (asyncio.PIPE) */
+  AUV_STDIO_DEVNULL = 2,  /* the null device (asyncio.DEVNULL) */
+  AUV_STDIO_STDOUT = 3    /* stderr only: to wherever stdout goes
+                             (asyncio.STDOUT) */
+} auv_stdio_t;
+
+typedef struct auv_process_options_s {
+  const char *file;        /* the program; NULL: args[0]. Searched in PATH
+                              when it has no slash (execvp's rule) */
+  char **args;             /* argv, NULL-terminated, args[0] at least */
+  char **env;              /* "NAME=value" strings, NULL-terminated; NULL:
+                              the parent's environment */
+  const char *cwd;         /* NULL: the parent's */
+  auv_stdio_t stdin_mode;  /* AUV_STDIO_STDOUT is UV_EINVAL here */
+  auv_stdio_t stdout_mode; /* AUV_STDIO_STDOUT is UV_EINVAL here */
+  auv_stdio_t stderr_mode;
+  unsigned uv_flags;       /* uv_process_flags, passed to uv_spawn as they
+                              are (UV_PROCESS_DETACHED,
+                              UV_PROCESS_WINDOWS_HIDE, ...) */
+  const auv_stream_options_t *stream;  /* the pipes' limits, or NULL */
+} auv_process_options_t;
+
+/* asyncio.create_subprocess_exec: start the child. 0 and *process, or
+ * libuv's error (UV_ENOENT for a program not found, UV_EACCES, UV_ENOMEM,
+ * UV_EINVAL for a missing argument or a bad mode); nothing is left behind
+ * on error. */
+AUV_EXTERN int auv_create_subprocess_exec(auv_loop_t *loop,
+                                          const auv_process_options_t *options,
+                                          auv_process_t **process);
+
+/* The child's pipes (NULL where the mode was not AUV_STDIO_PIPE). They
+ * belong to the process: do not free them; closing one (for example
+ * stdin, to send end of file) is fine. */
+AUV_EXTERN auv_stream_t *auv_process_stdin(auv_process_t *process);
+AUV_EXTERN auv_stream_t *auv_process_stdout(auv_process_t *process);
+AUV_EXTERN auv_stream_t *auv_process_stderr(auv_process_t *process);
+AUV_EXTERN int auv_process_pid(const auv_process_t *process);
+
+/* Inside a task: wait for the child to exit; its returncode in *returncode
+ * (may be NULL). Returns at once if it has. */
+AUV_EXTERN int auv_process_wait(auv_process_t *process, int *returncode);
+/* The same as a future (a new reference), done when the child exits; the
+ * returncode is its result, as (intptr_t) value. */
+AUV_EXTERN int auv_process_wait_future(auv_process_t *process,
+                                       auv_future_t **future);
+/* The returncode once the child has exited: 0 and *returncode, or
+ * AUV_EINVALSTATE while it runs (asyncio's None). */
+AUV_EXTERN int auv_process_returncode(const auv_process_t *process,
+                                      int *returncode);
+
+/* Bytes collected by communicate. data is from auv's allocator (see
+ * auv_replace_allocator): release it with auv_bytes_free. */
+typedef struct auv_bytes_s {
+  char *data;  /* NULL when empty */
+  size_t len;
+} auv_bytes_t;
+AUV_EXTERN void auv_bytes_free(auv_bytes_t *bytes);
+
+/* Inside a task, asyncio's Process.communicate: write input (len bytes;
+ * NULL/0 for none) to the child's stdin, then close it; read stdout and
+ * stderr (those that are pipes) to their end, into *out and *err (either
+ * may be NULL to discard); wait for the child to exit. 0, and
+ * *returncode (may be NULL). A child that exits without reading its input
+ * is not an error (UV_EPIPE is ignored, as asyncio ignores
+ * BrokenPipeError). On cancellation, UV_ECANCELED: what was read so far is
+ * in *out / *err, to free. */
+AUV_EXTERN int auv_process_communicate(auv_process_t *process,
+                                       const void *input, size_t len,
+                                       auv_bytes_t *out, auv_bytes_t *err,
+                                       int *returncode);
+
+/* Send signum to the child (uv_process_kill). UV_ESRCH once it has exited
+ * (asyncio raises ProcessLookupError). On Windows SIGTERM, SIGKILL and
+ * SIGINT end the process (as libuv does it). */
+AUV_EXTERN int auv_process_send_signal(auv_process_t *process, int signum);
+/* SIGTERM, as asyncio's terminate(). */
+AUV_EXTERN int auv_process_terminate(auv_process_t *process);
+/* SIGKILL, as asyncio's kill(). */
+AUV_EXTERN int auv_process_kill(auv_process_t *process);
+
+/* Give up the process: its pipes are closed, its memory freed once the
+ * child has exited and libuv has closed the handles. The child is not
+ * killed (as in asyncio, where dropping a Process leaves the child
+ * running); if it is still running, auv still reaps it when it exits, as
+ * long as the loop runs. Do not use the pointer afterwards. */
+AUV_EXTERN void auv_process_free(auv_process_t *process);
+
+#endif /* AUV_SUBPROCESS_H */
