@@ -49,11 +49,14 @@
  * buffer's size. */
 #define READ_MIN_FREE (16 * 1024)
 
-/* A task waiting on a stream or server (drain, wait_closed), on its stack. */
+/* A task waiting on a stream or server (drain, wait_closed), on its
+ * stack; or, for the future forms, the first member of an fwaiter_t on the
+ * heap. */
 typedef struct waiter_s {
   auv__list_t node;     /* in the list waited on; unlinked once woken */
-  auv_task_t *task;     /* the waiting task */
+  auv_task_t *task;     /* the waiting task, or NULL for a future */
   int cancelled;        /* set by the task's cancel while parked */
+  void (*wake)(struct waiter_s *w);  /* future waiters: called instead */
 } waiter_t;
 
 struct auv_stream_s {
@@ -71,6 +74,7 @@ struct auv_stream_s {
   size_t limit;               /* asyncio's limit */
   int read_error;             /* error that ended reading, or 0 */
   auv_task_t *reader;         /* the task waiting for data, or NULL */
+  struct freader_s *freader;  /* the future-form read waiting, or NULL */
   int reader_cancelled;       /* its park's cancelled flag */
   /* writer */
   size_t write_size;          /* bytes queued in libuv, not yet written */
@@ -145,20 +149,124 @@ static int waiter_wait(auv__list_t *list) {
   int err;
   w.task = auv__running_task;
   w.cancelled = 0;
+  w.wake = NULL;
   auv__list_insert_tail(list, &w.node);
   err = auv__task_park(w.task, &w.cancelled);
   auv__list_remove(&w.node);
   return err;
 }
 
-/* Wake every task on list; each is unlinked here. */
+/* Wake every waiter on list; each is unlinked here. A future waiter whose
+ * condition still does not hold links itself back in (to list, which is
+ * emptied first so that this ends). */
 static void waiters_wake(auv__list_t *list) {
-  auv__list_t *n;
+  auv__list_t woken, *n;
+  auv__list_init(&woken);
   while ((n = auv__list_first(list)) != NULL) {
+    auv__list_remove(n);
+    auv__list_insert_tail(&woken, n);
+  }
+  while ((n = auv__list_first(&woken)) != NULL) {
     waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
     auv__list_remove(n);
-    auv__task_unpark(w->task);
+    if (w->task != NULL)
+      auv__task_unpark(w->task);
+    else
+      w->wake(w);
   }
+}
+
+/* A future waiting on a list (drain, wait_closed in their future forms):
+ * check() says whether what it waits for has come (1, with the result in
+ * *err) each time the list is woken. It holds a reference to the future
+ * and, through hold/release, to the stream or server it waits on. */
+typedef struct fwaiter_s {
+  waiter_t w;                          /* w.task NULL, w.wake fwaiter_wake */
+  auv__list_t *list;                   /* the list waited on */
+  auv_future_t *future;
+  int (*check)(void *obj, int *err);
+  void (*release)(void *obj);
+  void *obj;
+} fwaiter_t;
+
+static void fwaiter_free(fwaiter_t *fw) {
+  void *obj = fw->obj;
+  void (*release)(void *obj) = fw->release;
+  auv__list_remove(&fw->w.node);
+  auv_future_unref(fw->future);
+  auv__free(fw);
+  release(obj);
+}
+
+static void fwaiter_wake(waiter_t *w) {
+  fwaiter_t *fw = (fwaiter_t *) w;
+  int err = 0;
+  if (!fw->check(fw->obj, &err)) {
+    auv__list_insert_tail(fw->list, &w->node);
+    return;
+  }
+  fw->future->cancel_hook = NULL;
+  if (err < 0)
+    auv__future_set_error(fw->future, err);
+  else
+    auv__future_set_result(fw->future, NULL, NULL);
+  fwaiter_free(fw);
+}
+
+static int fwaiter_cancel(auv_future_t *f, const char *msg, void *arg) {
+  int r;
+  f->cancel_hook = NULL;
+  r = auv_future_cancel(f, msg);
+  if (r == 1)
+    fwaiter_free(arg);
+  else
+    f->cancel_hook = fwaiter_cancel;
+  return r;
+}
+
+/* A new future in *future that completes once check(obj) holds, now or
+ * when list is woken. The caller has taken the reference that release
+ * gives back, and gets it back on error. */
+static int fwaiter_start(auv_loop_t *loop, auv__list_t *list,
+                         int (*check)(void *obj, int *err),
+                         void (*release)(void *obj), void *obj,
+                         auv_future_t **future) {
+  fwaiter_t *fw;
+  int err = 0;
+  if (loop->closing) {
+    release(obj);
+    return AUV_ECLOSED;
+  }
+  fw = auv__calloc(1, sizeof(*fw));
+  if (fw == NULL) {
+    release(obj);
+    return UV_ENOMEM;
+  }
+  err = auv_future_new(loop, &fw->future);
+  if (err != 0) {
+    auv__free(fw);
+    release(obj);
+    return err;
+  }
+  auv__list_init(&fw->w.node);
+  fw->w.wake = fwaiter_wake;
+  fw->list = list;
+  fw->check = check;
+  fw->release = release;
+  fw->obj = obj;
+  *future = auv_future_ref(fw->future);
+  if (check(obj, &err)) {
+    if (err < 0)
+      auv__future_set_error(fw->future, err);
+    else
+      auv__future_set_result(fw->future, NULL, NULL);
+    fwaiter_free(fw);
+    return 0;
+  }
+  auv__list_insert_tail(list, &fw->w.node);
+  fw->future->cancel_hook = fwaiter_cancel;
+  fw->future->cancel_hook_arg = fw;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -218,10 +326,15 @@ static void stream_close_cb(uv_handle_t *h) {
   stream_unref(s);
 }
 
-/* Wake the reader, if one waits. */
+static void freader_poll(auv_stream_t *s);
+
+/* Wake the reader, if one waits: a task is resumed, a future-form read is
+ * tried again now. */
 static void wake_reader(auv_stream_t *s) {
   if (s->reader != NULL)
     auv__task_unpark(s->reader);
+  else if (s->freader != NULL)
+    freader_poll(s);
 }
 
 int auv_stream_close(auv_stream_t *s) {
@@ -260,6 +373,23 @@ int auv_stream_wait_closed(auv_stream_t *s) {
   err = waiter_wait(&s->closers);
   stream_unref(s);
   return err;
+}
+
+static void stream_release(void *obj) {
+  stream_unref(obj);
+}
+
+static int closed_check(void *obj, int *err) {
+  (void) err;
+  return ((auv_stream_t *) obj)->closed;
+}
+
+int auv_stream_wait_closed_future(auv_stream_t *s, auv_future_t **future) {
+  if (s == NULL || future == NULL)
+    return UV_EINVAL;
+  s->refs++;
+  return fwaiter_start(s->loop, &s->closers, closed_check, stream_release, s,
+                       future);
 }
 
 /* ------------------------------------------------------------------------
@@ -391,10 +521,31 @@ static void consume(auv_stream_t *s, size_t n) {
 }
 
 /* ------------------------------------------------------------------------
- * Reading: the task's side
+ * Reading: the operations
+ *
+ * Each read is an rdop_t that rdop_try() completes from the buffer, or
+ * leaves waiting for more data. The task forms run it on the task's stack
+ * and park the task in between (rd_run); the future forms keep it on the
+ * heap as the stream's freader, tried again each time wake_reader() is
+ * called (data, end of stream, an error, close). Only a completed read
+ * consumes anything, so a cancelled one loses nothing.
  * ------------------------------------------------------------------------ */
 
-/* The checks every read starts with. */
+enum { RD_READ, RD_EXACT, RD_UNTIL, RD_LINE };
+
+typedef struct rdop_s {
+  int kind;             /* RD_* */
+  unsigned tried : 1;   /* rdop_try ran once already */
+  char *buf;            /* the caller's buffer */
+  size_t n;             /* RD_READ/RD_EXACT: bytes wanted; else buf's
+                           capacity */
+  const char *sep;      /* RD_UNTIL/RD_LINE: the separator */
+  size_t seplen;
+  size_t offset;        /* readuntil: where the next search starts */
+  size_t len;           /* out: see the public functions */
+} rdop_t;
+
+/* The checks every task-form read starts with. */
 static int reader_check(auv_stream_t *s) {
   if (s == NULL)
     return UV_EINVAL;
@@ -402,7 +553,7 @@ static int reader_check(auv_stream_t *s) {
     return AUV_ENOTASK;
   if (auv__running_task->future.loop != s->loop)
     return AUV_EWRONGLOOP;
-  if (s->reader != NULL)
+  if (s->reader != NULL || s->freader != NULL)
     return UV_EBUSY;
   return 0;
 }
@@ -412,101 +563,13 @@ static int reader_done(const auv_stream_t *s) {
   return s->eof || s->read_error != 0 || s->closing;
 }
 
-/* asyncio's _wait_for_data: wait until data arrives or the stream ends.
- * Resumes a paused stream first (a reader that needs more than is
- * buffered must get it). 0 or UV_ECANCELED. The task holds a reference
- * while it waits, so the stream outlives a close from elsewhere; the
- * caller must not touch s after this returns 1 (the stream is gone), and
- * returns end of stream then. */
-static int wait_for_data(auv_stream_t *s, int *gone) {
-  int err;
-  *gone = 0;
+/* A reader needs more than is buffered: resume a paused stream (asyncio's
+ * _wait_for_data). */
+static void need_data(auv_stream_t *s) {
   if (s->paused) {
     s->paused = 0;
     read_start(s);
   }
-  s->reader = auv__running_task;
-  s->reader_cancelled = 0;
-  s->refs++;
-  err = auv__task_park(s->reader, &s->reader_cancelled);
-  s->reader = NULL;
-  if (s->refs == 1 && s->closed) {
-    *gone = 1;
-    stream_unref(s);
-    return err;
-  }
-  s->refs--;
-  return err;
-}
-
-int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
-  int err = reader_check(s);
-  int gone;
-  size_t k;
-  if (err != 0)
-    return err;
-  if (s->read_error != 0)
-    return s->read_error;
-  if (n == 0)
-    return 0;
-  if (buf == NULL)
-    return UV_EINVAL;
-  if (n > INT_MAX)
-    n = INT_MAX;
-  while (buffered(s) == 0 && !reader_done(s)) {
-    err = wait_for_data(s, &gone);
-    if (gone)
-      return err;
-    if (err != 0)
-      return err;
-  }
-  k = buffered(s);
-  if (k == 0)
-    return s->read_error;  /* 0 at end of stream */
-  if (k > n)
-    k = n;
-  memcpy(buf, s->buf + s->start, k);
-  consume(s, k);
-  return (int) k;
-}
-
-int auv_stream_readexactly(auv_stream_t *s, void *buf, size_t n,
-                           size_t *nread) {
-  int err = reader_check(s);
-  int gone;
-  size_t k;
-  if (nread != NULL)
-    *nread = 0;
-  if (err != 0)
-    return err;
-  if (s->read_error != 0)
-    return s->read_error;
-  if (n == 0)
-    return 0;
-  if (buf == NULL)
-    return UV_EINVAL;
-  while (buffered(s) < n) {
-    if (s->read_error != 0)
-      return s->read_error;
-    if (reader_done(s)) {
-      k = buffered(s);
-      memcpy(buf, s->buf + s->start, k);
-      consume(s, k);
-      if (nread != NULL)
-        *nread = k;
-      return AUV_EINCOMPLETE;
-    }
-    err = wait_for_data(s, &gone);
-    if (gone)
-      return err != 0 ? err : AUV_EINCOMPLETE;
-    if (err != 0)
-      return err;
-  }
-  memcpy(buf, s->buf + s->start, n);
-  consume(s, n);
-  if (nread != NULL)
-    *nread = n;
-  return 0;
 }
 
 /* The first occurrence of sep in buf[from, len), or -1. */
@@ -525,81 +588,398 @@ static long find_sep(const char *buf, size_t from, size_t len,
   return -1;
 }
 
+static void copy_out(auv_stream_t *s, rdop_t *op, size_t k) {
+  if (k > 0)
+    memcpy(op->buf, s->buf + s->start, k);
+  consume(s, k);
+  op->len = k;
+}
+
 /* asyncio's readuntil, step for step (streams.py, Python 3.12), with the
  * separator's position as the `consumed` of its LimitOverrunError in
- * *len. */
-int auv_stream_readuntil(auv_stream_t *s, const void *sep, size_t seplen,
-                         void *buf, size_t cap, size_t *len) {
-  int err = reader_check(s);
-  int gone;
-  size_t offset = 0, k;
-  long isep = -1;
-  if (len != NULL)
-    *len = 0;
-  if (err != 0)
-    return err;
-  if (sep == NULL || seplen == 0 || (buf == NULL && cap > 0) || len == NULL)
-    return UV_EINVAL;
-  if (s->read_error != 0)
-    return s->read_error;
-  for (;;) {
-    size_t buflen = buffered(s);
-    if (buflen - offset >= seplen) {
-      isep = find_sep(s->buf + s->start, offset, buflen, sep, seplen);
-      if (isep >= 0)
-        break;
-      offset = buflen + 1 - seplen;
-      if (offset > s->limit) {
-        *len = offset;
-        return AUV_ELIMIT;
+ * op->len. */
+static int until_try(auv_stream_t *s, rdop_t *op, int *ret) {
+  size_t buflen = buffered(s), k;
+  long isep;
+  if (buflen - op->offset >= op->seplen) {
+    isep = find_sep(s->buf + s->start, op->offset, buflen, op->sep,
+                    op->seplen);
+    if (isep >= 0) {
+      k = (size_t) isep + op->seplen;
+      if ((size_t) isep > s->limit) {
+        op->len = (size_t) isep;
+        *ret = AUV_ELIMIT;
+      } else if (k > op->n) {
+        op->len = k;
+        *ret = UV_ENOBUFS;
+      } else {
+        copy_out(s, op, k);
+        *ret = 0;
+      }
+      return 1;
+    }
+    op->offset = buflen + 1 - op->seplen;
+    if (op->offset > s->limit) {
+      op->len = op->offset;
+      *ret = AUV_ELIMIT;
+      return 1;
+    }
+  }
+  if (s->read_error != 0) {
+    *ret = s->read_error;
+    return 1;
+  }
+  if (reader_done(s)) {
+    copy_out(s, op, buflen < op->n ? buflen : op->n);
+    *ret = AUV_EINCOMPLETE;
+    return 1;
+  }
+  return 0;
+}
+
+/* Complete op from the buffer if it can: 1 with its return value in *ret
+ * (and op->len set as the public function says), or 0 if it needs more
+ * data. */
+static int rdop_try(auv_stream_t *s, rdop_t *op, int *ret) {
+  size_t k = buffered(s);
+  int first = !op->tried;
+  op->tried = 1;
+  switch (op->kind) {
+  case RD_READ:
+    if (s->read_error != 0) {
+      *ret = s->read_error;  /* an error comes before buffered data */
+    } else if (k > 0) {
+      copy_out(s, op, k < op->n ? k : op->n);
+      *ret = (int) op->len;
+    } else if (reader_done(s)) {
+      *ret = 0;              /* end of stream */
+    } else {
+      return 0;
+    }
+    return 1;
+  case RD_EXACT:
+    if (s->read_error != 0) {
+      *ret = s->read_error;
+    } else if (k >= op->n) {
+      copy_out(s, op, op->n);
+      *ret = 0;
+    } else if (reader_done(s)) {
+      copy_out(s, op, k);
+      *ret = AUV_EINCOMPLETE;
+    } else {
+      return 0;
+    }
+    return 1;
+  default:
+    if (first && s->read_error != 0) {
+      *ret = s->read_error;
+      return 1;
+    }
+    if (!until_try(s, op, ret))
+      return 0;
+    if (op->kind == RD_LINE) {
+      /* readline: end of stream is not an error; past the limit, the
+       * line is discarded (up to and including its newline if that is
+       * buffered, else everything buffered). */
+      if (*ret == AUV_EINCOMPLETE) {
+        *ret = 0;
+      } else if (*ret == AUV_ELIMIT) {
+        size_t consumed = op->len;
+        op->len = 0;
+        if (consumed < buffered(s) && s->buf[s->start + consumed] == '\n')
+          consume(s, consumed + 1);
+        else
+          consume(s, buffered(s));
       }
     }
-    if (s->read_error != 0)
-      return s->read_error;
-    if (reader_done(s)) {
-      k = buffered(s) < cap ? buffered(s) : cap;
-      if (k > 0)
-        memcpy(buf, s->buf + s->start, k);
-      consume(s, k);
-      *len = k;
-      return AUV_EINCOMPLETE;
+    return 1;
+  }
+}
+
+/* Run op in the running task: try, and park until wake_reader() between
+ * tries. The task holds a reference meanwhile, so a close from elsewhere
+ * never frees the stream under it (the read then sees the stream closed:
+ * what is buffered, then end of stream). */
+static int rd_run(auv_stream_t *s, rdop_t *op) {
+  int ret, err;
+  s->refs++;
+  while (!rdop_try(s, op, &ret)) {
+    need_data(s);
+    s->reader = auv__running_task;
+    s->reader_cancelled = 0;
+    err = auv__task_park(s->reader, &s->reader_cancelled);
+    s->reader = NULL;
+    if (err != 0) {
+      ret = err;
+      break;
     }
-    err = wait_for_data(s, &gone);
-    if (gone)
-      return err != 0 ? err : AUV_EINCOMPLETE;
-    if (err != 0)
-      return err;
   }
-  if ((size_t) isep > s->limit) {
-    *len = (size_t) isep;
-    return AUV_ELIMIT;
-  }
-  k = (size_t) isep + seplen;
-  if (k > cap) {
-    *len = k;
-    return UV_ENOBUFS;
-  }
-  memcpy(buf, s->buf + s->start, k);
-  consume(s, k);
-  *len = k;
+  stream_unref(s);
+  return ret;
+}
+
+int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
+  rdop_t op;
+  int err = reader_check(s);
+  if (err != 0)
+    return err;
+  if (s->read_error != 0)
+    return s->read_error;
+  if (n == 0)
+    return 0;
+  if (buf == NULL)
+    return UV_EINVAL;
+  memset(&op, 0, sizeof(op));
+  op.kind = RD_READ;
+  op.buf = buf;
+  op.n = n > INT_MAX ? INT_MAX : n;
+  return rd_run(s, &op);
+}
+
+int auv_stream_readexactly(auv_stream_t *s, void *buf, size_t n,
+                           size_t *nread) {
+  rdop_t op;
+  int err = reader_check(s);
+  if (nread != NULL)
+    *nread = 0;
+  if (err != 0)
+    return err;
+  if (s->read_error != 0)
+    return s->read_error;
+  if (n == 0)
+    return 0;
+  if (buf == NULL)
+    return UV_EINVAL;
+  memset(&op, 0, sizeof(op));
+  op.kind = RD_EXACT;
+  op.buf = buf;
+  op.n = n;
+  err = rd_run(s, &op);
+  if (nread != NULL)
+    *nread = op.len;
+  return err;
+}
+
+static int until_args(const void *sep, size_t seplen, const void *buf,
+                      size_t cap, const size_t *len) {
+  if (sep == NULL || seplen == 0 || (buf == NULL && cap > 0) || len == NULL)
+    return UV_EINVAL;
   return 0;
+}
+
+int auv_stream_readuntil(auv_stream_t *s, const void *sep, size_t seplen,
+                         void *buf, size_t cap, size_t *len) {
+  rdop_t op;
+  int err = reader_check(s);
+  if (len != NULL)
+    *len = 0;
+  if (err == 0)
+    err = until_args(sep, seplen, buf, cap, len);
+  if (err != 0)
+    return err;
+  memset(&op, 0, sizeof(op));
+  op.kind = RD_UNTIL;
+  op.buf = buf;
+  op.n = cap;
+  op.sep = sep;
+  op.seplen = seplen;
+  err = rd_run(s, &op);
+  *len = op.len;
+  return err;
 }
 
 int auv_stream_readline(auv_stream_t *s, void *buf, size_t cap,
                         size_t *len) {
-  size_t consumed;
-  int err = auv_stream_readuntil(s, "\n", 1, buf, cap, len);
-  if (err == AUV_EINCOMPLETE)
-    return 0;  /* the partial line, empty at end of stream */
-  if (err == AUV_ELIMIT) {
-    consumed = *len;
+  rdop_t op;
+  int err = reader_check(s);
+  if (len != NULL)
     *len = 0;
-    if (consumed < buffered(s) && s->buf[s->start + consumed] == '\n')
-      consume(s, consumed + 1);
-    else
-      consume(s, buffered(s));
-  }
+  if (err == 0)
+    err = until_args("\n", 1, buf, cap, len);
+  if (err != 0)
+    return err;
+  memset(&op, 0, sizeof(op));
+  op.kind = RD_LINE;
+  op.buf = buf;
+  op.n = cap;
+  op.sep = "\n";
+  op.seplen = 1;
+  err = rd_run(s, &op);
+  *len = op.len;
   return err;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading: the future forms
+ * ------------------------------------------------------------------------ */
+
+/* A read waiting as a future: the stream's freader. Holds a reference to
+ * the stream and one to the future until it completes or is cancelled. */
+typedef struct freader_s {
+  rdop_t op;
+  auv_stream_t *stream;
+  auv_future_t *future;
+  size_t *len_out;      /* the caller's nread / len, or NULL */
+  char sep[1];          /* the separator's copy (seplen bytes) */
+} freader_t;
+
+static void freader_free(freader_t *fr) {
+  auv_stream_t *s = fr->stream;
+  if (s->freader == fr)
+    s->freader = NULL;
+  auv_future_unref(fr->future);
+  auv__free(fr);
+  stream_unref(s);
+}
+
+/* The read completed with ret: store the length, complete the future
+ * (its result is the byte count), free the record. */
+static void freader_finish(freader_t *fr, int ret) {
+  auv_future_t *f = fr->future;
+  f->cancel_hook = NULL;
+  if (fr->len_out != NULL)
+    *fr->len_out = fr->op.len;
+  if (ret < 0)
+    auv__future_set_error(f, ret);
+  else
+    auv__future_set_result(f, (void *) (intptr_t) (fr->op.kind == RD_READ
+                                                       ? (size_t) ret
+                                                       : fr->op.len),
+                           NULL);
+  freader_free(fr);
+}
+
+static int freader_cancel(auv_future_t *f, const char *msg, void *arg) {
+  freader_t *fr = arg;
+  int r;
+  f->cancel_hook = NULL;
+  r = auv_future_cancel(f, msg);
+  if (r == 1)
+    freader_free(fr);
+  else
+    f->cancel_hook = freader_cancel;  /* not cancelled: still waiting */
+  return r;
+}
+
+/* wake_reader() for a future read: try again. */
+static void freader_poll(auv_stream_t *s) {
+  freader_t *fr = s->freader;
+  int ret;
+  if (rdop_try(s, &fr->op, &ret))
+    freader_finish(fr, ret);
+  else
+    need_data(s);
+}
+
+/* Start a future-form read of kind on s (arguments checked by the
+ * caller). */
+static int freader_start(auv_stream_t *s, int kind, void *buf, size_t n,
+                         const void *sep, size_t seplen, size_t *len_out,
+                         auv_future_t **future) {
+  freader_t *fr;
+  int err, ret;
+  if (s->reader != NULL || s->freader != NULL)
+    return UV_EBUSY;
+  fr = auv__calloc(1, sizeof(*fr) + seplen);
+  if (fr == NULL)
+    return UV_ENOMEM;
+  err = auv_future_new(s->loop, &fr->future);
+  if (err != 0) {
+    auv__free(fr);
+    return err;
+  }
+  if (seplen > 0)
+    memcpy(fr->sep, sep, seplen);
+  fr->op.kind = kind;
+  fr->op.buf = buf;
+  fr->op.n = n;
+  fr->op.sep = fr->sep;
+  fr->op.seplen = seplen;
+  fr->len_out = len_out;
+  fr->stream = s;
+  s->refs++;
+  s->freader = fr;
+  *future = auv_future_ref(fr->future);
+  if (rdop_try(s, &fr->op, &ret)) {
+    freader_finish(fr, ret);
+    return 0;
+  }
+  need_data(s);
+  fr->future->cancel_hook = freader_cancel;
+  fr->future->cancel_hook_arg = fr;
+  return 0;
+}
+
+/* The checks every future-form read starts with. */
+static int freader_check(auv_stream_t *s, auv_future_t **future) {
+  if (s == NULL || future == NULL)
+    return UV_EINVAL;
+  if (s->loop->closing)
+    return AUV_ECLOSED;
+  return 0;
+}
+
+int auv_stream_read_future(auv_stream_t *s, void *buf, size_t n,
+                           auv_future_t **future) {
+  int err = freader_check(s, future);
+  if (err != 0)
+    return err;
+  if (buf == NULL && n > 0)
+    return UV_EINVAL;
+  if (n == 0 || s->read_error != 0) {
+    /* Done at once, as the task form returns at once. */
+    err = auv_future_new(s->loop, future);
+    if (err != 0)
+      return err;
+    if (s->read_error != 0)
+      auv__future_set_error(*future, s->read_error);
+    else
+      auv__future_set_result(*future, (void *) (intptr_t) 0, NULL);
+    return 0;
+  }
+  return freader_start(s, RD_READ, buf, n > INT_MAX ? INT_MAX : n, NULL, 0,
+                       NULL, future);
+}
+
+int auv_stream_readexactly_future(auv_stream_t *s, void *buf, size_t n,
+                                  size_t *nread, auv_future_t **future) {
+  int err = freader_check(s, future);
+  if (err != 0)
+    return err;
+  if (buf == NULL && n > 0)
+    return UV_EINVAL;
+  if (nread != NULL)
+    *nread = 0;
+  if (n == 0) {
+    err = auv_future_new(s->loop, future);
+    if (err == 0)
+      auv__future_set_result(*future, (void *) (intptr_t) 0, NULL);
+    return err;
+  }
+  return freader_start(s, RD_EXACT, buf, n, NULL, 0, nread, future);
+}
+
+int auv_stream_readuntil_future(auv_stream_t *s, const void *sep,
+                                size_t seplen, void *buf, size_t cap,
+                                size_t *len, auv_future_t **future) {
+  int err = freader_check(s, future);
+  if (err == 0)
+    err = until_args(sep, seplen, buf, cap, len);
+  if (err != 0)
+    return err;
+  *len = 0;
+  return freader_start(s, RD_UNTIL, buf, cap, sep, seplen, len, future);
+}
+
+int auv_stream_readline_future(auv_stream_t *s, void *buf, size_t cap,
+                               size_t *len, auv_future_t **future) {
+  int err = freader_check(s, future);
+  if (err == 0)
+    err = until_args("\n", 1, buf, cap, len);
+  if (err != 0)
+    return err;
+  *len = 0;
+  return freader_start(s, RD_LINE, buf, cap, "\n", 1, len, future);
 }
 
 int auv_stream_at_eof(const auv_stream_t *s) {
@@ -783,6 +1163,26 @@ int auv_stream_drain(auv_stream_t *s) {
     if (err != 0)
       return err;
   }
+}
+
+/* drain's condition: 1 when it returns, with what it returns in *err. */
+static int drain_check(void *obj, int *err) {
+  auv_stream_t *s = obj;
+  if (s->write_error != 0)
+    *err = s->write_error;
+  else if (s->closing)
+    *err = UV_EPIPE;
+  else if (s->write_paused)
+    return 0;
+  return 1;
+}
+
+int auv_stream_drain_future(auv_stream_t *s, auv_future_t **future) {
+  if (s == NULL || future == NULL)
+    return UV_EINVAL;
+  s->refs++;
+  return fwaiter_start(s->loop, &s->drainers, drain_check, stream_release, s,
+                       future);
 }
 
 static void shutdown_cb(uv_shutdown_t *req, int status) {
@@ -1495,6 +1895,24 @@ int auv_server_wait_closed(auv_server_t *sv) {
   }
   server_unref(sv);
   return err;
+}
+
+static void server_release(void *obj) {
+  server_unref(obj);
+}
+
+static int server_closed_check(void *obj, int *err) {
+  auv_server_t *sv = obj;
+  (void) err;
+  return !(sv->closing && (sv->open_listeners > 0 || sv->nconns > 0));
+}
+
+int auv_server_wait_closed_future(auv_server_t *sv, auv_future_t **future) {
+  if (sv == NULL || future == NULL)
+    return UV_EINVAL;
+  sv->refs++;
+  return fwaiter_start(sv->loop, &sv->closers, server_closed_check,
+                       server_release, sv, future);
 }
 
 void auv_server_free(auv_server_t *sv) {

@@ -8,7 +8,8 @@
  * a time; the limit overrun code and what it leaves in the buffer; end of
  * stream in every reader call; a peer that resets; connection refused; a
  * write after close; a server closed while clients are connected; 200
- * connections at once; the future forms from plain callbacks, and
+ * connections at once; the future forms (connect, serve, the four reads,
+ * drain, wait_closed) from plain callbacks, and
  * cancelling a connection attempt. Every test ends with the loop closed
  * successfully and the counting allocator back where it started, so
  * nothing leaks.
@@ -681,6 +682,15 @@ START_TEST(peer_reset_is_econnreset_for_reader_and_writer) {
 }
 END_TEST
 
+/* Holds the connection open without reading until stalled_go. */
+static int noop_wait_handler(auv_stream_t *s, void *arg) {
+  (void) s;
+  (void) arg;
+  while (!stalled_go)
+    auv_sleep(0.005);
+  return 0;
+}
+
 static int noop_handler(auv_stream_t *s, void *arg) {
   (void) s;
   (void) arg;
@@ -972,6 +982,154 @@ START_TEST(future_forms_work_from_plain_callbacks) {
 }
 END_TEST
 
+/* Run the loop until f is done; its outcome, and its result as a length. */
+static int run_future(auv_future_t *f, intptr_t *value) {
+  void *v = NULL;
+  int err = auv_run_until_complete(loop, f, &v);
+  if (value != NULL)
+    *value = (intptr_t) v;
+  auv_future_unref(f);
+  return err;
+}
+
+START_TEST(reads_drain_and_wait_closed_as_futures_from_callbacks) {
+  long live = test_alloc_live();
+  auv_future_t *f = NULL, *g = NULL;
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  char buf[64];
+  size_t len = 99, nread = 99;
+  intptr_t v = -1;
+  loop = test_loop_new();
+  ck_assert_int_eq(auv_start_server_future(loop, echo_handler, NULL,
+                                           "127.0.0.1", 0, NULL, &f), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, f, (void **) &sv), 0);
+  auv_future_unref(f);
+  ck_assert_int_eq(auv_open_connection_future(loop, "127.0.0.1",
+                                              server_port(sv), NULL, &f), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, f, (void **) &c), 0);
+  auv_future_unref(f);
+
+  /* A line that is not there yet: the future waits for it. */
+  ck_assert_int_eq(auv_stream_readline_future(c, buf, sizeof(buf), &len, &f),
+                   0);
+  ck_assert(!auv_future_done(f));
+  /* One reader at a time, task or future. */
+  ck_assert_int_eq(auv_stream_read_future(c, buf, 1, &g), UV_EBUSY);
+  ck_assert_int_eq(auv_stream_write(c, "hello\nwor", 9), 0);
+  ck_assert_int_eq(run_future(f, &v), 0);
+  ck_assert_int_eq(v, 6);
+  ck_assert_uint_eq(len, 6);
+  ck_assert(memcmp(buf, "hello\n", 6) == 0);
+
+  /* A pending read cancelled consumes nothing. */
+  ck_assert_int_eq(auv_stream_readuntil_future(c, "END", 3, buf, sizeof(buf),
+                                               &len, &f), 0);
+  ck_assert(!auv_future_done(f));
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+  ck_assert(auv_future_cancelled(f));
+  auv_future_unref(f);
+  ck_assert_uint_eq(auv_stream_buffered(c), 3);  /* "wor" */
+  /* What is buffered completes a read before the call returns. */
+  ck_assert_int_eq(auv_stream_readexactly_future(c, buf, 3, &nread, &f), 0);
+  ck_assert(auv_future_done(f));
+  ck_assert_uint_eq(nread, 3);
+  ck_assert_int_eq(run_future(f, &v), 0);
+  ck_assert_int_eq(v, 3);
+  ck_assert(memcmp(buf, "wor", 3) == 0);
+
+  /* readuntil with a separator split across arrivals; the separator is
+   * the caller's to reuse at once (it is copied). */
+  {
+    char sep[4] = "END";
+    ck_assert_int_eq(auv_stream_readuntil_future(c, sep, 3, buf, sizeof(buf),
+                                                 &len, &f), 0);
+    memset(sep, 'x', 3);
+  }
+  ck_assert_int_eq(auv_stream_write(c, "abcEN", 5), 0);
+  ck_assert_int_eq(auv_stream_drain_future(c, &g), 0);
+  ck_assert(auv_future_done(g));  /* nothing above the high-water mark */
+  ck_assert_int_eq(run_future(g, NULL), 0);
+  ck_assert_int_eq(auv_stream_write(c, "Dxyz", 4), 0);
+  ck_assert_int_eq(run_future(f, &v), 0);
+  ck_assert_int_eq(v, 6);
+  ck_assert(memcmp(buf, "abcEND", 6) == 0);
+
+  /* End of stream: the rest, then 0; readexactly is incomplete. */
+  ck_assert_int_eq(auv_stream_write_eof(c), 0);
+  ck_assert_int_eq(auv_stream_readexactly_future(c, buf, 10, &nread, &f), 0);
+  ck_assert_int_eq(run_future(f, NULL), AUV_EINCOMPLETE);
+  ck_assert_uint_eq(nread, 3);
+  ck_assert(memcmp(buf, "xyz", 3) == 0);
+  ck_assert_int_eq(auv_stream_read_future(c, buf, sizeof(buf), &f), 0);
+  ck_assert_int_eq(run_future(f, &v), 0);
+  ck_assert_int_eq(v, 0);
+  ck_assert(auv_stream_at_eof(c));
+
+  /* wait_closed of the stream and of the server, as futures. */
+  ck_assert_int_eq(auv_stream_close(c), 0);
+  ck_assert_int_eq(auv_stream_wait_closed_future(c, &f), 0);
+  ck_assert_int_eq(run_future(f, NULL), 0);
+  ck_assert_int_eq(auv_server_close(sv), 0);
+  ck_assert_int_eq(auv_server_wait_closed_future(sv, &f), 0);
+  ck_assert_int_eq(run_future(f, NULL), 0);
+  ck_assert_int_eq(auv_server_connections(sv), 0);
+  auv_server_free(sv);
+  /* Bad arguments. */
+  ck_assert_int_eq(auv_stream_read_future(NULL, buf, 1, &f), UV_EINVAL);
+  ck_assert_int_eq(auv_stream_drain_future(NULL, &f), UV_EINVAL);
+  ck_assert_int_eq(auv_server_wait_closed_future(NULL, &f), UV_EINVAL);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+/* A drain future waits while the peer reads nothing, and ends with
+ * UV_EPIPE when the stream is closed under it; a read future pending at
+ * the close sees end of stream. */
+static int drain_future_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  auv_future_t *d = NULL, *r = NULL;
+  size_t total = 8u * 1024 * 1024;
+  char *big = calloc(1, total);
+  char b[4];
+  void *v = (void *) 1;
+  (void) arg;
+  (void) result;
+  stalled_go = 0;
+  ck_assert_int_eq(auv_start_server(loop, noop_wait_handler, NULL,
+                                    "127.0.0.1", 0, NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv),
+                                       NULL, &c), 0);
+  ck_assert_int_eq(auv_stream_write(c, big, total), 0);
+  free(big);
+  ck_assert_int_eq(auv_stream_drain_future(c, &d), 0);
+  ck_assert_int_eq(auv_stream_read_future(c, b, sizeof(b), &r), 0);
+  auv_sleep(0.02);
+  ck_assert(!auv_future_done(d));
+  ck_assert(!auv_future_done(r));
+  auv_stream_close(c);
+  ck_assert_int_eq(auv_await(d, NULL), UV_EPIPE);
+  ck_assert_int_eq(auv_await(r, &v), 0);
+  ck_assert_ptr_null(v);  /* 0 bytes: end of stream */
+  auv_future_unref(d);
+  auv_future_unref(r);
+  /* The close waits for the queued bytes to go out; the peer now ends
+   * the connection without reading them, which ends the close. */
+  stalled_go = 1;
+  ck_assert_int_eq(auv_stream_wait_closed(c), 0);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(drain_future_ends_with_epipe_when_the_stream_closes) {
+  ck_assert_int_eq(run_main(drain_future_main, NULL), 0);
+}
+END_TEST
+
 static int cancel_main(void *arg, void **result) {
   auv_future_t *f = NULL;
   auv_server_t *sv = NULL;
@@ -1050,6 +1208,8 @@ Suite *stream_suite(void) {
   ADD(tc, two_hundred_concurrent_connections);
   ADD(tc, future_forms_work_from_plain_callbacks);
   ADD(tc, cancelling_a_connection_attempt_frees_everything);
+  ADD(tc, reads_drain_and_wait_closed_as_futures_from_callbacks);
+  ADD(tc, drain_future_ends_with_epipe_when_the_stream_closes);
 #if defined(SO_REUSEPORT)
   ADD(tc, reuse_port_lets_two_servers_share_a_port);
 #endif

@@ -6,10 +6,15 @@
  * <auv.h>. See docs/streams.md for the full reference.
  *
  * Shapes, as in the rest of auv:
- * - Reading, drain, wait_closed and the server's wait_closed are task
- *   forms (they are coroutines in asyncio): they wait inside a task and
- *   return AUV_ENOTASK elsewhere, UV_ECANCELED if the task is cancelled
- *   while it waits (nothing is consumed then).
+ * - Reading, drain, wait_closed and the server's wait_closed come in both
+ *   shapes (they are coroutines in asyncio). auv_x() waits inside a task:
+ *   AUV_ENOTASK elsewhere, UV_ECANCELED if the task is cancelled while it
+ *   waits (nothing is consumed then). auv_x_future() works from callback
+ *   code too: *future (a new reference) completes with what auv_x() would
+ *   return (an error, or a length as (intptr_t) result); the buffers and
+ *   length pointers it was given must stay valid until it is done.
+ *   Cancelling it withdraws the read: nothing is consumed. Task and future
+ *   readers share the one-reader rule (UV_EBUSY).
  * - Connecting and starting a server come in both shapes: auv_x() waits in
  *   a task, auv_x_future() works from callbacks too; the future's result is
  *   the new auv_stream_t * / auv_server_t *, without a destructor: take it
@@ -138,6 +143,24 @@ AUV_EXTERN int auv_stream_readuntil(auv_stream_t *stream, const void *sep,
  * for readuntil. */
 AUV_EXTERN int auv_stream_readline(auv_stream_t *stream, void *buf,
                                    size_t cap, size_t *len);
+/* The future forms of the four reads. The future's result is the byte
+ * count as (intptr_t): what read returns, n for readexactly, *len for
+ * readuntil/readline; its error is what the task form would return, with
+ * *nread / *len set as the task form sets them, before the future
+ * completes. A read that can complete from the buffer completes before
+ * the call returns. */
+AUV_EXTERN int auv_stream_read_future(auv_stream_t *stream, void *buf,
+                                      size_t n, auv_future_t **future);
+AUV_EXTERN int auv_stream_readexactly_future(auv_stream_t *stream, void *buf,
+                                             size_t n, size_t *nread,
+                                             auv_future_t **future);
+AUV_EXTERN int auv_stream_readuntil_future(auv_stream_t *stream,
+                                           const void *sep, size_t seplen,
+                                           void *buf, size_t cap, size_t *len,
+                                           auv_future_t **future);
+AUV_EXTERN int auv_stream_readline_future(auv_stream_t *stream, void *buf,
+                                          size_t cap, size_t *len,
+                                          auv_future_t **future);
 /* 1 once end of stream was seen and every buffered byte was read. */
 AUV_EXTERN int auv_stream_at_eof(const auv_stream_t *stream);
 /* Bytes received and not read yet. */
@@ -166,6 +189,10 @@ AUV_EXTERN int auv_stream_writelines(auv_stream_t *stream,
  * if they are above the high-water mark (asyncio's drain). 0, the error
  * that broke the connection, UV_EPIPE once the stream is closed. */
 AUV_EXTERN int auv_stream_drain(auv_stream_t *stream);
+/* drain as a future: done (result NULL) when auv_stream_drain would
+ * return, with its error if it would return one. */
+AUV_EXTERN int auv_stream_drain_future(auv_stream_t *stream,
+                                       auv_future_t **future);
 /* Half-close: send end of stream (uv_shutdown) after what is queued.
  * Reading goes on. UV_EPIPE if closed or already called. */
 AUV_EXTERN int auv_stream_write_eof(auv_stream_t *stream);
@@ -193,6 +220,10 @@ AUV_EXTERN int auv_stream_close(auv_stream_t *stream);
  * the stream's memory is kept until the waiting task resumes, then freed.
  * 0, or UV_ECANCELED. */
 AUV_EXTERN int auv_stream_wait_closed(auv_stream_t *stream);
+/* wait_closed as a future, from anywhere: done once the stream is closed.
+ * The stream's memory is kept until the future is done. */
+AUV_EXTERN int auv_stream_wait_closed_future(auv_stream_t *stream,
+                                             auv_future_t **future);
 /* 1 once close was called. */
 AUV_EXTERN int auv_stream_is_closing(const auv_stream_t *stream);
 
@@ -246,6 +277,8 @@ AUV_EXTERN int auv_server_close_clients(auv_server_t *server);
  * task has finished (Python 3.12's wait_closed). Returns at once if close
  * was not called, as asyncio's does. */
 AUV_EXTERN int auv_server_wait_closed(auv_server_t *server);
+AUV_EXTERN int auv_server_wait_closed_future(auv_server_t *server,
+                                             auv_future_t **future);
 /* Close the server if needed and give up the caller's reference: the
  * memory goes once its listeners are closed and its connections finished.
  * Do not use the pointer afterwards. */
