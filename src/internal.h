@@ -174,6 +174,9 @@ void auv__stream_feed_eof(auv_stream_t *s);
 
 /* signal handlers (signal.c): close the loop's signal handles */
 void auv__signals_close(auv_loop_t *loop);
+/* subprocesses (subprocess.c): close the loop's process handles and
+ * pipes; the children go on, unreaped */
+void auv__processes_close(auv_loop_t *loop);
 
 /* timers (timer.c) */
 void auv__timers_move_due(auv_loop_t *loop, uint64_t now);

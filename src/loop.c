@@ -449,6 +449,7 @@ int auv_loop_close(auv_loop_t *loop) {
   if (!loop->closing) {
     loop->closing = 1;
     auv__signals_close(loop);  /* before pending callbacks are dropped */
+    auv__processes_close(loop);  /* the children go on, unreaped */
     loop_shutdown(loop);
   }
   if (loop->owned) {

@@ -15,6 +15,12 @@
  * Exit status, as asyncio's returncode: the exit code (0..255 on Unix) if
  * the child exited, minus the signal number (-9 for SIGKILL) if a signal
  * ended it.
+ *
+ * Lifetime: the program frees the process with auv_process_free. If the
+ * loop is closed first, auv_loop_close closes the process's pipes and
+ * handles (its last libuv iteration does); the child is neither killed nor
+ * reaped then (see auv_process_free). On Unix, writing to a child that has
+ * gone raises SIGPIPE unless the program ignores it, as for any stream.
  */
 #ifndef AUV_SUBPROCESS_H
 #define AUV_SUBPROCESS_H
@@ -40,34 +46,51 @@ typedef struct auv_process_options_s {
   const char *cwd;         /* NULL: the parent's */
   auv_stdio_t stdin_mode;  /* AUV_STDIO_STDOUT is UV_EINVAL here */
   auv_stdio_t stdout_mode; /* AUV_STDIO_STDOUT is UV_EINVAL here */
-  auv_stdio_t stderr_mode;
+  auv_stdio_t stderr_mode; /* AUV_STDIO_STDOUT with stdout a pipe needs
+                              libuv 1.41 (uv_pipe): UV_ENOTSUP before */
   unsigned uv_flags;       /* uv_process_flags, passed to uv_spawn as they
                               are (UV_PROCESS_DETACHED,
-                              UV_PROCESS_WINDOWS_HIDE, ...) */
+                              UV_PROCESS_WINDOWS_HIDE, ...). UV_EINVAL for
+                              UV_PROCESS_SETUID / SETGID (there is no uid
+                              or gid here) and for bits libuv does not
+                              know (it would assert) */
   const auv_stream_options_t *stream;  /* the pipes' limits, or NULL */
 } auv_process_options_t;
 
 /* asyncio.create_subprocess_exec: start the child. 0 and *process, or
- * libuv's error (UV_ENOENT for a program not found, UV_EACCES, UV_ENOMEM,
- * UV_EINVAL for a missing argument or a bad mode); nothing is left behind
- * on error. */
+ * libuv's error (UV_ENOENT for a program or a cwd not found, UV_EACCES,
+ * UV_ENOMEM, UV_EINVAL for a missing argument, a bad mode or bad flags),
+ * AUV_ECLOSED once the loop is closing. Nothing is left behind on error:
+ * no child (one that failed to start has been reaped), and the memory
+ * goes as libuv closes the handles (the loop's next iteration, or its
+ * close). */
 AUV_EXTERN int auv_create_subprocess_exec(auv_loop_t *loop,
                                           const auv_process_options_t *options,
                                           auv_process_t **process);
 
-/* The child's pipes (NULL where the mode was not AUV_STDIO_PIPE). They
- * belong to the process: do not free them; closing one (for example
- * stdin, to send end of file) is fine. */
+/* The child's pipes (NULL where the mode was not AUV_STDIO_PIPE, and for
+ * stderr merged into stdout). They belong to the process: do not free
+ * them; closing one with auv_stream_close (for example stdin, to send end
+ * of file) is fine, and the process then lets go of it: these return NULL
+ * from the loop's next iteration on (communicate and auv_process_free
+ * close them too). Close them from auv code or ordinary libuv callbacks,
+ * not from a libuv close callback or uv_check callback of the program's
+ * own (see docs/subprocess.md). */
 AUV_EXTERN auv_stream_t *auv_process_stdin(auv_process_t *process);
 AUV_EXTERN auv_stream_t *auv_process_stdout(auv_process_t *process);
 AUV_EXTERN auv_stream_t *auv_process_stderr(auv_process_t *process);
+/* The child's process id (UV_EINVAL for NULL). */
 AUV_EXTERN int auv_process_pid(const auv_process_t *process);
 
 /* Inside a task: wait for the child to exit; its returncode in *returncode
- * (may be NULL). Returns at once if it has. */
+ * (may be NULL). Returns at once if it has. Any number of tasks may wait
+ * at once; they resume in the order they began to wait. */
 AUV_EXTERN int auv_process_wait(auv_process_t *process, int *returncode);
-/* The same as a future (a new reference), done when the child exits; the
- * returncode is its result, as (intptr_t) value. */
+/* The same as a future (a new reference), done when the child exits (at
+ * once if it has); the returncode is its result, as (intptr_t) value.
+ * Works from callbacks. Cancelling the future does not touch the child.
+ * UV_ENOMEM, AUV_ECLOSED once the loop is closing (a future still pending
+ * then stays pending, as every future a closing loop drops). */
 AUV_EXTERN int auv_process_wait_future(auv_process_t *process,
                                        auv_future_t **future);
 /* The returncode once the child has exited: 0 and *returncode, or
@@ -84,21 +107,27 @@ typedef struct auv_bytes_s {
 AUV_EXTERN void auv_bytes_free(auv_bytes_t *bytes);
 
 /* Inside a task, asyncio's Process.communicate: write input (len bytes;
- * NULL/0 for none) to the child's stdin, then close it; read stdout and
- * stderr (those that are pipes) to their end, into *out and *err (either
- * may be NULL to discard); wait for the child to exit. 0, and
+ * NULL/0 for none) to the child's stdin, then close it (also with no
+ * input, as Python 3.12 does); read stdout and stderr (those that are
+ * pipes) to their end at the same time, into *out and *err (either may be
+ * NULL to discard), then close them; wait for the child to exit. 0, and
  * *returncode (may be NULL). A child that exits without reading its input
  * is not an error (UV_EPIPE is ignored, as asyncio ignores
- * BrokenPipeError). On cancellation, UV_ECANCELED: what was read so far is
- * in *out / *err, to free. */
+ * BrokenPipeError). *out and *err are always set (empty on an early
+ * error): free them with auv_bytes_free whatever the outcome. On
+ * cancellation, UV_ECANCELED with what was read so far; the child goes on
+ * running (the input already handed over is still written). UV_EINVAL for
+ * input without a stdin pipe; UV_ENOMEM (reading still drains the pipes
+ * to their end, so the child is never left blocked). */
 AUV_EXTERN int auv_process_communicate(auv_process_t *process,
                                        const void *input, size_t len,
                                        auv_bytes_t *out, auv_bytes_t *err,
                                        int *returncode);
 
 /* Send signum to the child (uv_process_kill). UV_ESRCH once it has exited
- * (asyncio raises ProcessLookupError). On Windows SIGTERM, SIGKILL and
- * SIGINT end the process (as libuv does it). */
+ * (asyncio raises ProcessLookupError), AUV_ECLOSED after the loop closed.
+ * On Windows SIGTERM, SIGKILL and SIGINT end the process (as libuv does
+ * it, with TerminateProcess). */
 AUV_EXTERN int auv_process_send_signal(auv_process_t *process, int signum);
 /* SIGTERM, as asyncio's terminate(). */
 AUV_EXTERN int auv_process_terminate(auv_process_t *process);
@@ -109,7 +138,16 @@ AUV_EXTERN int auv_process_kill(auv_process_t *process);
  * child has exited and libuv has closed the handles. The child is not
  * killed (as in asyncio, where dropping a Process leaves the child
  * running); if it is still running, auv still reaps it when it exits, as
- * long as the loop runs. Do not use the pointer afterwards. */
+ * long as the loop runs, and completes the futures of
+ * auv_process_wait_future. Tasks already inside wait or communicate
+ * finish normally. Do not use the pointer afterwards.
+ *
+ * If the loop is closed while the child runs, its process handle is
+ * closed: the child goes on, but nothing reaps it any more, so on Unix it
+ * stays a zombie after it exits until the program exits or calls
+ * waitpid(auv_process_pid(p)) (asyncio's watcher thread would reap it).
+ * The process must still be freed; its queries work, wait_future gives
+ * AUV_ECLOSED and send_signal AUV_ECLOSED. */
 AUV_EXTERN void auv_process_free(auv_process_t *process);
 
 #endif /* AUV_SUBPROCESS_H */
