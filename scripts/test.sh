@@ -18,6 +18,11 @@
 #   ucontext  the whole suite again with the portable coroutine backend
 #             (-Dcoro_backend=ucontext), natively and under memcheck
 #   ucontext-asan  the same backend under ASan + UBSan
+#   fuzz      the stream reader's libFuzzer target (fuzz/fuzz-reader.c) built
+#             with clang -fsanitize=fuzzer,address,undefined against a
+#             library instrumented with -fsanitize=fuzzer-no-link, run for
+#             AUV_FUZZ_SECONDS (default 60) from the seeds in fuzz/corpus/;
+#             any crash, leak or mismatch with its reference model fails
 #   aarch64   cross-built for arm64 with Debian's gcc-aarch64-linux-gnu and
 #             arm64 libuv/check, the whole suite run under qemu-aarch64, with
 #             the assembly backend and with ucontext (scripts/test-aarch64.sh)
@@ -31,8 +36,9 @@
 # per step and a total of the debug run's Check results.
 #
 # Environment: AUV_JOBS (compile jobs, default: core count), CC (compiler for
-# every build; gcc by default), AUV_STEPS (space-separated subset of the
-# steps above, in order; default: all).
+# every build; gcc by default; the fuzz step always uses clang), AUV_STEPS
+# (space-separated subset of the steps above, in order; default: all),
+# AUV_FUZZ_SECONDS (how long the fuzz step fuzzes).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -42,13 +48,17 @@ root=$PWD
 
 # g++ for the header test's C++ build; python3-uvloop is the benchmarks'
 # peer (bench/), installed here so that a test machine can also run them.
+# clang and libclang-rt-14-dev (Debian 12: the libFuzzer and sanitizer
+# runtimes of clang 14, which clang itself does not pull in) for the fuzz
+# step.
 auv_install_packages gcc g++ libc6-dev meson ninja-build pkg-config \
-  libuv1-dev check valgrind cmake python3 python3-uvloop
+  libuv1-dev check valgrind cmake python3 python3-uvloop \
+  clang libclang-rt-14-dev
 
 jobs=$(auv_jobs)
 logs=$root/build/logs
 mkdir -p "$logs"
-steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan aarch64 header install}
+steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan fuzz aarch64 header install}
 t_start=$SECONDS
 summary=()
 
@@ -111,6 +121,7 @@ declare -A step_what=(
   [tsan]="ThreadSanitizer: threadsafe, executor, task and coro suites"
   [ucontext]="ucontext backend: suites, then valgrind memcheck"
   [ucontext-asan]="ucontext backend under ASan + UBSan"
+  [fuzz]="libFuzzer on the stream reader vs its reference model"
   [aarch64]="arm64 cross build, suites under qemu (asm and ucontext)"
   [header]="<auv.h> as C99 and C++11, -pedantic -Werror"
   [install]="meson install + pkg-config and CMake consumers"
@@ -149,13 +160,16 @@ step_valgrind() {
 }
 
 # The executables that meson test runs for Check suites (every test command
-# built under test/), one path per line.
+# built under test/ in suite 'check': not the load test or the fuzz replay),
+# one path per line.
 check_executables() {
   meson introspect --tests "$1" | python3 -c '
 import json, os, sys
 build = os.path.realpath(sys.argv[1])
 seen = []
 for t in json.load(sys.stdin):
+    if not any(s.split(":")[-1] == "check" for s in t["suite"]):
+        continue
     exe = os.path.realpath(t["cmd"][0])
     if exe.startswith(os.path.join(build, "test") + os.sep) and exe not in seen:
         seen.append(exe)
@@ -211,6 +225,30 @@ step_ucontext-asan() {
     meson test -C build/ucontext-asan -v --print-errorlogs 2>&1 |
     tee "$logs/ucontext-asan.log"
   check_summaries "$logs/ucontext-asan.log"
+}
+
+# The fuzz target needs clang whatever CC says: libFuzzer is clang's. The
+# whole library is compiled with -fsanitize=fuzzer-no-link (coverage
+# feedback from src/stream.c and everything it calls); only the target
+# links libFuzzer (test/meson.build, -Dfuzz=true). The corpus grows in
+# build/fuzz-corpus (seeded from fuzz/corpus/, which stays as committed);
+# a crashing input lands in build/logs/fuzz-artifacts/.
+step_fuzz() {
+  local secs=${AUV_FUZZ_SECONDS:-60} work=build/fuzz-corpus
+  local art=$logs/fuzz-artifacts/
+  CC=clang auv_setup build/fuzz --buildtype=debug -Dwarning_level=2 \
+    -Db_sanitize=address,undefined -Db_lundef=false \
+    "-Dc_args=-fsanitize=fuzzer-no-link -fno-omit-frame-pointer" \
+    -Dfuzz=true -Dtests=true -Dbenchmarks=false -Dexamples=false
+  ninja -C build/fuzz -j"$jobs" test/fuzz-reader
+  mkdir -p "$work" "$art"
+  cp -n fuzz/corpus/* "$work"/
+  ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    build/fuzz/test/fuzz-reader -max_total_time="$secs" -timeout=10 \
+      -max_len=1024 -print_final_stats=1 -artifact_prefix="$art" \
+      "$work" 2>&1 | tee "$logs/fuzz.log"
+  grep -E '^stat::number_of_executed_units' "$logs/fuzz.log"
 }
 
 step_aarch64() {

@@ -357,6 +357,26 @@ int auv_stream_close(auv_stream_t *s) {
   return 0;
 }
 
+int auv_stream_abort(auv_stream_t *s) {
+  if (s == NULL)
+    return UV_EINVAL;
+  if (s->closing && !s->close_pending)
+    return 0;  /* uv_close was called already */
+  if (!s->closing) {
+    s->closing = 1;
+    wake_reader(s);
+    waiters_wake(&s->drainers);
+  }
+  s->close_pending = 0;
+  /* A reset tells the peer the data is lost (SO_LINGER 0). It fails on a
+   * socket being shut down or never connected: a plain close then. The
+   * queued writes end with UV_ECANCELED before the close callback. */
+  if (!s->is_pipe && uv_tcp_close_reset(&s->h.tcp, stream_close_cb) == 0)
+    return 0;
+  uv_close(&s->h.handle, stream_close_cb);
+  return 0;
+}
+
 int auv_stream_is_closing(const auv_stream_t *s) {
   return s != NULL && s->closing;
 }

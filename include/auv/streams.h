@@ -215,6 +215,13 @@ AUV_EXTERN int auv_stream_set_write_buffer_limits(auv_stream_t *stream,
  * server handed to its connection function is the server's to free (see
  * auv_connection_fn); closing it early is fine. */
 AUV_EXTERN int auv_stream_close(auv_stream_t *stream);
+/* asyncio's transport.abort(): close now, dropping the writes still
+ * queued (write_owned data is freed). A TCP connection is reset
+ * (SO_LINGER 0, uv_tcp_close_reset) so the peer sees UV_ECONNRESET rather
+ * than a clean end of stream. Also ends a close that is waiting for a
+ * peer that never reads. Waiting readers and drainers are woken as by
+ * close. Calling it again, or after close completed, does nothing. */
+AUV_EXTERN int auv_stream_abort(auv_stream_t *stream);
 /* Inside a task: wait until the stream is closed. Call it before the task
  * next suspends after auv_stream_close() (or on a stream not yet closed):
  * the stream's memory is kept until the waiting task resumes, then freed.
