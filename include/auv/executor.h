@@ -1,7 +1,7 @@
 /* auv/executor.h: the blocking work asyncio hands to threads, on libuv's
  * thread pool: run_in_executor / to_thread for functions of the program's,
  * getaddrinfo / getnameinfo, and files. Included by <auv.h>. See
- * docs/executor.md for the full reference.
+ * docs/executor.md, docs/dns.md and docs/files.md for the full reference.
  *
  * Everything here runs on libuv's thread pool (uv_queue_work, uv_fs_*,
  * uv_getaddrinfo, uv_getnameinfo: 4 threads by default, UV_THREADPOOL_SIZE

@@ -1,7 +1,7 @@
 /* auv/udp.h: UDP endpoints (asyncio's create_datagram_endpoint) and
  * signal handlers (add_signal_handler / remove_signal_handler, plus a way
  * for a task to await a signal). Included by <auv.h>. Everything here is
- * for the loop's own thread. See docs/udp.md.
+ * for the loop's own thread. See docs/udp.md and docs/signals.md.
  *
  * Waiting operations come in the shapes of auv/sync.h: a task form that
  * waits inside a task (AUV_ENOTASK elsewhere, AUV_EWRONGLOOP in a task of
@@ -166,9 +166,10 @@ AUV_EXTERN uint64_t auv_udp_send_errors(const auv_udp_t *ep);
  * as in "set an event on SIGTERM, await it"). With neither, the handle is
  * closed and the signal's disposition is restored.
  *
- * Windows: libuv delivers only SIGINT, SIGBREAK, SIGHUP and SIGWINCH
- * there; other signals give libuv's error. SIGKILL and SIGSTOP give
- * UV_EINVAL everywhere.
+ * Windows: libuv emulates SIGINT, SIGBREAK, SIGHUP and SIGWINCH from
+ * console events; handlers for SIGILL, SIGABRT, SIGFPE, SIGSEGV, SIGTERM
+ * and SIGKILL can be added but are never called, and raise() is not seen.
+ * On Unix, SIGKILL and SIGSTOP give UV_EINVAL.
  * ------------------------------------------------------------------------ */
 
 /* Run cb(arg) through call_soon on every delivery of signum. Replaces the
