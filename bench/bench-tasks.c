@@ -37,7 +37,12 @@
  */
 #include <auv.h>
 #include <errno.h>
-#include <unistd.h>
+#if defined(_WIN32)
+# include <windows.h>
+# include <psapi.h>
+#else
+# include <unistd.h>
+#endif
 
 #include "bench.h"
 
@@ -100,11 +105,18 @@ static double run_driver(auv_task_fn driver, uint64_t n) {
 /* ---- mem and million ----------------------------------------------------- */
 
 static uint64_t rss_bytes(void) {
+#if defined(_WIN32)
+  /* No /proc: the resident set is psapi's WorkingSetSize. */
+  PROCESS_MEMORY_COUNTERS pmc;
+  if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof(pmc))) abort();
+  return (uint64_t)pmc.WorkingSetSize;
+#else
   unsigned long size = 0, resident = 0;
   FILE *f = fopen("/proc/self/statm", "r");
   if (f == NULL || fscanf(f, "%lu %lu", &size, &resident) != 2) abort();
   fclose(f);
   return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+#endif
 }
 
 /* A "Vm...:   123 kB" line of /proc/self/status, in bytes. */

@@ -24,6 +24,20 @@
  *
  * Stacks are pooled per loop (auv__stack_pool_t): finishing a task and
  * starting another reuses the mapping without a system call.
+ *
+ * Windows. A stack is one VirtualAlloc reservation; only its top
+ * AUV__STACK_COMMIT bytes are committed, with a PAGE_GUARD page below, and
+ * the kernel commits further pages as the coroutine grows into the guard,
+ * as it does for a thread's own stack (coro-win64.c switches the stack
+ * bounds in the TIB, which is what the kernel looks at). Windows has no
+ * limit like vm.max_map_count, so every stack is guarded and the red zone
+ * is never used. When the growth reaches the bottom of the reservation
+ * the kernel raises EXCEPTION_STACK_OVERFLOW, and a jump over the guard
+ * faults with an access violation inside the guard region: a vectored
+ * exception handler (the counterpart of the SIGSEGV handler) reports either
+ * with the task's name and aborts. It runs on what is left of the
+ * overflowing stack, the few pages the kernel keeps in reserve for that, so
+ * it calls nothing but WriteFile and abort.
  */
 #if !defined(_WIN32)
 # define _GNU_SOURCE
@@ -34,11 +48,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#if !defined(_WIN32)
+# include <sys/mman.h>
+# include <unistd.h>
+#endif
 
-#include "internal.h"
+#include "internal.h"   /* <uv.h>, which includes <winsock2.h> first */
 #include "coro.h"
+#if defined(_WIN32)
+# include <windows.h>
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 # define AUV__ASAN 1
@@ -80,8 +99,14 @@ static AUV__THREAD_LOCAL auv__coro_t *switched_from;
 static size_t page_size(void) {
   static size_t size;
   if (size == 0) {
+#if defined(_WIN32)
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    size = info.dwPageSize > 0 ? info.dwPageSize : 4096;
+#else
     long s = sysconf(_SC_PAGESIZE);
     size = s > 0 ? (size_t) s : 4096;
+#endif
   }
   return size;
 }
@@ -90,9 +115,22 @@ static size_t page_size(void) {
  * Overflow reports
  * ------------------------------------------------------------------------ */
 
-/* Async-signal-safe: write(2) and abort() only. */
+/* Async-signal-safe: write(2) and abort() only (WriteFile on Windows,
+ * where the C library's write takes a lock). */
 static void write_str(const char *s) {
   size_t len = strlen(s);
+#if defined(_WIN32)
+  HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+  DWORD n;
+  if (err == NULL || err == INVALID_HANDLE_VALUE)
+    return;
+  while (len > 0) {
+    if (!WriteFile(err, s, (DWORD) len, &n, NULL) || n == 0)
+      return;
+    s += n;
+    len -= n;
+  }
+#else
   while (len > 0) {
     ssize_t n = write(2, s, len);
     if (n <= 0)
@@ -100,6 +138,7 @@ static void write_str(const char *s) {
     s += n;
     len -= (size_t) n;
   }
+#endif
 }
 
 static void report_overflow(const auv__coro_t *c, const char *how) {
@@ -135,9 +174,47 @@ static void report_overflow(const auv__coro_t *c, const char *how) {
   abort();
 }
 
+static uv_once_t handler_once = UV_ONCE_INIT;
+
+#if defined(_WIN32)
+
+/* The first handler called for every exception in the process. An
+ * exception that is not a running task's stack overflow goes on to the
+ * next handler untouched. */
+static LONG CALLBACK overflow_exception(EXCEPTION_POINTERS *info) {
+  auv__coro_t *c = auv__current_coro;
+  DWORD code = info->ExceptionRecord->ExceptionCode;
+  char *addr;
+  if (c == NULL || c->stack == NULL)
+    return EXCEPTION_CONTINUE_SEARCH;
+  if (code == EXCEPTION_STACK_OVERFLOW) {
+    addr = (char *) (uintptr_t) info->ContextRecord->Rsp;
+    if (addr >= c->stack->base && addr < c->stack->base + c->stack->size)
+      report_overflow(c, "caught by its guard page");
+  } else if ((code == EXCEPTION_ACCESS_VIOLATION ||
+              code == EXCEPTION_GUARD_PAGE) &&
+             info->ExceptionRecord->NumberParameters >= 2) {
+    addr = (char *) info->ExceptionRecord->ExceptionInformation[1];
+    if (addr >= c->stack->base && addr < c->stack->base + AUV__GUARD_SIZE)
+      report_overflow(c, "caught by its guard region");
+  }
+  return EXCEPTION_CONTINUE_SEARCH;
+}
+
+static void install_handler(void) {
+  AddVectoredExceptionHandler(1, overflow_exception);
+}
+
+/* No alternate stack on Windows: the kernel dispatches a stack overflow on
+ * the overflowing stack, in the pages it keeps in reserve. */
+static void altstack_ensure(auv__stack_pool_t *pool) {
+  (void) pool;
+}
+
+#else /* !_WIN32 */
+
 static struct sigaction previous_segv;
 static struct sigaction previous_bus;
-static uv_once_t handler_once = UV_ONCE_INIT;
 
 static void overflow_signal(int sig, siginfo_t *info, void *uctx) {
   auv__coro_t *c = auv__current_coro;
@@ -187,9 +264,51 @@ static void altstack_ensure(auv__stack_pool_t *pool) {
   pool->altstack_size = ss.ss_size;
 }
 
+#endif /* _WIN32 */
+
 /* ------------------------------------------------------------------------
  * Stacks
  * ------------------------------------------------------------------------ */
+
+#if defined(_WIN32)
+
+/* Reserve the whole stack, commit its top AUV__STACK_COMMIT bytes and make
+ * the page below them the guard. Every Windows stack is guarded. */
+static int stack_map(size_t size, auv__stack_t **out) {
+  auv__stack_t *s;
+  char *base;
+  size_t page = page_size();
+
+  s = auv__malloc(sizeof(*s));
+  if (s == NULL)
+    return UV_ENOMEM;
+  base = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_READWRITE);
+  if (base == NULL) {
+    auv__free(s);
+    return UV_ENOMEM;
+  }
+  if (VirtualAlloc(base + size - AUV__STACK_COMMIT, AUV__STACK_COMMIT,
+                   MEM_COMMIT, PAGE_READWRITE) == NULL ||
+      VirtualAlloc(base + size - AUV__STACK_COMMIT - page, page, MEM_COMMIT,
+                   PAGE_READWRITE | PAGE_GUARD) == NULL) {
+    VirtualFree(base, 0, MEM_RELEASE);
+    auv__free(s);
+    return UV_ENOMEM;
+  }
+  memset(s, 0, sizeof(*s));
+  s->base = base;
+  s->size = size;
+  s->guarded = 1;
+  *out = s;
+  return 0;
+}
+
+static void stack_unmap(auv__stack_t *s) {
+  VirtualFree(s->base, 0, MEM_RELEASE);
+  auv__free(s);
+}
+
+#else /* !_WIN32 */
 
 /* Live guarded stacks in the process, against AUV__GUARDED_MAX. */
 static unsigned guarded_live;
@@ -242,6 +361,8 @@ static void stack_unmap(auv__stack_t *s) {
   auv__free(s);
 }
 
+#endif /* _WIN32 */
+
 size_t auv__stack_round(size_t usable) {
   size_t page = page_size();
   if (usable == 0)
@@ -289,6 +410,7 @@ void auv__stack_pool_destroy(auv__stack_pool_t *pool) {
     stack_unmap(s);
   }
   pool->nfree = 0;
+#if !defined(_WIN32)
   if (pool->altstack != NULL) {
     stack_t current;
     if (sigaltstack(NULL, &current) == 0 && current.ss_sp == pool->altstack) {
@@ -302,6 +424,7 @@ void auv__stack_pool_destroy(auv__stack_pool_t *pool) {
      * this mapping is safer than unmapping a stack the thread may use. */
     pool->altstack = NULL;
   }
+#endif
   pool->altstack_checked = 0;
 }
 

@@ -11,12 +11,13 @@
  *       resumes to. No system call in the assembly backends (ucontext's
  *       swapcontext makes one).
  *   AUV__CORO_BACKEND_NAME
- *       "asm-x86_64", "asm-aarch64" or "ucontext", for reports.
+ *       "asm-x86_64", "asm-aarch64", "asm-win64" or "ucontext", for
+ *       reports.
  *
- * Backends: coro-x86_64.c (System V) and coro-aarch64.c, in assembly, and
- * coro-ucontext.c,
- * chosen at build time (meson option coro_backend). Windows x64 will be its
- * own file with the same interface.
+ * Backends: coro-x86_64.c (System V) and coro-aarch64.c, in assembly,
+ * coro-ucontext.c, and coro-win64.c (Windows x64, in assembly: it also
+ * switches the stack bounds in the Thread Information Block), chosen at
+ * build time (meson option coro_backend).
  *
  * coro.c wraps the backend switch with the sanitizer and valgrind
  * annotations, and owns the stacks.
@@ -105,6 +106,12 @@ static inline void auv__coro_backend_switch(auv__coro_t *from,
 #define AUV__MIN_STACK_SIZE (16 * 1024)
 #define AUV__MAX_STACK_SIZE ((size_t) 1 << (sizeof(size_t) > 4 ? 32 : 28))
 #define AUV__GUARDED_MAX 16384u
+/* Windows: how much of a new stack is committed at its top; the rest is
+ * reserved, with a PAGE_GUARD page right below, and the kernel commits it
+ * as the coroutine grows into the guard (coro-win64.c switches the TIB's
+ * stack bounds so that it does). Also the StackLimit a new context starts
+ * with. */
+#define AUV__STACK_COMMIT (4 * 1024)
 #define AUV__STACK_POOL_MAX 256u
 
 /* A loop's pool of free stacks, and the alternate signal stack it installed

@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#if defined(_WIN32)
+# include <windows.h>
+#else
+# include <unistd.h>
+#endif
 
 /* The allocator is called from the loop thread and, through
  * auv_call_soon_threadsafe, from the threads of the threadsafe suite, so
@@ -181,6 +185,40 @@ auv_loop_t *test_loop_new(void) {
  * overrides it. */
 #define WATCHDOG_SECONDS 120
 
+static unsigned watchdog_seconds(void) {
+  return getenv("AUV_TEST_WATCHDOG") != NULL
+             ? (unsigned)atoi(getenv("AUV_TEST_WATCHDOG"))
+             : WATCHDOG_SECONDS;
+}
+
+#if defined(_WIN32)
+/* No SIGALRM on Windows: a one-shot timer-queue timer, whose callback runs
+ * on a thread of the system's pool. */
+static HANDLE watchdog_timer;
+
+static VOID CALLBACK watchdog_fired(PVOID arg, BOOLEAN timed_out) {
+  static const char msg[] = "\nauv-tests: watchdog: a test hangs; exiting\n";
+  DWORD n;
+  (void)arg;
+  (void)timed_out;
+  WriteFile(GetStdHandle(STD_ERROR_HANDLE), msg, sizeof(msg) - 1, &n, NULL);
+  _exit(124);
+}
+
+static void watchdog_arm(void) {
+  if (!CreateTimerQueueTimer(&watchdog_timer, NULL, watchdog_fired, NULL,
+                             watchdog_seconds() * 1000, 0,
+                             WT_EXECUTEONLYONCE))
+    watchdog_timer = NULL;
+}
+
+static void watchdog_disarm(void) {
+  if (watchdog_timer != NULL) {
+    DeleteTimerQueueTimer(NULL, watchdog_timer, INVALID_HANDLE_VALUE);
+    watchdog_timer = NULL;
+  }
+}
+#else
 static void watchdog_fired(int sig) {
   static const char msg[] = "\nauv-tests: watchdog: a test hangs; exiting\n";
   (void)sig;
@@ -198,13 +236,13 @@ static void watchdog_arm(void) {
   sa.sa_handler = watchdog_fired;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGALRM, &sa, NULL);
-  alarm(getenv("AUV_TEST_WATCHDOG") != NULL ? (unsigned)atoi(getenv("AUV_TEST_WATCHDOG"))
-                                            : WATCHDOG_SECONDS);
+  alarm(watchdog_seconds());
 }
 
 static void watchdog_disarm(void) {
   alarm(0);
 }
+#endif
 
 TCase *test_tcase_create(const char *name, unsigned timeout_seconds) {
   TCase *tc = tcase_create(name);

@@ -58,6 +58,8 @@ START_TEST(the_backend_is_the_one_the_build_selected) {
   ck_assert_str_eq(name, "asm-x86_64");
 #elif defined(__aarch64__) && !defined(_WIN32)
   ck_assert_str_eq(name, "asm-aarch64");
+#elif defined(_WIN64) && defined(__x86_64__)
+  ck_assert_str_eq(name, "asm-win64");
 #else
   ck_assert_str_eq(name, "ucontext");
 #endif

@@ -9,6 +9,13 @@
 
 #include "test.h"
 
+#if defined(_WIN32)
+/* The C library's environment, which getenv reads (uv_os_setenv changes
+ * the process's, which msvcrt's getenv does not see). "" removes. */
+# define setenv(name, value, overwrite) _putenv_s(name, value)
+# define unsetenv(name) _putenv_s(name, "")
+#endif
+
 START_TEST(loop_new_creates_an_open_idle_loop) {
   auv_loop_t *loop = test_loop_new();
   ck_assert_ptr_nonnull(auv_loop_uv(loop));

@@ -85,7 +85,11 @@ typedef struct {
 void trace_init(trace_t *t);
 void trace_add(trace_t *t, const char *token);
 void trace_addf(trace_t *t, const char *fmt, ...)
-#if defined(__GNUC__)
+#if defined(__MINGW_PRINTF_FORMAT)
+    /* mingw: gnu_printf under __USE_MINGW_ANSI_STDIO (the build's), not
+     * msvcrt's printf, which has no %zu */
+    __attribute__((format(__MINGW_PRINTF_FORMAT, 2, 3)))
+#elif defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# scripts/build-windows-deps.sh: build libuv and Check for Windows x64 with
+# the mingw-w64 cross compiler, from Debian's own source packages, into
+# build/windows-deps/, with build/windows-deps/meson-cross.ini, the second
+# cross file that points meson's pkg-config there.
+#
+#   bash scripts/build-windows-deps.sh
+#
+# No third-party source is kept in the repository: the sources come from
+# `apt-get source libuv1 check` (deb-src is enabled in apt's sources when it
+# is not), unpacked under build/windows-deps-src/. Both libraries are built
+# static only, so every cross-built program is one .exe that wine runs
+# without a DLL search path; the pkg-config files this script writes carry
+# the Windows system libraries libuv needs when linked statically.
+#
+# The result is cached: build/windows-deps/.stamp records the two source
+# package versions and the compiler's version, and a rerun with the same
+# three does nothing (CI keys its cache on that file). AUV_WINDOWS_DEPS_FORCE=1
+# rebuilds anyway.
+#
+# Prints how long each part took. Needs: gcc-mingw-w64-x86-64, cmake,
+# dpkg-dev (dpkg-source, for apt-get source), make.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+host=x86_64-w64-mingw32
+prefix=$root/build/windows-deps
+work=$root/build/windows-deps-src
+jobs=$(auv_jobs)
+t_start=$SECONDS
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  else
+    sudo -n "$@"
+  fi
+}
+
+auv_install_packages gcc-mingw-w64-x86-64 cmake dpkg-dev make pkg-config
+
+# ---------------------------------------------------------------------------
+# deb-src: enable it in the deb822 sources (Debian 12's layout) or the
+# one-line sources.list, once, then refresh the lists.
+# ---------------------------------------------------------------------------
+if ! apt-cache showsrc libuv1 2>/dev/null | grep -q '^Package: libuv1'; then
+  echo "== enabling deb-src in apt's sources"
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    as_root sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources
+  fi
+  if [ -f /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list; then
+    as_root sed -i -n 'p; s/^deb /deb-src /p' /etc/apt/sources.list
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+fi
+
+uv_version=$(apt-cache showsrc libuv1 | sed -n 's/^Version: //p' | sort -V | tail -1)
+check_version=$(apt-cache showsrc check | sed -n 's/^Version: //p' | sort -V | tail -1)
+cc_version=$($host-gcc --version | head -1)
+key="libuv1=$uv_version check=$check_version cc=$cc_version"
+if [ "${AUV_WINDOWS_DEPS_FORCE:-0}" != 1 ] && [ -f "$prefix/.stamp" ] &&
+   [ "$(cat "$prefix/.stamp")" = "$key" ]; then
+  echo "== Windows deps up to date in build/windows-deps ($key)"
+  exit 0
+fi
+echo "== building Windows deps: $key"
+
+rm -rf "$work" "$prefix"
+mkdir -p "$work" "$prefix"
+
+# ---------------------------------------------------------------------------
+# Sources. apt-get source unpacks as the user it runs as; as root it warns
+# that the _apt user cannot read the directory, which is harmless.
+# ---------------------------------------------------------------------------
+t0=$SECONDS
+(cd "$work" && apt-get source -q "libuv1=$uv_version" "check=$check_version" 2>&1 |
+  grep -v 'unsandboxed as root' || true)
+uv_src=$(find "$work" -maxdepth 1 -type d -name 'libuv1-*' | head -1)
+check_src=$(find "$work" -maxdepth 1 -type d -name 'check-*' | head -1)
+if [ -z "$uv_src" ] || [ -z "$check_src" ]; then
+  echo "error: apt-get source did not unpack libuv1 and check into $work" >&2
+  exit 1
+fi
+t_fetch=$((SECONDS - t0))
+
+# A CMake toolchain file for the mingw-w64 cross compiler.
+toolchain=$work/mingw64.cmake
+cat >"$toolchain" <<EOF
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_SYSTEM_PROCESSOR x86_64)
+set(CMAKE_C_COMPILER $host-gcc)
+set(CMAKE_CXX_COMPILER $host-g++)
+set(CMAKE_RC_COMPILER $host-windres)
+set(CMAKE_AR $(command -v $host-ar))
+set(CMAKE_RANLIB $(command -v $host-ranlib))
+set(CMAKE_FIND_ROOT_PATH /usr/$host $prefix)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+EOF
+
+cmake_build() {
+  local src=$1 bld=$2
+  shift 2
+  cmake -S "$src" -B "$bld" -G 'Unix Makefiles' \
+    -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DCMAKE_INSTALL_LIBDIR=lib \
+    "$@" >"$bld.configure.log" 2>&1 || { cat "$bld.configure.log"; return 1; }
+  make -C "$bld" -j"$jobs" >"$bld.build.log" 2>&1 || { tail -50 "$bld.build.log"; return 1; }
+}
+
+# ---------------------------------------------------------------------------
+# libuv: its CMake build, the static library only (uv_a).
+# ---------------------------------------------------------------------------
+t0=$SECONDS
+cmake_build "$uv_src" "$work/libuv-build" -DLIBUV_BUILD_TESTS=OFF \
+  -DLIBUV_BUILD_BENCH=OFF -DBUILD_TESTING=OFF
+mkdir -p "$prefix/lib" "$prefix/include" "$prefix/lib/pkgconfig"
+cp "$work/libuv-build/libuv_a.a" "$prefix/lib/libuv_a.a"
+cp -r "$uv_src/include/." "$prefix/include/"
+uv_upstream=${uv_version%%-*}
+# The Windows libraries libuv's own CMakeLists links (uv_libraries there).
+cat >"$prefix/lib/pkgconfig/libuv.pc" <<EOF
+prefix=$prefix
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: libuv
+Description: multi-platform support library with a focus on asynchronous I/O (static, Windows x64, Debian source $uv_version)
+Version: $uv_upstream
+Libs: -L\${libdir} -luv_a -lpsapi -luser32 -ladvapi32 -liphlpapi -luserenv -lws2_32 -ldbghelp -lole32 -luuid -lshell32
+Cflags: -I\${includedir}
+EOF
+t_uv=$((SECONDS - t0))
+
+# ---------------------------------------------------------------------------
+# Check: its CMake build (static library; the Windows build replaces fork
+# with CK_FORK=no behaviour and uses its own timer emulation).
+# ---------------------------------------------------------------------------
+t0=$SECONDS
+# __USE_MINGW_ANSI_STDIO: mingw-w64's own C99 printf family rather than
+# msvcrt's, which knows neither %jd (every ck_assert_int_* message) nor %zu.
+# setjmp without a frame: mingw's <setjmp.h> passes the caller's frame to
+# _setjmp, and msvcrt's longjmp then unwinds the stack frame by frame (SEH)
+# back to it. A failed assertion inside an auv task longjmps from the
+# task's stack to Check's runner on the thread's stack, a walk that cannot
+# cross stacks (wine crashes in virtual_unwind). With NULL, longjmp only
+# restores the registers, as on Unix.
+cat >"$work/check-setjmp.h" <<'EOF'
+#include <setjmp.h>
+#undef setjmp
+#define setjmp(BUF) _setjmp((BUF), NULL)
+EOF
+cmake_build "$check_src" "$work/check-build" -DCHECK_ENABLE_TESTS=OFF \
+  "-DCMAKE_C_FLAGS=-D__USE_MINGW_ANSI_STDIO=1 -include $work/check-setjmp.h" \
+  -DBUILD_TESTING=OFF -DCHECK_ENABLE_SUBUNIT=OFF -DENABLE_MEMORY_LEAKING_TESTS=OFF \
+  -DCHECK_ENABLE_TIMEOUT_TESTS=OFF -DBUILD_SHARED_LIBS=OFF
+make -C "$work/check-build" install >"$work/check-build.install.log" 2>&1 ||
+  { tail -30 "$work/check-build.install.log"; exit 1; }
+# check.h declares its message functions format(printf), which gcc for
+# mingw reads as msvcrt's printf and then rejects the %jd of its own
+# ck_assert_int_* macros; the library was built with the C99 printf above,
+# so the installed copy says gnu_printf.
+sed -i 's/CK_ATTRIBUTE_FORMAT(printf,/CK_ATTRIBUTE_FORMAT(gnu_printf,/' \
+  "$prefix/include/check.h"
+check_upstream=${check_version%%-*}
+# Check's installed check.pc may name the shared library; write one for the
+# static library that was built.
+check_lib=$(cd "$prefix/lib" && ls libcheck*.a | head -1)
+cat >"$prefix/lib/pkgconfig/check.pc" <<EOF
+prefix=$prefix
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: Check
+Description: A unit testing framework for C (static, Windows x64, Debian source $check_version)
+Version: $check_upstream
+Libs: -L\${libdir} -l:$check_lib
+Cflags: -I\${includedir}
+EOF
+t_check=$((SECONDS - t0))
+
+# The second cross file (cross/x86_64-w64-mingw32.ini says why).
+cat >"$prefix/meson-cross.ini" <<EOF
+# Written by scripts/build-windows-deps.sh: use with
+#   --cross-file cross/x86_64-w64-mingw32.ini --cross-file $prefix/meson-cross.ini
+[properties]
+pkg_config_libdir = ['$prefix/lib/pkgconfig']
+EOF
+
+echo "$key" >"$prefix/.stamp"
+echo "== Windows deps in build/windows-deps: sources ${t_fetch}s, libuv ${t_uv}s, Check ${t_check}s, total $((SECONDS - t_start))s"
