@@ -75,6 +75,8 @@ struct auv_stream_s {
   int read_error;             /* error that ended reading, or 0 */
   auv_task_t *reader;         /* the task waiting for data, or NULL */
   struct freader_s *freader;  /* the future-form read waiting, or NULL */
+  struct rdop_s *direct;      /* the parked task's read, filled in place
+                                 (see alloc_cb), or NULL */
   int reader_cancelled;       /* its park's cancelled flag */
   /* writer */
   size_t write_size;          /* bytes queued in libuv, not yet written */
@@ -95,6 +97,8 @@ struct auv_stream_s {
   unsigned closing : 1;       /* close was called */
   unsigned close_pending : 1; /* close waits for queued writes to go out */
   unsigned closed : 1;        /* the close callback ran */
+  unsigned direct_out : 1;    /* alloc_cb handed out direct's buffer */
+  unsigned direct_full : 1;   /* direct is complete, its task not resumed */
 };
 
 /* One queued write: the request, then (for copies) the bytes. */
@@ -134,6 +138,21 @@ struct auv_server_s {
   unsigned closing : 1;       /* close was called */
   unsigned freed : 1;         /* the program gave up its reference */
 };
+
+/* One read (see "Reading: the operations"). */
+enum { RD_READ, RD_EXACT, RD_UNTIL, RD_LINE };
+
+typedef struct rdop_s {
+  int kind;             /* RD_* */
+  unsigned tried : 1;   /* rdop_try ran once already */
+  char *buf;            /* the caller's buffer */
+  size_t n;             /* RD_READ/RD_EXACT: bytes wanted; else buf's
+                           capacity */
+  const char *sep;      /* RD_UNTIL/RD_LINE: the separator */
+  size_t seplen;
+  size_t offset;        /* readuntil: where the next search starts */
+  size_t len;           /* out: see the public functions */
+} rdop_t;
 
 static void server_unref(auv_server_t *sv);
 static void server_maybe_wake(auv_server_t *sv);
@@ -428,6 +447,17 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
   auv_stream_t *s = h->data;
   size_t used = buffered(s);
   (void) suggested;
+  if (s->direct != NULL && !s->direct_full && used == 0) {
+    /* A task waits in read / readexactly with nothing buffered: libuv
+     * reads straight into its buffer, saving the copy out of ours (the
+     * buffer is only lent for this one synchronous read). */
+    rdop_t *op = s->direct;
+    size_t room = op->n - op->len;
+    *out = uv_buf_init(op->buf + op->len,
+                       (unsigned) (room > UINT_MAX ? UINT_MAX : room));
+    s->direct_out = 1;
+    return;
+  }
   if (s->cap - s->end < READ_MIN_FREE) {
     if (s->start > 0 && s->cap - used >= READ_MIN_FREE) {
       memmove(s->buf, s->buf + s->start, used);
@@ -465,6 +495,19 @@ static void read_stop(auv_stream_t *s) {
 static void read_cb(uv_stream_t *h, ssize_t nread, const uv_buf_t *b) {
   auv_stream_t *s = h->data;
   (void) b;
+  if (s->direct_out) {
+    s->direct_out = 0;
+    if (nread > 0) {
+      rdop_t *op = s->direct;
+      op->len += (size_t) nread;
+      if (op->kind == RD_READ || op->len == op->n) {
+        s->direct_full = 1;  /* complete: the next bytes go to our buffer */
+        wake_reader(s);
+      }
+      return;
+    }
+    /* Nothing landed in the task's buffer: end, error or EAGAIN as usual. */
+  }
   if (nread > 0) {
     s->end += (size_t) nread;
     /* asyncio's feed_data: pause above twice the limit. */
@@ -541,7 +584,7 @@ static void consume(auv_stream_t *s, size_t n) {
 }
 
 /* ------------------------------------------------------------------------
- * Reading: the operations
+ * Reading: the operations (rdop_t is defined near the top)
  *
  * Each read is an rdop_t that rdop_try() completes from the buffer, or
  * leaves waiting for more data. The task forms run it on the task's stack
@@ -551,19 +594,6 @@ static void consume(auv_stream_t *s, size_t n) {
  * consumes anything, so a cancelled one loses nothing.
  * ------------------------------------------------------------------------ */
 
-enum { RD_READ, RD_EXACT, RD_UNTIL, RD_LINE };
-
-typedef struct rdop_s {
-  int kind;             /* RD_* */
-  unsigned tried : 1;   /* rdop_try ran once already */
-  char *buf;            /* the caller's buffer */
-  size_t n;             /* RD_READ/RD_EXACT: bytes wanted; else buf's
-                           capacity */
-  const char *sep;      /* RD_UNTIL/RD_LINE: the separator */
-  size_t seplen;
-  size_t offset;        /* readuntil: where the next search starts */
-  size_t len;           /* out: see the public functions */
-} rdop_t;
 
 /* The checks every task-form read starts with. */
 static int reader_check(auv_stream_t *s) {
@@ -608,11 +638,46 @@ static long find_sep(const char *buf, size_t from, size_t len,
   return -1;
 }
 
+/* Move k buffered bytes to the end of what op holds (op->len bytes, which
+ * a direct read may have put there already). */
 static void copy_out(auv_stream_t *s, rdop_t *op, size_t k) {
   if (k > 0)
-    memcpy(op->buf, s->buf + s->start, k);
+    memcpy(op->buf + op->len, s->buf + s->start, k);
   consume(s, k);
-  op->len = k;
+  op->len += k;
+}
+
+/* Put len bytes back in front of the buffer: a direct read whose task was
+ * cancelled before it resumed gives its bytes back, so a cancelled read
+ * consumes nothing. UV_ENOMEM if the buffer cannot grow (the stream then
+ * holds a read error, as when alloc_cb cannot get memory). */
+static int unread(auv_stream_t *s, const char *data, size_t len) {
+  size_t used = buffered(s);
+  if (len == 0)
+    return 0;
+  if (s->start >= len) {
+    s->start -= len;
+  } else if (s->cap - used >= len) {
+    memmove(s->buf + len, s->buf + s->start, used);
+    s->start = 0;
+    s->end = used + len;
+  } else {
+    size_t cap = used + len + READ_MIN_FREE;
+    char *nbuf = auv__malloc(cap);
+    if (nbuf == NULL) {
+      s->read_error = UV_ENOBUFS;
+      return UV_ENOMEM;
+    }
+    if (used > 0)
+      memcpy(nbuf + len, s->buf + s->start, used);
+    auv__free(s->buf);
+    s->buf = nbuf;
+    s->cap = cap;
+    s->start = 0;
+    s->end = used + len;
+  }
+  memcpy(s->buf + s->start, data, len);
+  return 0;
 }
 
 /* asyncio's readuntil, step for step (streams.py, Python 3.12), with the
@@ -666,7 +731,9 @@ static int rdop_try(auv_stream_t *s, rdop_t *op, int *ret) {
   op->tried = 1;
   switch (op->kind) {
   case RD_READ:
-    if (s->read_error != 0) {
+    if (op->len > 0) {
+      *ret = (int) op->len;  /* a direct read filled the buffer */
+    } else if (s->read_error != 0) {
       *ret = s->read_error;  /* an error comes before buffered data */
     } else if (k > 0) {
       copy_out(s, op, k < op->n ? k : op->n);
@@ -678,10 +745,14 @@ static int rdop_try(auv_stream_t *s, rdop_t *op, int *ret) {
     }
     return 1;
   case RD_EXACT:
-    if (s->read_error != 0) {
+    if (op->len == op->n) {
+      *ret = 0;              /* direct reads filled it */
+    } else if (s->read_error != 0) {
+      if (unread(s, op->buf, op->len) == 0)
+        op->len = 0;         /* the error first; the bytes stay ours */
       *ret = s->read_error;
-    } else if (k >= op->n) {
-      copy_out(s, op, op->n);
+    } else if (k >= op->n - op->len) {
+      copy_out(s, op, op->n - op->len);
       *ret = 0;
     } else if (reader_done(s)) {
       copy_out(s, op, k);
@@ -725,11 +796,18 @@ static int rd_run(auv_stream_t *s, rdop_t *op) {
   s->refs++;
   while (!rdop_try(s, op, &ret)) {
     need_data(s);
+    if ((op->kind == RD_READ || op->kind == RD_EXACT) && buffered(s) == 0)
+      s->direct = op;
     s->reader = auv__running_task;
     s->reader_cancelled = 0;
     err = auv__task_park(s->reader, &s->reader_cancelled);
     s->reader = NULL;
+    s->direct = NULL;
+    s->direct_full = 0;
     if (err != 0) {
+      /* Cancelled: bytes a direct read already delivered go back. */
+      if (unread(s, op->buf, op->len) == 0)
+        op->len = 0;
       ret = err;
       break;
     }
@@ -1007,7 +1085,11 @@ int auv_stream_at_eof(const auv_stream_t *s) {
 }
 
 size_t auv_stream_buffered(const auv_stream_t *s) {
-  return s != NULL ? buffered(s) : 0;
+  if (s == NULL)
+    return 0;
+  /* Bytes a direct read put in a waiting readexactly's buffer count: they
+   * are received and not read yet, as asyncio's buffer would show them. */
+  return buffered(s) + (s->direct != NULL ? s->direct->len : 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -1309,6 +1391,8 @@ typedef struct op_s {
   auv_future_t *future;           /* completed by the op (a reference) */
   uv_getaddrinfo_t gai;           /* the resolution */
   struct addrinfo *res, *cur;     /* its answer, and the address tried */
+  struct addrinfo numeric;        /* res for a numeric host (no resolver) */
+  struct sockaddr_storage numeric_addr;  /* numeric.ai_addr */
   uv_connect_t req;               /* the connection attempt */
   auv_stream_t *stream;           /* the stream being connected, or NULL */
   int last_err;                   /* the last address's error */
@@ -1322,7 +1406,7 @@ typedef struct op_s {
 } op_t;
 
 static void op_free(op_t *op) {
-  if (op->res != NULL)
+  if (op->res != NULL && op->res != &op->numeric)
     uv_freeaddrinfo(op->res);
   auv_future_unref(op->future);
   auv__free(op);
@@ -1414,8 +1498,10 @@ static void connect_cb(uv_connect_t *req, int status) {
     op_free(op);
     return;
   }
-  if (status == 0)
+  if (status == 0) {
+    uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
     status = start_reading(s);
+  }
   if (status == 0) {
     op_succeed(op, s);
     return;
@@ -1475,10 +1561,46 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
     tcp_try_next(op);
 }
 
+/* A numeric IPv4 or IPv6 host needs no resolver: its one address goes in
+ * op->numeric (1), without a trip through libuv's thread pool (which
+ * uv_getaddrinfo would start, threads and all, for "127.0.0.1"). */
+static int op_numeric(op_t *op, const char *host, int port) {
+  struct sockaddr_in *a4 = (struct sockaddr_in *) &op->numeric_addr;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) &op->numeric_addr;
+  memset(&op->numeric, 0, sizeof(op->numeric));
+  memset(&op->numeric_addr, 0, sizeof(op->numeric_addr));
+  if (host == NULL)
+    return 0;
+  if (uv_ip4_addr(host, port, a4) == 0) {
+    op->numeric.ai_family = AF_INET;
+    op->numeric.ai_addrlen = sizeof(*a4);
+  } else if (strchr(host, '%') == NULL && uv_ip6_addr(host, port, a6) == 0) {
+    op->numeric.ai_family = AF_INET6;
+    op->numeric.ai_addrlen = sizeof(*a6);
+  } else {
+    return 0;
+  }
+  op->numeric.ai_socktype = SOCK_STREAM;
+  op->numeric.ai_protocol = IPPROTO_TCP;
+  op->numeric.ai_addr = (struct sockaddr *) &op->numeric_addr;
+  return 1;
+}
+
+/* Resolve host, then go on as gai_cb does. A numeric host goes on at
+ * once: the op may be complete (and freed) when this returns 0, so the
+ * caller must have taken its reference to the future before. */
 static int op_resolve(op_t *op, const char *host, int port, int passive) {
   struct addrinfo hints;
   char service[16];
   int err;
+  if (op_numeric(op, host, port)) {
+    op->res = op->cur = &op->numeric;
+    if (op->kind == OP_SERVER)
+      server_resolved(op);
+    else
+      tcp_try_next(op);
+    return 0;
+  }
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -1525,12 +1647,13 @@ int auv_open_connection_future(auv_loop_t *loop, const char *host, int port,
   err = op_new(loop, OP_TCP_CONNECT, options, &op);
   if (err != 0)
     return err;
+  *future = auv_future_ref(op->future);
   err = op_resolve(op, host, port, 0);
   if (err != 0) {
+    auv_future_unref(*future);
     op_free(op);
     return err;
   }
-  *future = auv_future_ref(op->future);
   return 0;
 }
 
@@ -1653,6 +1776,8 @@ static void connection_cb(uv_stream_t *lh, int status) {
   if (stream_new(sv->loop, sv->is_pipe, &sv->sopts, &s) != 0)
     return;  /* the connection waits in the backlog for the next one */
   err = uv_accept(lh, &s->h.stream);
+  if (err == 0 && !sv->is_pipe)
+    uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
   if (err == 0)
     err = start_reading(s);
   if (err == 0) {
@@ -1830,12 +1955,13 @@ int auv_start_server_future(auv_loop_t *loop, auv_connection_fn fn, void *arg,
     op->sopts = *options->stream;
     op->svopts.stream = &op->sopts;
   }
+  *future = auv_future_ref(op->future);
   err = op_resolve(op, host, port, 1);
   if (err != 0) {
+    auv_future_unref(*future);
     op_free(op);
     return err;
   }
-  *future = auv_future_ref(op->future);
   return 0;
 }
 

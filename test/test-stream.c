@@ -1266,6 +1266,76 @@ START_TEST(reuse_port_lets_two_servers_share_a_port) {
 END_TEST
 #endif
 
+/* ---- reads straight into the reader's buffer ----------------------------- */
+
+/* From src/stream.c (internal, for tests and fuzzing): a stream that is
+ * never opened, fed as libuv's read callback would feed it. */
+int auv__stream_pipe_new(auv_loop_t *loop, const auv_stream_options_t *opts,
+                         auv_stream_t **out);
+int auv__stream_feed(auv_stream_t *s, const void *data, size_t len);
+void auv__stream_feed_eof(auv_stream_t *s);
+
+typedef struct {
+  auv_stream_t *s;
+  auv_task_t *reader;
+  int exact;        /* readexactly(8) instead of read(8) */
+  int rc;
+  size_t len;
+  char buf[8];
+} direct_t;
+
+static int direct_reader(void *arg, void **result) {
+  direct_t *d = arg;
+  (void) result;
+  if (d->exact)
+    d->rc = auv_stream_readexactly(d->s, d->buf, sizeof(d->buf), &d->len);
+  else
+    d->rc = auv_stream_read(d->s, d->buf, sizeof(d->buf));
+  return 0;
+}
+
+/* Bytes land in the waiting task's buffer, then the task is cancelled
+ * before it resumes: the read returns UV_ECANCELED and the bytes are back
+ * in the stream, in order, ahead of what came after. */
+static int direct_cancel_main(void *arg, void **result) {
+  direct_t d;
+  char buf[16];
+  size_t len = 0;
+  (void) result;
+  memset(&d, 0, sizeof(d));
+  d.exact = *(int *) arg;
+  ck_assert_int_eq(auv__stream_pipe_new(loop, NULL, &d.s), 0);
+  d.reader = spawn(direct_reader, &d);
+  auv_sleep(0);  /* the reader waits, with nothing buffered */
+  ck_assert_int_eq(auv__stream_feed(d.s, "abcd", 4), 0);
+  ck_assert_uint_eq(auv_stream_buffered(d.s), 4);
+  ck_assert_int_eq(auv_task_cancel(d.reader, NULL), 1);
+  ck_assert_int_eq(join(d.reader), 0);
+  ck_assert_int_eq(d.rc, UV_ECANCELED);
+  ck_assert_uint_eq(d.len, 0);
+  ck_assert_int_eq(auv__stream_feed(d.s, "efgh", 4), 0);
+  ck_assert_int_eq(auv_stream_readexactly(d.s, buf, 8, &len), 0);
+  ck_assert(memcmp(buf, "abcdefgh", 8) == 0);
+  /* And a read not cancelled gets the bytes fed while it waits. */
+  d.reader = spawn(direct_reader, &d);
+  auv_sleep(0);
+  ck_assert_int_eq(auv__stream_feed(d.s, "12345678", 8), 0);
+  ck_assert_int_eq(join(d.reader), 0);
+  ck_assert_int_eq(d.rc, d.exact ? 0 : 8);
+  ck_assert(memcmp(d.buf, "12345678", 8) == 0);
+  auv_stream_close(d.s);
+  ck_assert_int_eq(auv_stream_wait_closed(d.s), 0);
+  return 0;
+}
+
+START_TEST(a_cancelled_read_gives_back_bytes_it_was_handed_directly) {
+  int exact = 0;
+  ck_assert_int_eq(run_main(direct_cancel_main, &exact), 0);
+  exact = 1;
+  ck_assert_int_eq(run_main(direct_cancel_main, &exact), 0);
+}
+END_TEST
+
 Suite *stream_suite(void) {
   Suite *s = suite_create("stream");
   TCase *tc = test_tcase_create("stream", 60);
@@ -1297,6 +1367,7 @@ Suite *stream_suite(void) {
   ADD(tc, reads_drain_and_wait_closed_as_futures_from_callbacks);
   ADD(tc, drain_future_ends_with_epipe_when_the_stream_closes);
   ADD(tc, abort_drops_queued_writes_and_resets_the_peer);
+  ADD(tc, a_cancelled_read_gives_back_bytes_it_was_handed_directly);
 #if defined(SO_REUSEPORT)
   ADD(tc, reuse_port_lets_two_servers_share_a_port);
 #endif
