@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/demo.sh: install what is missing, build auv, run the main demo.
 #
-#   bash scripts/demo.sh
+#   bash scripts/demo.sh            the seed walkthrough (the main demo)
+#   bash scripts/demo.sh NAME...    other examples, by name: echo, chat,
+#                                   pipeline, attach, reuseport, loop-demo
 #
 # The demo is the seed walkthrough: the five cells of asyncio-walkthrough.txt
 # (the document auv was created from), written in C with auv, in
@@ -28,6 +30,19 @@ if ! { auv_setup build/demo --buildtype=debugoptimized \
   cat build/demo.log
   echo "error: the build failed (log above, also in build/demo.log)" >&2
   exit 1
+fi
+
+if [ "$#" -gt 0 ]; then
+  for name in "$@"; do
+    if [ ! -x "./build/demo/examples/$name" ]; then
+      echo "error: no example '$name' (try: echo chat pipeline attach reuseport loop-demo)" >&2
+      exit 2
+    fi
+    echo
+    echo "== examples/$name.c"
+    "./build/demo/examples/$name"
+  done
+  exit 0
 fi
 
 for cell in 1-coroutine 2-chained 3-call-soon 4-call-later 5-call-at; do
