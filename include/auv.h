@@ -369,7 +369,9 @@ typedef struct auv_task_options_s {
                                  Rounded up to whole pages, at least 16 KiB,
                                  at most 4 GiB; a 64 KiB guard region comes
                                  on top (see docs/coroutines.md) */
-  auv_free_func free_result;  /* destructor for the result, or NULL */
+  auv_free_func free_result;  /* destructor for the result, or NULL; also
+                                 called for a result the function set
+                                 before it failed or was cancelled */
 } auv_task_options_t;
 
 /* Create a task that will run fn(arg) (asyncio's create_task). Its first

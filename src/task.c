@@ -174,6 +174,12 @@ void auv__task_finish(auv_task_t *t) {
   t->stack = NULL;
   auv__coro_release(&t->coro);
   task_unlink(t);
+  if (t->ret < 0 && t->free_result != NULL && t->result != NULL) {
+    /* A result set before the task failed (or was cancelled) is the
+     * task's to free: nobody else will see it. */
+    t->free_result(t->result);
+    t->result = NULL;
+  }
   if (t->ret == UV_ECANCELED) {
     auv__future_finish_cancelled(f, t->delivered_msg);
     t->delivered_msg = NULL;

@@ -280,6 +280,44 @@ START_TEST(a_result_dropped_because_the_task_ends_cancelled_is_freed_with_free_r
 }
 END_TEST
 
+static int malloc_result_then_fail(void *arg, void **result) {
+  int *p = malloc(sizeof(int));
+  ck_assert_ptr_nonnull(p);
+  *result = p;
+  if (arg != NULL)
+    return auv_sleep(10);  /* cancelled while it sleeps */
+  return UV_EIO;
+}
+
+static void cancel_task_cb(void *arg) {
+  ck_assert_int_eq(auv_task_cancel(arg, NULL), 1);
+}
+
+START_TEST(a_result_set_before_the_task_fails_is_freed_with_free_result) {
+  auv_loop_t *loop = test_loop_new();
+  auv_task_options_t opts;
+  auv_task_t *task = NULL;
+  int i;
+  memset(&opts, 0, sizeof(opts));
+  opts.free_result = free_result;
+  for (i = 0; i < 2; i++) {
+    freed_results = 0;
+    ck_assert_int_eq(auv_task_new_ex(loop, malloc_result_then_fail,
+                                     i ? "sleep" : NULL, &opts, &task), 0);
+    if (i)
+      ck_assert_int_eq(auv_call_later(loop, 0.01, cancel_task_cb, task, NULL),
+                       0);
+    ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
+                     i ? UV_ECANCELED : UV_EIO);
+    /* Freed when the task ended, not later with the task. */
+    ck_assert_int_eq(freed_results, 1);
+    auv_task_unref(task);
+    ck_assert_int_eq(freed_results, 1);
+  }
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 START_TEST(task_new_rejects_null_arguments) {
   auv_loop_t *loop = test_loop_new();
   auv_task_t *task = NULL;
@@ -2053,6 +2091,7 @@ Suite *task_suite(void) {
   ADD(tc, a_task_that_returns_a_positive_value_ends_with_its_result);
   ADD(tc, the_result_destructor_runs_once_when_the_task_is_freed);
   ADD(tc, a_result_dropped_because_the_task_ends_cancelled_is_freed_with_free_result);
+  ADD(tc, a_result_set_before_the_task_fails_is_freed_with_free_result);
   ADD(tc, task_new_rejects_null_arguments);
   suite_add_tcase(s, tc);
 
