@@ -6,6 +6,9 @@
 #   bench/run.sh                 # the full run, about 2-3 minutes
 #   bench/run.sh --rounds 5      # more rounds (default 3)
 #   bench/run.sh --quick         # tiny sizes, one round: a smoke test only
+#   bench/run.sh --echo          # then the echo benchmark too
+#                                # (bench/echo/run.sh: 5-6 more minutes;
+#                                # --quick makes it AUV_ECHO_QUICK=1)
 #
 # What it needs, it installs when missing (Debian/Ubuntu, apt-get, as root
 # or through sudo): a C compiler, meson, ninja, pkg-config, libuv1-dev,
@@ -28,11 +31,13 @@ cd "$root"
 
 rounds=3
 quick=0
+echo_bench=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --quick) quick=1; rounds=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --echo) echo_bench=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -214,3 +219,13 @@ mkdir -p bench/results
   --env "load average (1/5/15 min)=$load_start at start, $load_end at end (the machine has $(nproc) cores; more load means noisier figures)" \
   --env "raw samples=$raw"
 log "table written to $out_md"
+
+# ---- 5. The echo benchmark (I/O), on request ------------------------------------
+if [ "$echo_bench" = 1 ]; then
+  log "echo benchmark: bench/echo/run.sh"
+  if [ "$quick" = 1 ]; then
+    AUV_ECHO_QUICK=1 BUILD="$BUILD" bash bench/echo/run.sh
+  else
+    BUILD="$BUILD" bash bench/echo/run.sh
+  fi
+fi

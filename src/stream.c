@@ -135,6 +135,7 @@ struct auv_server_s {
   size_t stack_size;          /* connection tasks' stacks */
   int backlog;
   unsigned is_pipe : 1;
+  unsigned callback : 1;      /* fn is a plain callback (options.callback) */
   unsigned closing : 1;       /* close was called */
   unsigned freed : 1;         /* the program gave up its reference */
 };
@@ -338,10 +339,14 @@ static void stream_unref(auv_stream_t *s) {
   auv__free(s);
 }
 
+static void conn_done(auv_future_t *f, void *arg);
+
 static void stream_close_cb(uv_handle_t *h) {
   auv_stream_t *s = h->data;
   s->closed = 1;
   waiters_wake(&s->closers);
+  if (s->server != NULL && s->server->callback)
+    conn_done(NULL, s);  /* a callback server's connection ends here */
   stream_unref(s);
 }
 
@@ -1780,6 +1785,25 @@ static void connection_cb(uv_stream_t *lh, int status) {
     uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
   if (err == 0)
     err = start_reading(s);
+  if (err == 0 && sv->callback) {
+    /* A plain callback: the stream is the program's; the server counts it
+     * until its close callback (conn_done from stream_close_cb). */
+    auv_exception_context_t ctx;
+    s->server = sv;
+    s->refs++;
+    auv__list_insert_tail(&sv->conns, &s->conn_node);
+    sv->nconns++;
+    sv->refs++;
+    err = sv->fn(s, sv->arg);
+    if (err < 0) {
+      memset(&ctx, 0, sizeof(ctx));
+      ctx.message = "connection callback failed";
+      ctx.error = err;
+      auv_call_exception_handler(sv->loop, &ctx);
+      auv_stream_close(s);
+    }
+    return;
+  }
   if (err == 0) {
     memset(&topts, 0, sizeof(topts));
     topts.stack_size = sv->stack_size;
@@ -1816,6 +1840,7 @@ static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
   sv->backlog = o != NULL && o->backlog > 0 ? o->backlog
                                             : AUV_SERVER_DEFAULT_BACKLOG;
   sv->stack_size = o != NULL ? o->stack_size : 0;
+  sv->callback = o != NULL && o->callback != 0;
   if (o != NULL && o->stream != NULL)
     sv->sopts = *o->stream;
   auv__list_init(&sv->conns);

@@ -62,7 +62,8 @@ typedef struct auv_stream_options_s {
   size_t low_water;   /* ... until it falls to this (must be <= high) */
 } auv_stream_options_t;
 
-/* The coroutine a server runs for each connection, in a task of its own.
+/* The coroutine a server runs for each connection, in a task of its own
+ * (or, with auv_server_options_t.callback, a plain callback; see there).
  * The stream belongs to the server: it is closed (if fn did not close it)
  * and freed after fn returns, so fn must not keep it. fn's return value is
  * the task's; a negative one other than UV_ECANCELED is reported to the
@@ -72,6 +73,14 @@ typedef int (*auv_connection_fn)(auv_stream_t *stream, void *arg);
 
 typedef struct auv_server_options_s {
   int backlog;          /* listen backlog; 0: AUV_SERVER_DEFAULT_BACKLOG */
+  int callback;         /* 1: fn is a plain callback, not a coroutine: it
+                           is called from the accept callback, outside any
+                           task, and the stream is the program's until it
+                           closes it (with the future forms, a callback
+                           program serves without tasks). A negative
+                           return closes the stream and is reported to the
+                           exception handler. The server counts the
+                           connection until the stream is closed */
   int reuse_port;       /* 1: SO_REUSEPORT on TCP listeners, so several
                            loops (threads, processes) can listen on one
                            port and the kernel spreads connections;
