@@ -26,6 +26,11 @@
 #   aarch64   cross-built for arm64 with Debian's gcc-aarch64-linux-gnu and
 #             arm64 libuv/check, the whole suite run under qemu-aarch64, with
 #             the assembly backend and with ucontext (scripts/test-aarch64.sh)
+#   windows   Windows x64: libuv and Check built from Debian's source
+#             packages with mingw-w64 (cached in build/windows-deps), auv
+#             cross-built, the whole suite, the seed walkthrough and the
+#             switch benchmarks run under wine (scripts/test-windows.sh);
+#             tests that cannot apply there print "skipped: NAME: why"
 #   header    <auv.h> compiled as C99 and C++11 with -pedantic -Werror
 #             (scripts/header-test.sh)
 #   install   meson install, then a pkg-config and a CMake find_package(auv)
@@ -58,7 +63,7 @@ auv_install_packages gcc g++ libc6-dev meson ninja-build pkg-config \
 jobs=$(auv_jobs)
 logs=$root/build/logs
 mkdir -p "$logs"
-steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan fuzz aarch64 header install}
+steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan fuzz aarch64 windows header install}
 t_start=$SECONDS
 summary=()
 
@@ -123,6 +128,7 @@ declare -A step_what=(
   [ucontext-asan]="ucontext backend under ASan + UBSan"
   [fuzz]="libFuzzer on the stream reader vs its reference model"
   [aarch64]="arm64 cross build, suites under qemu (asm and ucontext)"
+  [windows]="Windows x64: mingw-w64 build, suites, seed and benchmarks under wine"
   [header]="<auv.h> as C99 and C++11, -pedantic -Werror"
   [install]="meson install + pkg-config and CMake consumers"
 )
@@ -254,6 +260,11 @@ step_fuzz() {
 step_aarch64() {
   bash scripts/test-aarch64.sh 2>&1 | tee "$logs/aarch64.log"
   check_summaries "$logs/aarch64.log"
+}
+
+step_windows() {
+  bash scripts/test-windows.sh 2>&1 | tee "$logs/windows.log"
+  check_summaries "$logs/windows.log"
 }
 
 step_header() {

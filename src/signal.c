@@ -16,6 +16,7 @@
  * auv__signals_close(loop) closes a loop's records; auv_loop_close is
  * meant to call it (until it does, remove the handlers before closing).
  */
+#include <signal.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -165,8 +166,21 @@ static int record_get(auv_loop_t *loop, int signum, sigrec_t **out) {
   return 0;
 }
 
+/* On Windows libuv delivers only SIGINT and SIGBREAK (console control
+ * events), SIGHUP (the console closing) and SIGWINCH (a console resize),
+ * yet it accepts a handle for any number below NSIG: a handler for another
+ * signal would never run, so it is refused. */
+static int deliverable(int signum) {
+#ifdef _WIN32
+  return signum == SIGINT || signum == SIGBREAK || signum == SIGHUP ||
+         signum == SIGWINCH;
+#else
+  return signum > 0;
+#endif
+}
+
 static int check(auv_loop_t *loop, int signum) {
-  if (loop == NULL || signum <= 0)
+  if (loop == NULL || !deliverable(signum))
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;

@@ -445,6 +445,15 @@ int auv_process_send_signal(auv_process_t *p, int signum) {
     return AUV_ECLOSED;
   /* Until the exit callback has run, libuv has not reaped the child, so
    * the pid cannot belong to another process yet. */
+#ifdef _WIN32
+  /* libuv on Windows records every signal uv_process_kill sends as the
+   * one that will have ended the child, signal 0 included: a check after
+   * auv_process_terminate would turn the returncode -15 into 1. uv_kill
+   * checks the same process (libuv holds its handle, so the pid is still
+   * its own) and records nothing. */
+  if (signum == 0)
+    return uv_kill(p->pid, 0);
+#endif
   return uv_process_kill(&p->handle, signum);
 }
 
@@ -745,4 +754,70 @@ done:
   maybe_close_check(p);
   process_unref(p);
   return err;
+}
+
+/* ------------------------------------------------------------------------
+ * communicate as a future
+ * ------------------------------------------------------------------------ */
+
+/* The future form runs communicate in a task of its own, as
+ * asyncio.ensure_future(proc.communicate()) does (asyncio's communicate is
+ * itself a gather of tasks). The record is the task's result from its
+ * creation, so its destructor frees it whatever the outcome, even for a
+ * task cancelled before it ran. */
+typedef struct comm_s {
+  auv_communicate_result_t res;  /* first: what the future's result is */
+  auv_process_t *p;              /* a reference */
+  size_t len;
+  char input[1];                 /* the input's copy (len bytes) */
+} comm_t;
+
+static void comm_free(void *arg) {
+  comm_t *c = arg;
+  auv_bytes_free(&c->res.out);
+  auv_bytes_free(&c->res.err);
+  process_unref(c->p);
+  auv__free(c);
+}
+
+static int comm_fn(void *arg, void **result) {
+  comm_t *c = arg;
+  (void) result;  /* already c, set when the task was made */
+  return auv_process_communicate(c->p, c->len > 0 ? c->input : NULL, c->len,
+                                 &c->res.out, &c->res.err,
+                                 &c->res.returncode);
+}
+
+int auv_process_communicate_future(auv_process_t *p, const void *input,
+                                   size_t len, auv_future_t **future) {
+  auv_task_options_t topts;
+  auv_task_t *t;
+  comm_t *c;
+  int err;
+  if (p == NULL || future == NULL || (input == NULL && len > 0))
+    return UV_EINVAL;
+  if (p->loop->closing)
+    return AUV_ECLOSED;
+  if (len > 0 && p->modes[0] != AUV_STDIO_PIPE)
+    return UV_EINVAL;
+  c = auv__calloc(1, sizeof(*c) + len);
+  if (c == NULL)
+    return UV_ENOMEM;
+  if (len > 0)
+    memcpy(c->input, input, len);
+  c->len = len;
+  c->p = p;
+  c->res.returncode = -1;
+  memset(&topts, 0, sizeof(topts));
+  topts.name = "communicate";
+  topts.free_result = comm_free;
+  err = auv_task_new_ex(p->loop, comm_fn, c, &topts, &t);
+  if (err != 0) {
+    auv__free(c);
+    return err;
+  }
+  p->refs++;
+  t->result = c;
+  *future = auv_task_future(t);  /* the task's reference becomes the caller's */
+  return 0;
 }

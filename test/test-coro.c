@@ -524,7 +524,8 @@ static void overflow_child(int err_fd) {
 
 START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
 #if defined(_WIN32)
-  puts("skipped: the overflow test forks, which Windows cannot");
+  puts("skipped: a_stack_overflow_is_reported_with_the_tasks_name_and_aborts: "
+       "it forks, which Windows cannot");
 #elif defined(TEST_ASAN)
   puts("skipped under AddressSanitizer: whether auv's SIGSEGV handler or "
        "ASan's own stack-overflow report sees the fault depends on "

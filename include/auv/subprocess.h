@@ -124,6 +124,21 @@ AUV_EXTERN int auv_process_communicate(auv_process_t *process,
                                        auv_bytes_t *out, auv_bytes_t *err,
                                        int *returncode);
 
+/* communicate from callback code (asyncio's
+ * ensure_future(proc.communicate())): a task named "communicate" runs it.
+ * input is copied. The future (a new reference) completes with what
+ * auv_process_communicate returns; its result is an
+ * auv_communicate_result_t * that the future owns (freed with it: copy or
+ * keep the future). UV_EINVAL as the task form, AUV_ECLOSED, UV_ENOMEM. */
+typedef struct auv_communicate_result_s {
+  auv_bytes_t out;   /* stdout, if it is a pipe */
+  auv_bytes_t err;   /* stderr, if it is a pipe */
+  int returncode;
+} auv_communicate_result_t;
+AUV_EXTERN int auv_process_communicate_future(auv_process_t *process,
+                                              const void *input, size_t len,
+                                              auv_future_t **future);
+
 /* Send signum to the child (uv_process_kill). UV_ESRCH once it has exited
  * (asyncio raises ProcessLookupError), AUV_ECLOSED after the loop closed.
  * On Windows SIGTERM, SIGKILL and SIGINT end the process (as libuv does
