@@ -180,6 +180,31 @@ auv_loop_t *test_loop_new(void) {
   return loop;
 }
 
+int test_run_main(auv_loop_t **loop, auv_task_fn fn, void *arg) {
+  long live = test_alloc_live();
+  auv_task_t *m = NULL;
+  int err;
+  *loop = test_loop_new();
+  ck_assert_int_eq(auv_task_new(*loop, fn, arg, &m), 0);
+  err = auv_run_until_complete(*loop, auv_task_future(m), NULL);
+  auv_task_unref(m);
+  CLOSE_LOOP(*loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+  return err;
+}
+
+auv_task_t *test_spawn(auv_loop_t *loop, auv_task_fn fn, void *arg) {
+  auv_task_t *t = NULL;
+  ck_assert_int_eq(auv_task_new(loop, fn, arg, &t), 0);
+  return t;
+}
+
+int test_join(auv_task_t *t) {
+  int err = auv_await(auv_task_future(t), NULL);
+  auv_task_unref(t);
+  return err;
+}
+
 /* Nothing in these suites takes more than a few seconds, even under
  * valgrind: two minutes means a hang. AUV_TEST_WATCHDOG=<seconds>
  * overrides it. */

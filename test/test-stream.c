@@ -31,22 +31,10 @@
 Suite *stream_suite(void);
 
 static auv_loop_t *loop;
+#define run_main(fn, arg) test_run_main(&loop, (fn), (arg))
+#define spawn(fn, arg) test_spawn(loop, (fn), (arg))
+#define join(t) test_join(t)
 
-/* Run fn(arg) as the main task on a new loop, close the loop, and check
- * that every block allocated meanwhile was freed. Returns the task's
- * outcome. */
-static int run_main(auv_task_fn fn, void *arg) {
-  long live = test_alloc_live();
-  auv_task_t *m = NULL;
-  int err;
-  loop = test_loop_new();
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &m), 0);
-  err = auv_run_until_complete(loop, auv_task_future(m), NULL);
-  auv_task_unref(m);
-  CLOSE_LOOP(loop);
-  ck_assert_int_eq(test_alloc_live(), live);
-  return err;
-}
 
 static int port_of(const struct sockaddr_storage *ss) {
   if (ss->ss_family == AF_INET)
@@ -60,18 +48,7 @@ static int server_port(auv_server_t *sv) {
   return port_of(&ss);
 }
 
-/* Run fn(arg) in a task and wait for it (its outcome is returned). */
-static int join(auv_task_t *t) {
-  int err = auv_await(auv_task_future(t), NULL);
-  auv_task_unref(t);
-  return err;
-}
 
-static auv_task_t *spawn(auv_task_fn fn, void *arg) {
-  auv_task_t *t = NULL;
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &t), 0);
-  return t;
-}
 
 /* ---- an echo server ------------------------------------------------------ */
 

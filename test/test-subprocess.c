@@ -46,22 +46,8 @@
 Suite *subprocess_suite(void);
 
 static auv_loop_t *loop;
+#define run_main(fn, arg) test_run_main(&loop, (fn), (arg))
 
-/* Run fn(arg) as the main task on a new loop, close the loop, and check
- * that every block allocated meanwhile was freed. Returns the task's
- * outcome. */
-static int run_main(auv_task_fn fn, void *arg) {
-  long live = test_alloc_live();
-  auv_task_t *m = NULL;
-  int err;
-  loop = test_loop_new();
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &m), 0);
-  err = auv_run_until_complete(loop, auv_task_future(m), NULL);
-  auv_task_unref(m);
-  CLOSE_LOOP(loop);
-  ck_assert_int_eq(test_alloc_live(), live);
-  return err;
-}
 
 static void options_init(auv_process_options_t *o, char **args) {
   memset(o, 0, sizeof(*o));

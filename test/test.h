@@ -107,6 +107,16 @@ void trace_cb(void *token);
 /* A new owned loop, asserting success. */
 auv_loop_t *test_loop_new(void);
 
+/* Run fn(arg) as the main task of a new loop (*loop while it runs), then
+ * close the loop, asserting that it closes and that every block allocated
+ * meanwhile was freed. Returns the task's outcome. The I/O suites define
+ * run_main(fn, arg) as this on their own loop variable. */
+int test_run_main(auv_loop_t **loop, auv_task_fn fn, void *arg);
+/* A new task on loop running fn(arg), asserting success. */
+auv_task_t *test_spawn(auv_loop_t *loop, auv_task_fn fn, void *arg);
+/* Inside a task: await t, drop the reference, return t's outcome. */
+int test_join(auv_task_t *t);
+
 /* tcase_create, plus a watchdog when tests share the process (CK_FORK=no,
  * as under valgrind), where Check enforces no timeout: a test that hangs
  * then ends the run with SIGALRM after the tcase's timeout instead of
