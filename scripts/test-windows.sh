@@ -12,7 +12,10 @@
 #      on the two source versions and the compiler);
 #   3. cross-builds the library (DLL and static), the tests, the examples
 #      and the benchmarks in build/windows (cross/x86_64-w64-mingw32.ini),
-#      with warnings as errors, and checks the backend is asm-win64;
+#      with warnings as errors; checks the backend is asm-win64, that the
+#      DLL exports exactly the AUV_EXTERN functions of the public headers,
+#      and that loop-demo.exe imports the DLL and loop-demo-static.exe
+#      (the static library) none; then runs both under wine;
 #   4. runs the whole Check suite under wine, without fork (CK_FORK=no:
 #      Windows has no fork), and counts the tests that skipped themselves
 #      because they cannot apply on Windows (each prints "skipped: <why>");
@@ -20,9 +23,11 @@
 #      test/test-seed.py, which compares each output with test/seed/<n>.expected
 #      as on Linux, with the run times allowed wine's measured start-up
 #      (--startup-allowance=auto);
-#   6. runs the context-switch and task benchmarks under wine and prints
-#      their figures (indicative only: wine is not Windows; no red-zone
-#      stack and 10,000 tasks at most, see step 6).
+#   6. runs the context-switch and task benchmarks natively on Linux
+#      (build/windows-native) and under wine with the same options, and
+#      prints their figures side by side (wine's are indicative only: wine
+#      is not Windows; no red-zone stack and 10,000 tasks at most, see
+#      step 6).
 # Each step prints PASS or FAIL and its time; the exit status is 1 if any
 # step failed.
 #
@@ -104,11 +109,38 @@ set +e
   x86_64-w64-mingw32-nm "$dir/libauv_static.a" | grep -q ' R auv__coro_backend_name$'
   x86_64-w64-mingw32-objdump -s -j .rdata "$dir/libauv_static.a" |
     grep -q 'asm-win64'
-  # The DLL exports the API and nothing internal.
+  # The DLL exports the API and nothing else: exactly the functions the
+  # public headers declare AUV_EXTERN, no internal auv__ symbol.
   x86_64-w64-mingw32-objdump -p "$dir/libauv-0.dll" >"$logs/windows-dll-exports.txt"
-  grep -q 'auv_loop_new' "$logs/windows-dll-exports.txt"
-  if grep -q 'auv__' "$logs/windows-dll-exports.txt"; then
-    echo "error: libauv-0.dll exports internal auv__ symbols" >&2
+  python3 - "$logs/windows-dll-exports.txt" include/auv.h include/auv/*.h <<'PY'
+import re, sys
+dump = open(sys.argv[1]).read()
+table = dump.split('[Ordinal/Name Pointer] Table', 1)[1].split('\n\n', 1)[0]
+exported = set(re.findall(r'\]\s+(\S+)', table))
+declared = set()
+for path in sys.argv[2:]:
+    text = re.sub(r'^\s*#.*$', '', open(path).read(), flags=re.M)
+    for decl in re.findall(r'\bAUV_EXTERN\b([^;{]*)', text):
+        declared.update(re.findall(r'\b([A-Za-z_]\w*)\s*\(', decl)[:1])
+internal = sorted(n for n in exported if n.startswith('auv__'))
+missing, extra = sorted(declared - exported), sorted(exported - declared)
+print('libauv-0.dll exports %d symbols; the headers declare %d AUV_EXTERN '
+      'functions' % (len(exported), len(declared)))
+for what, names in (('internal symbols exported', internal),
+                    ('declared but not exported', missing),
+                    ('exported but not declared', extra)):
+    if names:
+        print('error: %s: %s' % (what, ' '.join(names)), file=sys.stderr)
+sys.exit(1 if internal or missing or extra or not declared else 0)
+PY
+  # A program links either library: loop-demo.exe imports libauv-0.dll;
+  # loop-demo-static.exe (the same source, AUV_STATIC, libauv_static.a)
+  # imports no auv DLL. Both run under wine after the prefix is made.
+  x86_64-w64-mingw32-objdump -p "$dir/examples/loop-demo.exe" |
+    grep -q 'DLL Name: libauv-0.dll'
+  if x86_64-w64-mingw32-objdump -p "$dir/examples/loop-demo-static.exe" |
+      grep -qi 'DLL Name: libauv'; then
+    echo "error: loop-demo-static.exe imports an auv DLL" >&2
     exit 1
   fi
 ) 2>&1 | tee "$logs/windows-build.log"
@@ -139,6 +171,27 @@ wineserver -p 600 </dev/null >/dev/null 2>&1
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
 wineboot </dev/null >/dev/null 2>&1 || true
 step_result wine-prefix "$t0" 0 "$WINEPREFIX ($(wine --version 2>/dev/null))"
+
+# ---------------------------------------------------------------------------
+# 3b. Both libraries at run time: loop-demo through libauv-0.dll and
+# loop-demo-static with the static library print the same trace (the
+# times in brackets aside) and exit 0.
+# ---------------------------------------------------------------------------
+t0=$SECONDS
+set +e
+(
+  set -euo pipefail
+  for exe in loop-demo loop-demo-static; do
+    timeout 60 wine "$dir/examples/$exe.exe" </dev/null | tr -d '\r' |
+      sed 's/^\[ *[0-9.]* ms\] //' >"$logs/windows-$exe.txt"
+  done
+  diff "$logs/windows-loop-demo.txt" "$logs/windows-loop-demo-static.txt"
+  grep -q 'run_until_complete returned 0 with "the answer"' \
+    "$logs/windows-loop-demo-static.txt"
+) 2>&1 | tee "$logs/windows-link.log"
+rc=${PIPESTATUS[0]}
+set -e
+step_result dll-and-static "$t0" "$rc" "loop-demo.exe (libauv-0.dll) and loop-demo-static.exe (libauv_static.a) agree"
 
 # ---------------------------------------------------------------------------
 # 4. The Check suite
@@ -177,7 +230,7 @@ set -e
 step_result seed-walkthrough "$t0" "$rc" "$(tail -1 "$logs/windows-seed.log")"
 
 # ---------------------------------------------------------------------------
-# 6. Benchmarks (indicative: wine on Linux, not Windows)
+# 6. Benchmarks (indicative: wine on Linux, not Windows), beside Linux's
 # ---------------------------------------------------------------------------
 t0=$SECONDS
 set +e
@@ -188,20 +241,73 @@ set +e
 # memory figure weighs 10,000 and the million-task run is left out. A
 # loop iteration under wine costs about 2 us (its I/O completion port goes
 # through the wine server), so the round trips are 100,000 per sample.
+# The same two programs, built natively in $native with the cross build's
+# optimisation (debugoptimized: -O2), run on Linux with the same options
+# first; a table then puts the medians of the two side by side.
+native=build/windows-native
+switch_args=(--redzone 0)
+tasks_args=(--mem 10000 --million 0 --sleep 100000 --spawn 100000)
 (
   set -o pipefail
   brc=0
+  if [ -f "$native/build.ninja" ]; then
+    meson setup --reconfigure "$native" -Dbuildtype=debugoptimized \
+      -Dtests=false -Dexamples=false -Dbenchmarks=true >/dev/null || brc=1
+  else
+    meson setup "$native" -Dbuildtype=debugoptimized \
+      -Dtests=false -Dexamples=false -Dbenchmarks=true >/dev/null || brc=1
+  fi
+  ninja -C "$native" -j"$jobs" bench/bench-coro-switch bench/bench-tasks \
+    >/dev/null || brc=1
+  echo "== bench-coro-switch on Linux"
+  timeout 120 "$native/bench/bench-coro-switch" "${switch_args[@]}" || brc=1
+  echo "== bench-tasks on Linux"
+  timeout 120 "$native/bench/bench-tasks" "${tasks_args[@]}" || brc=1
   echo "== bench-coro-switch.exe under wine"
-  timeout 300 wine "$dir/bench/bench-coro-switch.exe" --redzone 0 </dev/null 2>&1 |
-    tr -d '\r' || brc=1
+  timeout 300 wine "$dir/bench/bench-coro-switch.exe" "${switch_args[@]}" \
+    </dev/null 2>&1 | tr -d '\r' || brc=1
   echo "== bench-tasks.exe under wine"
-  timeout 300 wine "$dir/bench/bench-tasks.exe" --mem 10000 --million 0 \
-    --sleep 100000 --spawn 100000 </dev/null 2>&1 | tr -d '\r' || brc=1
+  timeout 300 wine "$dir/bench/bench-tasks.exe" "${tasks_args[@]}" \
+    </dev/null 2>&1 | tr -d '\r' || brc=1
   exit "$brc"
 ) | tee "$logs/windows-bench.log"
 rc=${PIPESTATUS[0]}
+# The table: each benchmark's median ns_per_op over its samples, Linux
+# (section "on Linux") and wine ("under wine"); every one must be there.
+python3 - "$logs/windows-bench.log" <<'PY' | tee "$logs/windows-bench-table.txt"
+import re, statistics, sys
+figures = {}
+where = None
+for line in open(sys.argv[1]):
+    if line.startswith('== '):
+        where = 'linux' if 'on Linux' in line else 'wine'
+    m = re.match(r'RESULT bench=(\S+) .*ns_per_op=([0-9.]+)', line)
+    if m and where:
+        figures.setdefault((m.group(1), where), []).append(float(m.group(2)))
+names = [('coro_switch', 'switch, task <-> task'),
+         ('coro_switch_raw', 'switch, raw'),
+         ('coro_switch_call', 'switch + call'),
+         ('task_sleep0', 'await sleep(0) round trip'),
+         ('task_spawn', 'task spawn + join')]
+print('%-18s %-27s %10s %10s %7s' % ('benchmark', '', 'Linux ns', 'wine ns',
+                                     'ratio'))
+missing = 0
+for key, what in names:
+    lx, wn = figures.get((key, 'linux')), figures.get((key, 'wine'))
+    if not lx or not wn:
+        print('%-18s %-27s missing' % (key, what))
+        missing += 1
+        continue
+    a, b = statistics.median(lx), statistics.median(wn)
+    print('%-18s %-27s %10.1f %10.1f %6.1fx' % (key, what, a, b, b / a))
+print('(medians of the samples; the same machine, options and -O2 on both '
+      'sides. wine figures are indicative only: wine is not Windows, and '
+      'its I/O completion port goes through the wine server)')
+sys.exit(1 if missing else 0)
+PY
+[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 set -e
-step_result benchmarks "$t0" "$rc" "figures in build/logs/windows-bench.log (wine: indicative only)"
+step_result benchmarks "$t0" "$rc" "Linux beside wine in build/logs/windows-bench-table.txt (wine: indicative only)"
 
 echo
 echo "================ auv Windows x64 (mingw-w64, wine) summary ================"
