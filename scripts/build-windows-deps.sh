@@ -47,7 +47,7 @@ auv_install_packages gcc-mingw-w64-x86-64 cmake dpkg-dev make pkg-config
 # deb-src: enable it in the deb822 sources (Debian 12's layout) or the
 # one-line sources.list, once, then refresh the lists.
 # ---------------------------------------------------------------------------
-if ! apt-cache showsrc libuv1 2>/dev/null | grep -q '^Package: libuv1'; then
+if ! apt-cache showsrc libuv1 2>/dev/null | grep '^Package: libuv1' >/dev/null; then
   echo "== enabling deb-src in apt's sources"
   if [ -f /etc/apt/sources.list.d/debian.sources ]; then
     as_root sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources

@@ -14,7 +14,7 @@ auv_install_packages() {
     return 0
   fi
   for pkg in "$@"; do
-    if ! dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+    if ! dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep '^install ok installed$' >/dev/null; then
       missing+=("$pkg")
     fi
   done

@@ -55,7 +55,7 @@ if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; th
   echo "scripts/test-aarch64.sh: needs a Debian-like system (dpkg multiarch)" >&2
   exit 1
 fi
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+if ! dpkg --print-foreign-architectures | grep -x arm64 >/dev/null; then
   echo "== enabling the arm64 architecture (dpkg --add-architecture arm64)"
   as_root dpkg --add-architecture arm64
 fi
@@ -91,7 +91,7 @@ check_summaries() {
     echo "error: no Check summary line in $log: no Check suite ran" >&2
     return 1
   fi
-  if echo "$lines" | grep -Evq 'Failures: 0, Errors: 0'; then
+  if echo "$lines" | grep -Ev 'Failures: 0, Errors: 0' >/dev/null; then
     echo "error: a Check run reported failures or errors:" >&2
     echo "$lines" >&2
     return 1
@@ -103,7 +103,7 @@ check_summaries() {
 expect_backend() {
   local dir=$1 want=$2 syms
   syms=$(aarch64-linux-gnu-nm "$dir/libauv.a" 2>/dev/null || true)
-  if ! aarch64-linux-gnu-objdump -f "$dir/libauv.a" | grep -q 'architecture: aarch64'; then
+  if ! aarch64-linux-gnu-objdump -f "$dir/libauv.a" | grep 'architecture: aarch64' >/dev/null; then
     echo "error: $dir/libauv.a is not an AArch64 library" >&2
     return 1
   fi

@@ -104,11 +104,11 @@ set +e
   fi
   ninja -C "$dir" -j"$jobs"
   # The library holds the Windows switch, and it is a PE32+ x86-64 object.
-  x86_64-w64-mingw32-objdump -f "$dir/libauv_static.a" | grep -q 'pe-x86-64'
-  x86_64-w64-mingw32-nm "$dir/libauv_static.a" | grep -q ' T auv__coro_switch_asm$'
-  x86_64-w64-mingw32-nm "$dir/libauv_static.a" | grep -q ' R auv__coro_backend_name$'
+  x86_64-w64-mingw32-objdump -f "$dir/libauv_static.a" | grep 'pe-x86-64' >/dev/null
+  x86_64-w64-mingw32-nm "$dir/libauv_static.a" | grep ' T auv__coro_switch_asm$' >/dev/null
+  x86_64-w64-mingw32-nm "$dir/libauv_static.a" | grep ' R auv__coro_backend_name$' >/dev/null
   x86_64-w64-mingw32-objdump -s -j .rdata "$dir/libauv_static.a" |
-    grep -q 'asm-win64'
+    grep 'asm-win64' >/dev/null
   # The DLL exports the API and nothing else: exactly the functions the
   # public headers declare AUV_EXTERN, no internal auv__ symbol.
   x86_64-w64-mingw32-objdump -p "$dir/libauv-0.dll" >"$logs/windows-dll-exports.txt"
@@ -137,9 +137,9 @@ PY
   # loop-demo-static.exe (the same source, AUV_STATIC, libauv_static.a)
   # imports no auv DLL. Both run under wine after the prefix is made.
   x86_64-w64-mingw32-objdump -p "$dir/examples/loop-demo.exe" |
-    grep -q 'DLL Name: libauv-0.dll'
+    grep 'DLL Name: libauv-0.dll' >/dev/null
   if x86_64-w64-mingw32-objdump -p "$dir/examples/loop-demo-static.exe" |
-      grep -qi 'DLL Name: libauv'; then
+      grep -i 'DLL Name: libauv' >/dev/null; then
     echo "error: loop-demo-static.exe imports an auv DLL" >&2
     exit 1
   fi

@@ -70,7 +70,7 @@ summary=()
 # b_lundef=false: with clang, -fsanitize needs undefined symbols allowed at
 # link time (the runtime provides them); gcc does not need it.
 san_extra=()
-if "${CC:-cc}" --version 2>/dev/null | grep -qi clang; then
+if "${CC:-cc}" --version 2>/dev/null | grep -i clang >/dev/null; then
   san_extra+=(-Db_lundef=false)
 fi
 
@@ -112,7 +112,7 @@ check_summaries() {
     echo "error: no Check summary line in $log: no Check suite ran" >&2
     return 1
   fi
-  if echo "$lines" | grep -Evq 'Failures: 0, Errors: 0'; then
+  if echo "$lines" | grep -Ev 'Failures: 0, Errors: 0' >/dev/null; then
     echo "error: a Check run reported failures or errors:" >&2
     echo "$lines" >&2
     return 1

@@ -79,7 +79,7 @@ echo "   cflags: $cflags"
 echo "   libs:   $ldflags"
 echo "   libs --static: $(pkg-config --static --libs auv)"
 # Requires: libuv must bring libuv's flags along.
-pkg-config --print-requires auv | grep -q '^libuv' ||
+pkg-config --print-requires auv | grep '^libuv' >/dev/null ||
   { echo "error: auv.pc does not require libuv" >&2; exit 1; }
 # shellcheck disable=SC2086
 cc -std=c99 -D_POSIX_C_SOURCE=200112L -Wall -Wextra -Werror \
@@ -101,7 +101,7 @@ cmake_consumer() {
   "$out/consumer-shared"
   "$out/consumer-static"
   # The static consumer must not need libauv.so at run time.
-  if command -v ldd >/dev/null 2>&1 && ldd "$out/consumer-static" | grep -q libauv; then
+  if command -v ldd >/dev/null 2>&1 && ldd "$out/consumer-static" | grep libauv >/dev/null; then
     echo "error: consumer-static is linked to libauv.so" >&2
     return 1
   fi
