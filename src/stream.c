@@ -821,6 +821,17 @@ static int rd_run(auv_stream_t *s, rdop_t *op) {
   return ret;
 }
 
+/* A fresh read of kind into buf (n: bytes wanted, or buf's capacity). */
+static void rdop_init(rdop_t *op, int kind, void *buf, size_t n,
+                      const char *sep, size_t seplen) {
+  memset(op, 0, sizeof(*op));
+  op->kind = kind;
+  op->buf = buf;
+  op->n = n;
+  op->sep = sep;
+  op->seplen = seplen;
+}
+
 int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
   rdop_t op;
   int err = reader_check(s);
@@ -832,10 +843,7 @@ int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
     return 0;
   if (buf == NULL)
     return UV_EINVAL;
-  memset(&op, 0, sizeof(op));
-  op.kind = RD_READ;
-  op.buf = buf;
-  op.n = n > INT_MAX ? INT_MAX : n;
+  rdop_init(&op, RD_READ, buf, n > INT_MAX ? INT_MAX : n, NULL, 0);
   return rd_run(s, &op);
 }
 
@@ -853,10 +861,7 @@ int auv_stream_readexactly(auv_stream_t *s, void *buf, size_t n,
     return 0;
   if (buf == NULL)
     return UV_EINVAL;
-  memset(&op, 0, sizeof(op));
-  op.kind = RD_EXACT;
-  op.buf = buf;
-  op.n = n;
+  rdop_init(&op, RD_EXACT, buf, n, NULL, 0);
   err = rd_run(s, &op);
   if (nread != NULL)
     *nread = op.len;
@@ -870,8 +875,9 @@ static int until_args(const void *sep, size_t seplen, const void *buf,
   return 0;
 }
 
-int auv_stream_readuntil(auv_stream_t *s, const void *sep, size_t seplen,
-                         void *buf, size_t cap, size_t *len) {
+/* readuntil and readline (kind RD_UNTIL or RD_LINE) in a task. */
+static int until_run(auv_stream_t *s, int kind, const void *sep,
+                     size_t seplen, void *buf, size_t cap, size_t *len) {
   rdop_t op;
   int err = reader_check(s);
   if (len != NULL)
@@ -880,36 +886,20 @@ int auv_stream_readuntil(auv_stream_t *s, const void *sep, size_t seplen,
     err = until_args(sep, seplen, buf, cap, len);
   if (err != 0)
     return err;
-  memset(&op, 0, sizeof(op));
-  op.kind = RD_UNTIL;
-  op.buf = buf;
-  op.n = cap;
-  op.sep = sep;
-  op.seplen = seplen;
+  rdop_init(&op, kind, buf, cap, sep, seplen);
   err = rd_run(s, &op);
   *len = op.len;
   return err;
 }
 
+int auv_stream_readuntil(auv_stream_t *s, const void *sep, size_t seplen,
+                         void *buf, size_t cap, size_t *len) {
+  return until_run(s, RD_UNTIL, sep, seplen, buf, cap, len);
+}
+
 int auv_stream_readline(auv_stream_t *s, void *buf, size_t cap,
                         size_t *len) {
-  rdop_t op;
-  int err = reader_check(s);
-  if (len != NULL)
-    *len = 0;
-  if (err == 0)
-    err = until_args("\n", 1, buf, cap, len);
-  if (err != 0)
-    return err;
-  memset(&op, 0, sizeof(op));
-  op.kind = RD_LINE;
-  op.buf = buf;
-  op.n = cap;
-  op.sep = "\n";
-  op.seplen = 1;
-  err = rd_run(s, &op);
-  *len = op.len;
-  return err;
+  return until_run(s, RD_LINE, "\n", 1, buf, cap, len);
 }
 
 /* ------------------------------------------------------------------------
@@ -993,11 +983,7 @@ static int freader_start(auv_stream_t *s, int kind, void *buf, size_t n,
   }
   if (seplen > 0)
     memcpy(fr->sep, sep, seplen);
-  fr->op.kind = kind;
-  fr->op.buf = buf;
-  fr->op.n = n;
-  fr->op.sep = fr->sep;
-  fr->op.seplen = seplen;
+  rdop_init(&fr->op, kind, buf, n, fr->sep, seplen);
   fr->len_out = len_out;
   fr->stream = s;
   s->refs++;
