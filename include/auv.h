@@ -444,8 +444,8 @@ AUV_EXTERN int auv_sleep(double seconds);
  * loop stays open. */
 AUV_EXTERN int auv_run(auv_task_fn main_fn, void *arg, void **result);
 
-/* "asm-x86_64", "asm-aarch64" or "ucontext": the context-switch backend
- * this library was built with. */
+/* "asm-x86_64", "asm-aarch64", "asm-win64" or "ucontext": the
+ * context-switch backend this library was built with. */
 AUV_EXTERN const char *auv_coro_backend(void);
 
 /* gather, wait, wait_for, timeouts, shield, as_completed, TaskGroup */
