@@ -92,8 +92,9 @@ typedef struct auv_server_options_s {
 
 /* ---- Connecting ---------------------------------------------------------- */
 
-/* asyncio.open_connection: resolve host (a name or a numeric address) with
- * uv_getaddrinfo, try each address in the order the resolver gives them
+/* asyncio.open_connection: resolve host with uv_getaddrinfo (a numeric
+ * IPv4 or IPv6 address is used as it is, without the resolver), try each
+ * address in the order the resolver gives them
  * (IPv4 and IPv6) until one accepts, and hand back a connected stream in
  * *stream. The error of the last address tried when none accepts
  * (UV_ECONNREFUSED, ...), UV_EAI_* when resolution fails, UV_EINVAL for a
