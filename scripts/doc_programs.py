@@ -36,7 +36,8 @@ scope (outside every brace) of the form `TYPE auv_name(PARAMS);` (a
 declaration, not a definition, not a call). Each must equal the header's
 declaration of that name after both are normalised: AUV_EXTERN and
 comments dropped, whitespace collapsed, no space next to punctuation.
-A quoted prototype of a name no header declares is an error too.
+A quoted prototype of a name no header declares is an error too, and so
+is a function declared in include/ whose prototype no page quotes.
 Function-pointer typedefs of the public API (`typedef int
 (*auv_task_fn)(...)`) quoted in the docs are checked the same way.
 
@@ -240,10 +241,16 @@ def signatures():
                 elif decls[name] != d:
                     bad.append("%s: %s differs from its header declaration:\n"
                                "    quoted: %s\n    header: %s" % (where, name, d, decls[name]))
+    # docs/README.md promises every function's signature on its page.
+    unquoted = sorted(set(decls) - names)
+    for name in unquoted:
+        bad.append("%s is declared in include/ but its prototype is quoted on no page:\n"
+                   "    header: %s" % (name, decls[name]))
     for b in bad:
         print("error: " + b)
-    print("signatures: %d quoted prototypes checked (%d functions of %d declared in "
-          "include/), %d mismatched" % (checked, len(names), len(decls), len(bad)))
+    print("signatures: %d quoted prototypes checked, %d of the %d functions and function "
+          "types declared in include/ quoted, %d errors"
+          % (checked, len(names), len(decls), len(bad)))
     return 1 if bad else 0
 
 
