@@ -6,8 +6,9 @@
 #
 # 1. Every complete C program in README.md and docs/*.md (a ```c block that
 #    defines main) is extracted by scripts/doc_programs.py, compiled with
-#    cc -std=gnu11 -Wall -Werror against BUILDDIR/libauv.a (built first if
-#    BUILDDIR has a build.ninja, as scripts/header-test.sh expects of it),
+#    cc -std=gnu11 -Wall -Werror against BUILDDIR/libauv.a (brought up to
+#    date with ninja first; BUILDDIR is configured, library only, if it has
+#    no build yet),
 #    and run with a timeout (AUV_DOC_TIMEOUT seconds, default 20, scaled by
 #    AUV_TEST_TIMEOUT_SCALE if set). A program that fails to compile, exits
 #    non-zero or times out fails the step. A block may name its arguments
@@ -29,9 +30,12 @@ root=$PWD
 builddir=${1:-build/debug}
 case $builddir in /*) ;; *) builddir=$root/$builddir ;; esac
 
-if [ -f "$builddir/build.ninja" ]; then
-  ninja -C "$builddir" libauv.a >/dev/null
+if [ ! -f "$builddir/build.ninja" ]; then
+  # No build yet (the step run on its own): configure the library only.
+  meson setup "$builddir" --buildtype=debug -Dtests=false \
+    -Dbenchmarks=false -Dexamples=false >/dev/null
 fi
+ninja -C "$builddir" libauv.a >/dev/null
 if [ ! -f "$builddir/libauv.a" ]; then
   echo "error: $builddir/libauv.a not found; build auv first (meson setup + ninja)" >&2
   exit 1
