@@ -21,8 +21,10 @@
 #    blocks) must match the declaration in include/ once whitespace is
 #    normalised, and every function declared in include/ must be quoted on
 #    some page (docs/README.md promises a signature for each).
-# It ends with one summary line: programs compiled, run, compile-only, and
-# prototypes checked. Exit status 0 only if everything passed.
+# 3. Every relative link in those pages names a file that exists, and every
+#    #anchor a heading of the page it points to.
+# It ends with a summary: programs compiled, run, compile-only; prototypes
+# checked; links checked. Exit status 0 only if everything passed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -110,10 +112,14 @@ done <"$tmp/programs.tsv"
 sig_rc=0
 python3 scripts/doc_programs.py signatures >"$tmp/sig.log" 2>&1 || sig_rc=$?
 cat "$tmp/sig.log"
+link_rc=0
+python3 scripts/doc_programs.py links >"$tmp/links.log" 2>&1 || link_rc=$?
+cat "$tmp/links.log"
 
 echo
 echo "doc programs: $compiled compiled, $ran run ($((ran - aborted)) exited 0, $aborted aborted as their page shows), $only compile-only${only_list[*]:+ (${only_list[*]})}, $failed failed"
 tail -n 1 "$tmp/sig.log"
-if [ "$failed" -ne 0 ] || [ "$sig_rc" -ne 0 ]; then
+tail -n 1 "$tmp/links.log"
+if [ "$failed" -ne 0 ] || [ "$sig_rc" -ne 0 ] || [ "$link_rc" -ne 0 ]; then
   exit 1
 fi

@@ -41,6 +41,9 @@ is a function declared in include/ whose prototype no page quotes.
 Function-pointer typedefs of the public API (`typedef int
 (*auv_task_fn)(...)`) quoted in the docs are checked the same way.
 
+  links                every relative link in those pages names a file that
+                       exists, and every #anchor one of its headings.
+
 Exit status: 0 when every check passed, 1 otherwise.
 """
 import os
@@ -254,17 +257,66 @@ def signatures():
     return 1 if bad else 0
 
 
+# ---- links -------------------------------------------------------------------
+
+def heading_anchors(path):
+    """The anchors GitHub makes for a page's headings."""
+    out = set()
+    in_code = False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("```"):
+                in_code = not in_code
+            m = None if in_code else re.match(r"^#+\s+(.*)", line)
+            if m:
+                t = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower())
+                out.add(t.replace(" ", "-"))
+    return out
+
+
+def links():
+    """Every relative link of the pages must name a file that exists, and an
+    anchor in a .md file must name one of its headings."""
+    bad, n = [], 0
+    for page in doc_pages():
+        in_code = False
+        with open(page, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        for i, line in enumerate(lines, 1):
+            if line.lstrip().startswith("```"):
+                in_code = not in_code
+            if in_code:
+                continue
+            for m in re.finditer(r"\]\(([^)\s]+)\)", line):
+                target = m.group(1)
+                if re.match(r"[a-z]+:", target):
+                    continue
+                n += 1
+                name, _, anchor = target.partition("#")
+                path = os.path.normpath(os.path.join(os.path.dirname(page), name)) if name else page
+                if not os.path.exists(path):
+                    bad.append("%s:%d: link to a missing file: %s" % (rel(page), i, target))
+                elif anchor and path.endswith(".md") and anchor not in heading_anchors(path):
+                    bad.append("%s:%d: link to a missing heading: %s" % (rel(page), i, target))
+    for b in bad:
+        print("error: " + b)
+    print("links: %d relative links checked, %d broken" % (n, len(bad)))
+    return 1 if bad else 0
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "extract":
         return extract(argv[2])
     if len(argv) == 2 and argv[1] == "signatures":
         return signatures()
+    if len(argv) == 2 and argv[1] == "links":
+        return links()
     if len(argv) == 2 and argv[1] == "header-prototypes":
         # For writing docs: every header declaration, normalised.
         for name, d in sorted(header_declarations().items()):
             print("%s\t%s" % (name, d))
         return 0
-    sys.stderr.write("usage: %s extract OUTDIR | signatures\n" % argv[0])
+    sys.stderr.write("usage: %s extract OUTDIR | signatures | links\n" % argv[0])
     return 2
 
 
