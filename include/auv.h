@@ -176,7 +176,9 @@ AUV_EXTERN uv_loop_t *auv_loop_uv(auv_loop_t *loop);
  * from inside one of its callbacks) and with AUV_ETASKS while tasks are
  * pending (auv_cancel_all_tasks first, as asyncio.run does). Callbacks,
  * timers and cross-thread calls still pending are dropped without running,
- * as asyncio's close() drops them. Every internal handle is closed. For an
+ * as asyncio's close() drops them. Every internal handle is closed, and
+ * so are the handles of the loop's signal handlers and waiters and of its
+ * subprocesses (their children go on, unreaped). For an
  * owned loop the uv_loop_t is closed too, after one non-blocking uv
  * iteration that runs the close callbacks (and any of the program's own uv
  * callbacks that are due); if the program left handles of its own on it,
@@ -444,8 +446,8 @@ AUV_EXTERN int auv_sleep(double seconds);
  * loop stays open. */
 AUV_EXTERN int auv_run(auv_task_fn main_fn, void *arg, void **result);
 
-/* "asm-x86_64", "asm-aarch64" or "ucontext": the context-switch backend
- * this library was built with. */
+/* "asm-x86_64", "asm-aarch64", "asm-win64" or "ucontext": the
+ * context-switch backend this library was built with. */
 AUV_EXTERN const char *auv_coro_backend(void);
 
 /* gather, wait, wait_for, timeouts, shield, as_completed, TaskGroup */

@@ -10,11 +10,11 @@
  * and the record is freed in the close callback, as every libuv handle's
  * memory is.
  *
- * The records of a thread sit in one thread-local list (one loop per
- * thread, DESIGN.md section 3; a loop is only used from its thread). It is
- * searched linearly: a program handles a handful of signals.
- * auv__signals_close(loop) closes a loop's records; auv_loop_close is
- * meant to call it (until it does, remove the handlers before closing).
+ * The records of a thread sit in one thread-local list (one running loop
+ * per thread, docs/design.md section 3; a loop is only used from its
+ * thread). It is searched linearly: a program handles a handful of
+ * signals. auv__signals_close(loop) closes a loop's records;
+ * auv_loop_close calls it before it drops the pending callbacks.
  */
 #include <signal.h>
 #include <stdint.h>

@@ -88,8 +88,8 @@ struct auv_process_s {
 };
 
 /* The thread's processes whose check handle is open, for
- * auv__processes_close (one loop runs per thread, DESIGN.md section 3;
- * a loop is only used from its thread). */
+ * auv__processes_close (one loop runs per thread, docs/design.md section
+ * 3; a loop is only used from its thread). */
 static AUV__THREAD_LOCAL auv_process_t *open_list;
 
 /* ------------------------------------------------------------------------

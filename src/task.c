@@ -278,6 +278,7 @@ static int task_resume_code(auv_task_t *t) {
 
 int auv_await(auv_future_t *f, void **result) {
   auv_task_t *t = auv__running_task;
+  void *value = NULL;
   int err;
 
   if (f == NULL)
@@ -300,8 +301,9 @@ int auv_await(auv_future_t *f, void **result) {
   t->waiting = NULL;
   /* Read the outcome even when a cancel overrides it: asyncio's __wakeup
    * retrieves the future's error before __step replaces it, so it is not
-   * reported as never retrieved. */
-  err = auv_future_result(f, result);
+   * reported as never retrieved. The value goes to *result only if the
+   * await returns 0 (the contract), not when a cancel overrides it. */
+  err = auv_future_result(f, &value);
   if (err == UV_ECANCELED) {
     /* Woken by the future's own cancellation: that is what the function
      * sees, with its message, and a pending cancel is used up by it
@@ -312,6 +314,8 @@ int auv_await(auv_future_t *f, void **result) {
   } else if (task_resume_code(t) != 0) {
     err = UV_ECANCELED;
   }
+  if (err == 0 && result != NULL)
+    *result = value;
   auv_future_unref(f);
   return err;
 }

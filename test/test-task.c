@@ -1130,6 +1130,98 @@ START_TEST(a_task_cancelled_after_its_future_completed_but_before_it_woke_gets_e
 }
 END_TEST
 
+/* Cancels itself after one step, then fails. */
+static int body_self_cancel_then_fail(void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  ck_assert_int_eq(auv_sleep(0), 0);
+  trace_addf(&t, "self-cancel=%d",
+             auv_task_cancel(auv_current_task(NULL), NULL));
+  return UV_EIO;
+}
+
+START_TEST(a_task_that_cancels_itself_and_then_fails_ends_with_its_error) {
+  auv_loop_t *loop = test_loop_new();
+  scen_init(loop);
+  S.task = new_task(loop, body_self_cancel_then_fail, NULL);
+  add_code("task-error",
+           auv_run_until_complete(loop, auv_task_future(S.task), NULL));
+  trace_addf(&t, "task-cancelled=%d", auv_task_cancelled(S.task));
+  ck_assert_str_eq(trace_str(&t),
+                   ASYNCIO_TRACE("self_cancel_then_fail",
+                                 "self-cancel=1 task-error=EIO "
+                                 "task-cancelled=0"));
+  ck_assert_int_eq(auv_task_result(S.task, NULL), UV_EIO);
+  auv_task_unref(S.task);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
+static int override_reports;
+
+static void count_reports(auv_loop_t *loop, const auv_exception_context_t *ctx,
+                          void *data) {
+  (void)loop;
+  (void)ctx;
+  (void)data;
+  override_reports++;
+}
+
+static void fail_then_cancel(void *arg) {
+  (void)arg;
+  ck_assert_int_eq(auv_future_set_error(S.fut, UV_EIO), 0);
+  trace_addf(&t, "cancel=%d", auv_task_cancel(S.task, NULL));
+}
+
+START_TEST(a_futures_error_overridden_by_a_cancel_counts_as_retrieved) {
+  auv_loop_t *loop = test_loop_new();
+  void *value = NULL;
+  scen_init(loop);
+  override_reports = 0;
+  ck_assert_int_eq(auv_set_exception_handler(loop, count_reports, NULL), 0);
+  S.fut = new_future(loop);
+  S.task = new_task(loop, body_await_report_return_r, NULL);
+  ck_assert_int_eq(auv_call_soon(loop, fail_then_cancel, NULL, NULL), 0);
+  ck_assert_int_eq(
+      auv_run_until_complete(loop, auv_task_future(S.task), &value), 0);
+  trace_addf(&t, "result=%s", (const char *)value);
+  auv_future_unref(S.fut); /* the last reference: freed here */
+  trace_addf(&t, "reports=%d", override_reports);
+  ck_assert_str_eq(trace_str(&t),
+                   ASYNCIO_TRACE("cancel_overrides_error",
+                                 "cancel=1 await=ECANCELED result=r "
+                                 "reports=0"));
+  auv_task_unref(S.task);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
+/* Awaits S.fut with a result pointer that holds a marker. */
+static int body_await_into_marker(void *arg, void **result) {
+  void *value = arg;
+  add_code("await", auv_await(S.fut, &value));
+  trace_addf(&t, "value-untouched=%d", value == arg);
+  (void)result;
+  return 0;
+}
+
+START_TEST(an_await_overridden_by_a_cancel_does_not_write_the_result) {
+  auv_loop_t *loop = test_loop_new();
+  static char marker;
+  scen_init(loop);
+  S.fut = new_future(loop);
+  S.task = new_task(loop, body_await_into_marker, &marker);
+  ck_assert_int_eq(auv_call_soon(loop, complete_then_cancel, NULL, NULL), 0);
+  ck_assert_int_eq(
+      auv_run_until_complete(loop, auv_task_future(S.task), NULL), 0);
+  /* auv_await's contract: *result is written only when it returns 0. */
+  ck_assert_str_eq(trace_str(&t), "cancel=1 await=ECANCELED value-untouched=1");
+  auv_future_unref(S.fut);
+  auv_task_unref(S.task);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 static int inner_body(void *arg, void **result) {
   int err;
   (void)arg;
@@ -2125,6 +2217,9 @@ Suite *task_suite(void) {
   ADD(tc, a_task_that_cancels_itself_then_awaits_a_pending_future_cancels_that_future);
   ADD(tc, a_task_cancelled_after_its_last_await_ends_cancelled_even_if_it_returns_0);
   ADD(tc, a_task_cancelled_after_its_future_completed_but_before_it_woke_gets_ecanceled);
+  ADD(tc, a_task_that_cancels_itself_and_then_fails_ends_with_its_error);
+  ADD(tc, a_futures_error_overridden_by_a_cancel_counts_as_retrieved);
+  ADD(tc, an_await_overridden_by_a_cancel_does_not_write_the_result);
   ADD(tc, cancelling_a_task_that_awaits_a_task_cancels_the_inner_one_first);
   ADD(tc, the_message_of_the_cancel_that_woke_the_task_is_the_one_it_ends_with);
   ADD(tc, a_task_that_lets_a_cancelled_futures_ecanceled_escape_ends_cancelled_with_its_message);

@@ -92,8 +92,9 @@ typedef struct auv_server_options_s {
 
 /* ---- Connecting ---------------------------------------------------------- */
 
-/* asyncio.open_connection: resolve host (a name or a numeric address) with
- * uv_getaddrinfo, try each address in the order the resolver gives them
+/* asyncio.open_connection: resolve host with uv_getaddrinfo (a numeric
+ * IPv4 or IPv6 address is used as it is, without the resolver), try each
+ * address in the order the resolver gives them
  * (IPv4 and IPv6) until one accepts, and hand back a connected stream in
  * *stream. The error of the last address tried when none accepts
  * (UV_ECONNREFUSED, ...), UV_EAI_* when resolution fails, UV_EINVAL for a
@@ -265,7 +266,10 @@ AUV_EXTERN auv_loop_t *auv_stream_get_loop(const auv_stream_t *stream);
  * "::") with uv_getaddrinfo, bind and listen on every address it gives
  * (as asyncio does, one listener per address; port 0 picks a free port
  * per listener), and run fn(stream, arg) in a new task for each connection
- * accepted. The server is serving on return. Task form. */
+ * accepted. The server is serving on return. Task form. The future form
+ * with a numeric host resolves nothing: its future is already done when
+ * the call returns (the server, or the bind/listen error, e.g.
+ * UV_EADDRINUSE, while the call returns 0). */
 AUV_EXTERN int auv_start_server(auv_loop_t *loop, auv_connection_fn fn,
                                 void *arg, const char *host, int port,
                                 const auv_server_options_t *options,

@@ -5,14 +5,18 @@
  * own thread. Waiters are served in FIFO order, and a waiter that is
  * cancelled passes its turn to the next one: no wake-up is ever lost.
  *
- * Each operation that can wait comes in two shapes:
+ * Lock.acquire, Event.wait and Semaphore.acquire come in two shapes:
  *   auv_lock_acquire(lock)                  inside a task: waits, returns 0
  *                                           or an error (UV_ECANCELED)
  *   auv_lock_acquire_future(lock, &f)       anywhere: a future (a new
  *                                           reference) done when acquired;
  *                                           cancelling it withdraws the
  *                                           request
- * The task form returns AUV_ENOTASK outside a task.
+ * Condition's waits and acquire, and Barrier.wait, have only the task form
+ * (a condition wait gives up its lock and takes it back, which needs a task
+ * in between; docs/sync.md). From a callback, a condition's lock is taken
+ * with auv_lock_acquire_future(auv_condition_lock(c), &f). Every task form
+ * returns AUV_ENOTASK outside a task.
  *
  * Ownership: each object is created on a loop and freed with its _free
  * function, which returns AUV_EINVALSTATE (and frees nothing) while tasks

@@ -167,9 +167,9 @@ AUV_EXTERN uint64_t auv_udp_send_errors(const auv_udp_t *ep);
  * closed and the signal's disposition is restored.
  *
  * Windows: libuv emulates SIGINT, SIGBREAK, SIGHUP and SIGWINCH from
- * console events; handlers for SIGILL, SIGABRT, SIGFPE, SIGSEGV, SIGTERM
- * and SIGKILL can be added but are never called, and raise() is not seen.
- * On Unix, SIGKILL and SIGSTOP give UV_EINVAL.
+ * console events; every other number gives UV_EINVAL (libuv would accept
+ * it and never deliver it), and raise() is not seen. On Unix, SIGKILL and
+ * SIGSTOP give UV_EINVAL.
  * ------------------------------------------------------------------------ */
 
 /* Run cb(arg) through call_soon on every delivery of signum. Replaces the
@@ -186,10 +186,13 @@ AUV_EXTERN int auv_remove_signal_handler(auv_loop_t *loop, int signum);
 /* Inside a task of loop: wait for the next delivery of signum (one that
  * arrives after this call). Returns 0, UV_ECANCELED, AUV_ENOTASK,
  * AUV_EWRONGLOOP, UV_ENOMEM, libuv's errors. Independent of the handler:
- * both see a delivery. */
+ * both see a delivery. The signal is watched from this call on, not from
+ * the task's creation: a delivery before the task's code gets here is
+ * missed (use the future form, which watches at once, when that matters). */
 AUV_EXTERN int auv_signal_wait(auv_loop_t *loop, int signum);
 /* The future form: done with result (void *)(intptr_t)signum at the next
- * delivery. Cancelling it withdraws the wait. */
+ * delivery after this call, from which the signal is watched. Cancelling
+ * it withdraws the wait. */
 AUV_EXTERN int auv_signal_wait_future(auv_loop_t *loop, int signum,
                                       auv_future_t **future);
 
