@@ -114,14 +114,18 @@ print_summary() {
 # the lines naming the tests it skipped. Both stay empty for a step that
 # ran no test (no log, or a log without any: fuzz, header, install).
 step_tests() {
-  local log=$logs/$1.log kind name runs extra p=0 f=0 k=0 skipped=() parts=()
+  local log=$logs/$1.log kind name runs extra list p=0 f=0 k=0
+  local skipped=() parts=()
   step_counts='' step_notes=()
   [ -f "$log" ] || return 0
   while read -r kind name runs extra; do
+    if [ "$kind" != counts ] && [ "$runs" -gt 1 ]; then
+      name="$name ($runs runs)"
+    fi
     case $kind in
       counts) p=$name f=$runs k=$extra ;;
-      skipped) skipped+=("$name$([ "$runs" -gt 1 ] && echo " ($runs runs)")") ;;
-      part) parts+=("$name$([ "$runs" -gt 1 ] && echo " ($runs runs)")") ;;
+      skipped) skipped+=("$name") ;;
+      part) parts+=("$name") ;;
     esac
   done < <(python3 scripts/count-tests.py "$log")
   [ $((p + f + k)) -gt 0 ] || return 0
@@ -129,10 +133,12 @@ step_tests() {
   total_failed=$((total_failed + f))
   total_skipped=$((total_skipped + k))
   if [ "${#skipped[@]}" -gt 0 ]; then
-    step_notes+=("$(printf '      skipped (%d): %s' "$k" "$(IFS=,; echo "${skipped[*]}" | sed 's/,/, /g')")")
+    list=$(printf ', %s' "${skipped[@]}")
+    step_notes+=("      skipped ($k): ${list#, }")
   fi
   if [ "${#parts[@]}" -gt 0 ]; then
-    step_notes+=("$(printf '      parts skipped, tests passed (%d): %s' "${#parts[@]}" "$(IFS=,; echo "${parts[*]}" | sed 's/,/, /g')")")
+    list=$(printf ', %s' "${parts[@]}")
+    step_notes+=("      parts skipped, tests passed (${#parts[@]}): ${list#, }")
   fi
   step_counts=" [$p passed, $f failed, $k skipped]"
 }
