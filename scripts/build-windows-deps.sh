@@ -24,8 +24,8 @@
 # only links to it, so CI rebuilds the libraries only when Debian updates
 # one of them, the compiler changes or this script does.
 # AUV_WINDOWS_DEPS_FORCE=1 rebuilds the entry anyway. Concurrent runs take
-# turns (flock on the cache's lock file); entries unused for 30 days are
-# removed.
+# turns (flock on the cache's lock file); entries unused for 30 days, and
+# unfinished ones, are removed.
 #
 # Prints how long each part took. Needs: gcc-mingw-w64-x86-64, cmake,
 # dpkg-dev (dpkg-source, for apt-get source), make.
@@ -92,8 +92,16 @@ if ! flock -w 3600 9; then
   echo "error: $cache/.lock held by another run for an hour" >&2
   exit 1
 fi
-find "$cache" -mindepth 1 -maxdepth 1 -type d -mtime +30 \
-  ! -path "$prefix" -exec rm -rf {} +
+# Other entries unused for 30 days go, and so does anything without a
+# stamp: a build that did not finish (holding the lock, this run knows no
+# other one is building it now).
+for d in "$cache"/*/; do
+  d=${d%/}
+  [ -d "$d" ] && [ "$d" != "$prefix" ] || continue
+  if [ ! -f "$d/.stamp" ] || [ -n "$(find "$d" -maxdepth 0 -mtime +30)" ]; then
+    rm -rf "$d"
+  fi
+done
 
 if [ "${AUV_WINDOWS_DEPS_FORCE:-0}" != 1 ] && [ -f "$prefix/.stamp" ] &&
    [ "$(cat "$prefix/.stamp")" = "$key" ]; then
@@ -114,8 +122,8 @@ mkdir -p "$work" "$prefix"
 t0=$SECONDS
 (cd "$work" && apt-get source -q "libuv1=$uv_version" "check=$check_version" 2>&1 |
   grep -v 'unsandboxed as root' || true)
-uv_src=$(find "$work" -maxdepth 1 -type d -name 'libuv1-*' | head -1)
-check_src=$(find "$work" -maxdepth 1 -type d -name 'check-*' | head -1)
+uv_src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'libuv1-*' | head -1)
+check_src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -1)
 if [ -z "$uv_src" ] || [ -z "$check_src" ]; then
   echo "error: apt-get source did not unpack libuv1 and check into $work" >&2
   exit 1

@@ -61,9 +61,11 @@
 # debug, asan and valgrind steps run the same tests three times).
 #
 # Environment: AUV_JOBS (compile jobs, default: core count), CC (compiler for
-# every build; gcc by default; the fuzz step always uses clang), AUV_STEPS
-# (space-separated subset of the steps above, in order; default: all),
-# AUV_FUZZ_SECONDS (how long the fuzz step fuzzes).
+# every build; gcc by default; the fuzz and clang steps always use clang,
+# the coverage step gcc), AUV_STEPS (space-separated subset of the steps
+# above, in order; default: all), AUV_FUZZ_SECONDS (how long the fuzz step
+# fuzzes), AUV_CACHE_DIR (what CI builds from source and keeps between runs
+# and clones; default ${XDG_CACHE_HOME:-~/.cache}/auv).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -71,8 +73,9 @@ root=$PWD
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
-# gcovr for the coverage step; g++ for the header test's C++ build; python3-uvloop is the benchmarks'
-# peer (bench/), installed here so that a test machine can also run them.
+# g++ for the header test's C++ build; gcovr for the coverage step;
+# python3-uvloop is the benchmarks' peer (bench/), installed here so that a
+# test machine can also run them.
 # clang and libclang-rt-14-dev (Debian 12: the libFuzzer and sanitizer
 # runtimes of clang 14, which clang itself does not pull in) for the fuzz
 # step.
