@@ -20,10 +20,12 @@ and under valgrind) counts each test twice. What counts:
   and passes; each such line moves one test from passed to skipped.
   "skipped part: NAME: why" (test_skip_part) marks a test that skipped only
   a part of itself: it still counts as passed, and is listed.
-- meson: each result line of a test outside the 'check' suite (the Check
-  executable's own line is covered by its summary) is one test: OK and
-  EXPECTEDFAIL passed, SKIP (exit status 77) skipped and named
-  "meson:NAME", anything else failed.
+- meson: each result line of a test outside the 'check' suite is one test:
+  OK and EXPECTEDFAIL passed, SKIP (exit status 77) skipped and named
+  "meson:NAME", anything else failed. The Check executable's own result
+  line is covered by its summary, except when it failed with no Check
+  failure to show for it (killed by a timeout, a crash, a valgrind error):
+  then it is one failed test.
   The result lines meson repeats under "Summary of Failures:" are not
   counted again.
 """
@@ -40,7 +42,7 @@ MESON = re.compile(r'^\s*\d+/\d+ (\S+) / (\S+)\s+(OK|FAIL|SKIP|TIMEOUT|ERROR|'
 
 
 def count(paths):
-    passed = failed = 0
+    check_passed = check_failed = check_bad = passed = failed = 0
     skipped = collections.Counter()
     parts = collections.Counter()
     for path in paths:
@@ -55,13 +57,12 @@ def count(paths):
                 m = CHECK.match(line)
                 if m:
                     c, fl, er = (int(g) for g in m.groups())
-                    passed += c - fl - er
-                    failed += fl + er
+                    check_passed += c - fl - er
+                    check_failed += fl + er
                     continue
                 m = SKIP.match(line)
                 if m:
                     skipped[m.group(1)] += 1
-                    passed -= 1
                     continue
                 m = PART.match(line)
                 if m:
@@ -71,6 +72,7 @@ def count(paths):
                 if m and not in_failure_summary:
                     suite, name, res = m.groups()
                     if suite.split(':')[-1] == 'check':
+                        check_bad += res not in ('OK', 'SKIP')
                         continue
                     if res in ('OK', 'EXPECTEDFAIL'):
                         passed += 1
@@ -78,12 +80,18 @@ def count(paths):
                         skipped['meson:' + name] += 1
                     else:
                         failed += 1
-    return passed, failed, skipped, parts
+    # A skipped Check test passed in Check's count; a run that died before
+    # its summary line has skips and no count to take them from.
+    check_passed = max(check_passed - sum(skipped[n] for n in skipped
+                                          if not n.startswith('meson:')), 0)
+    if check_failed == 0:
+        check_failed = check_bad
+    return passed + check_passed, failed + check_failed, skipped, parts
 
 
 def main():
     passed, failed, skipped, parts = count(sys.argv[1:])
-    print('counts %d %d %d' % (max(passed, 0), failed, sum(skipped.values())))
+    print('counts %d %d %d' % (passed, failed, sum(skipped.values())))
     for name, runs in sorted(skipped.items()):
         print('skipped %s %d' % (name, runs))
     for name, runs in sorted(parts.items()):
