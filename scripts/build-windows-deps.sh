@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # scripts/build-windows-deps.sh: build libuv and Check for Windows x64 with
-# the mingw-w64 cross compiler, from Debian's own source packages, into
-# build/windows-deps/, with build/windows-deps/meson-cross.ini, the second
-# cross file that points meson's pkg-config there.
+# the mingw-w64 cross compiler, from Debian's own source packages, into a
+# cache directory outside the clone, with meson-cross.ini there, the second
+# cross file that points meson's pkg-config at it; build/windows-deps in
+# the clone is a symbolic link to that directory.
 #
 #   bash scripts/build-windows-deps.sh
 #
 # No third-party source is kept in the repository: the sources come from
 # `apt-get source libuv1 check` (deb-src is enabled in apt's sources when it
-# is not), unpacked under build/windows-deps-src/. Both libraries are built
-# static only, so every cross-built program is one .exe that wine runs
-# without a DLL search path; the pkg-config files this script writes carry
-# the Windows system libraries libuv needs when linked statically.
+# is not), unpacked in a scratch directory beside the cache entry and
+# removed after the build. Both libraries are built static only, so every
+# cross-built program is one .exe that wine runs without a DLL search path;
+# the pkg-config files this script writes carry the Windows system
+# libraries libuv needs when linked statically.
 #
-# The result is cached: build/windows-deps/.stamp records the two source
-# package versions and the compiler's version, and a rerun with the same
-# three does nothing (CI keys its cache on that file). AUV_WINDOWS_DEPS_FORCE=1
-# rebuilds anyway.
+# The cache: $AUV_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/auv)
+# /windows-deps/<entry>, one entry per key. The key is the two source
+# package versions, the cross compiler's version and a hash of this
+# script (a change to how the libraries are built is a new key); the entry
+# is named after the versions and the key's hash, and its .stamp holds the
+# key in words. A fresh clone on a machine that built the same key before
+# only links to it, so CI rebuilds the libraries only when Debian updates
+# one of them, the compiler changes or this script does.
+# AUV_WINDOWS_DEPS_FORCE=1 rebuilds the entry anyway. Concurrent runs take
+# turns (flock on the cache's lock file); entries unused for 30 days, and
+# unfinished ones, are removed.
 #
 # Prints how long each part took. Needs: gcc-mingw-w64-x86-64, cmake,
 # dpkg-dev (dpkg-source, for apt-get source), make.
@@ -28,8 +37,8 @@ root=$PWD
 . scripts/lib.sh
 
 host=x86_64-w64-mingw32
-prefix=$root/build/windows-deps
-work=$root/build/windows-deps-src
+cache=$(auv_cache_dir)/windows-deps
+link=$root/build/windows-deps
 jobs=$(auv_jobs)
 t_start=$SECONDS
 
@@ -61,13 +70,47 @@ fi
 uv_version=$(apt-cache showsrc libuv1 | sed -n 's/^Version: //p' | sort -V | tail -1)
 check_version=$(apt-cache showsrc check | sed -n 's/^Version: //p' | sort -V | tail -1)
 cc_version=$($host-gcc --version | head -1)
-key="libuv1=$uv_version check=$check_version cc=$cc_version"
+script_hash=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
+key="libuv1=$uv_version check=$check_version cc=$cc_version script=$script_hash"
+entry=$(printf 'libuv1-%s_check-%s_%s' "$uv_version" "$check_version" \
+  "$(printf '%s' "$key" | sha256sum | cut -c1-12)" | tr -c 'A-Za-z0-9._+-' '_')
+prefix=$cache/$entry
+work=$cache/$entry.src
+
+# build/windows-deps -> the entry: the cross file's path names the link.
+point_link() {
+  mkdir -p "$(dirname "$link")"
+  if [ -e "$link" ] && [ ! -L "$link" ]; then
+    rm -rf "$link"   # a build/windows-deps directory from before the cache
+  fi
+  ln -sfn "$prefix" "$link"
+}
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+if ! flock -w 3600 9; then
+  echo "error: $cache/.lock held by another run for an hour" >&2
+  exit 1
+fi
+# Other entries unused for 30 days go, and so does anything without a
+# stamp: a build that did not finish (holding the lock, this run knows no
+# other one is building it now).
+for d in "$cache"/*/; do
+  d=${d%/}
+  [ -d "$d" ] && [ "$d" != "$prefix" ] || continue
+  if [ ! -f "$d/.stamp" ] || [ -n "$(find "$d" -maxdepth 0 -mtime +30)" ]; then
+    rm -rf "$d"
+  fi
+done
+
 if [ "${AUV_WINDOWS_DEPS_FORCE:-0}" != 1 ] && [ -f "$prefix/.stamp" ] &&
    [ "$(cat "$prefix/.stamp")" = "$key" ]; then
-  echo "== Windows deps up to date in build/windows-deps ($key)"
+  touch "$prefix"
+  point_link
+  echo "== Windows deps cached in $prefix ($key)"
   exit 0
 fi
-echo "== building Windows deps: $key"
+echo "== building Windows deps into $prefix: $key"
 
 rm -rf "$work" "$prefix"
 mkdir -p "$work" "$prefix"
@@ -79,8 +122,8 @@ mkdir -p "$work" "$prefix"
 t0=$SECONDS
 (cd "$work" && apt-get source -q "libuv1=$uv_version" "check=$check_version" 2>&1 |
   grep -v 'unsandboxed as root' || true)
-uv_src=$(find "$work" -maxdepth 1 -type d -name 'libuv1-*' | head -1)
-check_src=$(find "$work" -maxdepth 1 -type d -name 'check-*' | head -1)
+uv_src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'libuv1-*' | head -1)
+check_src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -1)
 if [ -z "$uv_src" ] || [ -z "$check_src" ]; then
   echo "error: apt-get source did not unpack libuv1 and check into $work" >&2
   exit 1
@@ -189,10 +232,13 @@ t_check=$((SECONDS - t0))
 # The second cross file (cross/x86_64-w64-mingw32.ini says why).
 cat >"$prefix/meson-cross.ini" <<EOF
 # Written by scripts/build-windows-deps.sh: use with
-#   --cross-file cross/x86_64-w64-mingw32.ini --cross-file $prefix/meson-cross.ini
+#   --cross-file cross/x86_64-w64-mingw32.ini --cross-file build/windows-deps/meson-cross.ini
 [properties]
 pkg_config_libdir = ['$prefix/lib/pkgconfig']
 EOF
 
+# The stamp last: an entry without one is a build that did not finish.
 echo "$key" >"$prefix/.stamp"
-echo "== Windows deps in build/windows-deps: sources ${t_fetch}s, libuv ${t_uv}s, Check ${t_check}s, total $((SECONDS - t_start))s"
+rm -rf "$work"
+point_link
+echo "== Windows deps in $prefix: sources ${t_fetch}s, libuv ${t_uv}s, Check ${t_check}s, total $((SECONDS - t_start))s"

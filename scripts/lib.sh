@@ -47,6 +47,14 @@ auv_jobs() {
   fi
 }
 
+# auv_cache_dir: where CI keeps what it builds from source and reuses
+# between runs and clones (scripts/build-windows-deps.sh): $AUV_CACHE_DIR,
+# else ${XDG_CACHE_HOME:-$HOME/.cache}/auv. Outside the clone, so that a
+# fresh clone finds it.
+auv_cache_dir() {
+  echo "${AUV_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/auv}"
+}
+
 # auv_setup BUILDDIR MESON_SETUP_ARGS...: configure BUILDDIR, or reconfigure
 # it with the given options when it already exists (so reruns are
 # incremental and options changed since the last run take effect).

@@ -18,6 +18,17 @@
 #   ucontext  the whole suite again with the portable coroutine backend
 #             (-Dcoro_backend=ucontext), natively and under memcheck
 #   ucontext-asan  the same backend under ASan + UBSan
+#   clang     every target built with clang at -O2 (-Doptimization=2, asserts
+#             kept: -Db_ndebug=false) and -Werror, meson test -v: behaviour
+#             that depends on the compiler shows (an infinite recursion that
+#             gcc -O2 happened to fold away hung under clang -O2)
+#   coverage  a gcc build with -Db_coverage=true (gcov), meson test -v, then
+#             gcovr's per-file line coverage of src/*.c, printed and checked
+#             against the floors in test/coverage-floors.txt (one line per
+#             file; scripts/coverage-check.py): a file below its floor, or
+#             a src/*.c file without one, fails. The full report, with the
+#             lines never run, is build/logs/coverage.txt. Always gcc,
+#             whatever CC says: the floors were measured with gcc's gcov
 #   fuzz      the stream reader's libFuzzer target (fuzz/fuzz-reader.c) built
 #             with clang -fsanitize=fuzzer,address,undefined against a
 #             library instrumented with -fsanitize=fuzzer-no-link, run for
@@ -27,23 +38,34 @@
 #             arm64 libuv/check, the whole suite run under qemu-aarch64, with
 #             the assembly backend and with ucontext (scripts/test-aarch64.sh)
 #   windows   Windows x64: libuv and Check built from Debian's source
-#             packages with mingw-w64 (cached in build/windows-deps), auv
+#             packages with mingw-w64 (cached outside the clone, in
+#             ${XDG_CACHE_HOME:-~/.cache}/auv/windows-deps/<key>, keyed on the
+#             source versions: scripts/build-windows-deps.sh), auv
 #             cross-built, the whole suite, the seed walkthrough and the
-#             switch benchmarks run under wine (scripts/test-windows.sh);
-#             tests that cannot apply there print "skipped: NAME: why"
+#             switch benchmarks run under wine (scripts/test-windows.sh)
 #   header    <auv.h> compiled as C99 and C++11 with -pedantic -Werror
 #             (scripts/header-test.sh)
 #   install   meson install, then a pkg-config and a CMake find_package(auv)
 #             consumer (test/install/run.sh)
 #
 # Check prints one summary line per run ("100%: Checks: N, Failures: 0,
-# Errors: 0"); meson test -v lets it through. The script ends with one line
-# per step and a total of the debug run's Check results.
+# Errors: 0"); meson test -v lets it through. A test that cannot run on a
+# platform or under a tool says so through test_skip (test/test.h), which
+# prints "skipped: NAME: why" (a part of a test: "skipped part: NAME:
+# why"), or exits 77 for meson (SKIP). The script ends with one line per
+# step, with the tests it ran (scripts/count-tests.py reads its log: a
+# skipped test counts as skipped, not passed) and, under it, the count and
+# names of the tests it skipped; then the closing line
+#   tests: N passed, M failed, K skipped
+# totals over every step that ran, each test counted once per run (the
+# debug, asan and valgrind steps run the same tests three times).
 #
 # Environment: AUV_JOBS (compile jobs, default: core count), CC (compiler for
-# every build; gcc by default; the fuzz step always uses clang), AUV_STEPS
-# (space-separated subset of the steps above, in order; default: all),
-# AUV_FUZZ_SECONDS (how long the fuzz step fuzzes).
+# every build; gcc by default; the fuzz and clang steps always use clang,
+# the coverage step gcc), AUV_STEPS (space-separated subset of the steps
+# above, in order; default: all), AUV_FUZZ_SECONDS (how long the fuzz step
+# fuzzes), AUV_CACHE_DIR (what CI builds from source and keeps between runs
+# and clones; default ${XDG_CACHE_HOME:-~/.cache}/auv).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -51,21 +73,23 @@ root=$PWD
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 
-# g++ for the header test's C++ build; python3-uvloop is the benchmarks'
-# peer (bench/), installed here so that a test machine can also run them.
+# g++ for the header test's C++ build; gcovr for the coverage step;
+# python3-uvloop is the benchmarks' peer (bench/), installed here so that a
+# test machine can also run them.
 # clang and libclang-rt-14-dev (Debian 12: the libFuzzer and sanitizer
 # runtimes of clang 14, which clang itself does not pull in) for the fuzz
 # step.
 auv_install_packages gcc g++ libc6-dev meson ninja-build pkg-config \
   libuv1-dev check valgrind cmake python3 python3-uvloop \
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev gcovr
 
 jobs=$(auv_jobs)
 logs=$root/build/logs
 mkdir -p "$logs"
-steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan fuzz aarch64 windows header install}
+steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan clang coverage fuzz aarch64 windows header install}
 t_start=$SECONDS
 summary=()
+total_passed=0 total_failed=0 total_skipped=0
 
 # b_lundef=false: with clang, -fsanitize needs undefined symbols allowed at
 # link time (the runtime provides them); gcc does not need it.
@@ -74,6 +98,8 @@ if "${CC:-cc}" --version 2>/dev/null | grep -i clang >/dev/null; then
   san_extra+=(-Db_lundef=false)
 fi
 
+# print_summary OUTCOME: the step lines, the line OUTCOME, then the
+# closing totals line.
 print_summary() {
   local line
   echo
@@ -81,24 +107,68 @@ print_summary() {
   for line in "${summary[@]}"; do
     echo "$line"
   done
+  echo "$1"
+  echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
+}
+
+# step_tests NAME: the tests step NAME ran, from its log build/logs/NAME.log
+# (scripts/count-tests.py): adds them to the totals, sets step_counts to
+# " [P passed, F failed, S skipped]" for its summary line and step_notes to
+# the lines naming the tests it skipped. Both stay empty for a step that
+# ran no test (no log, or a log without any: fuzz, header, install).
+step_tests() {
+  local log=$logs/$1.log kind name runs extra list p=0 f=0 k=0
+  local skipped=() parts=()
+  step_counts='' step_notes=()
+  [ -f "$log" ] || return 0
+  while read -r kind name runs extra; do
+    if [ "$kind" != counts ] && [ "$runs" -gt 1 ]; then
+      name="$name ($runs runs)"
+    fi
+    case $kind in
+      counts) p=$name f=$runs k=$extra ;;
+      skipped) skipped+=("$name") ;;
+      part) parts+=("$name") ;;
+    esac
+  done < <(python3 scripts/count-tests.py "$log")
+  [ $((p + f + k)) -gt 0 ] || return 0
+  total_passed=$((total_passed + p))
+  total_failed=$((total_failed + f))
+  total_skipped=$((total_skipped + k))
+  if [ "${#skipped[@]}" -gt 0 ]; then
+    list=$(printf ', %s' "${skipped[@]}")
+    step_notes+=("      skipped ($k): ${list#, }")
+  fi
+  if [ "${#parts[@]}" -gt 0 ]; then
+    list=$(printf ', %s' "${parts[@]}")
+    step_notes+=("      parts skipped, tests passed (${#parts[@]}): ${list#, }")
+  fi
+  step_counts=" [$p passed, $f failed, $k skipped]"
 }
 
 # run_step NAME FUNCTION: run FUNCTION in a subshell with `set -e` in force,
-# record PASS/FAIL with its duration, and stop everything on failure.
+# record PASS/FAIL with its duration and its tests, and stop everything on
+# failure. The step's log is removed first, so that a step that fails
+# before writing it is not credited with the tests of an earlier run.
 run_step() {
   local name=$1 fn=$2 t0=$SECONDS rc
   echo
   echo "================ step: $name ================"
+  rm -f "$logs/$name.log"
   set +e
   ( set -euo pipefail; "$fn" )
   rc=$?
   set -e
+  step_tests "$name"
   if [ "$rc" -eq 0 ]; then
-    summary+=("$(printf 'PASS  %-9s %4ds  %s' "$name" $((SECONDS - t0)) "${step_what[$name]}")")
+    summary+=("$(printf 'PASS  %-13s %4ds  %s%s' "$name" $((SECONDS - t0)) "${step_what[$name]}" "$step_counts")")
   else
-    summary+=("$(printf 'FAIL  %-9s %4ds  %s (exit %d)' "$name" $((SECONDS - t0)) "${step_what[$name]}" "$rc")")
-    print_summary
+    summary+=("$(printf 'FAIL  %-13s %4ds  %s (exit %d)%s' "$name" $((SECONDS - t0)) "${step_what[$name]}" "$rc" "$step_counts")")
+  fi
+  summary+=(${step_notes[@]+"${step_notes[@]}"})
+  if [ "$rc" -ne 0 ]; then
     echo "scripts/test.sh: step '$name' failed; logs in build/logs/" >&2
+    print_summary "step '$name' failed after $((SECONDS - t_start))s"
     exit 1
   fi
 }
@@ -126,6 +196,8 @@ declare -A step_what=(
   [tsan]="ThreadSanitizer: threadsafe, executor, task and coro suites"
   [ucontext]="ucontext backend: suites, then valgrind memcheck"
   [ucontext-asan]="ucontext backend under ASan + UBSan"
+  [clang]="clang -O2 with asserts, -Werror, meson test"
+  [coverage]="gcov line coverage of src/*.c against its floors"
   [fuzz]="libFuzzer on the stream reader vs its reference model"
   [aarch64]="arm64 cross build, suites under qemu (asm and ucontext)"
   [windows]="Windows x64: mingw-w64 build, suites, seed and benchmarks under wine"
@@ -233,6 +305,34 @@ step_ucontext-asan() {
   check_summaries "$logs/ucontext-asan.log"
 }
 
+# clang at -O2 whatever CC says, with assert() kept (-Db_ndebug=false) as
+# in every other build: the debug builds are -O0, and this is the one
+# where an optimizer other than gcc's gets to act on undefined behaviour.
+step_clang() {
+  CC=clang auv_setup build/clang -Ddebug=false -Doptimization=2 \
+    -Db_ndebug=false -Dwarning_level=2 -Dwerror=true \
+    -Dtests=true -Dbenchmarks=true -Dexamples=true
+  ninja -C build/clang -j"$jobs"
+  meson test -C build/clang -v --print-errorlogs 2>&1 | tee "$logs/clang.log"
+  check_summaries "$logs/clang.log"
+}
+
+# gcc whatever CC says (gcovr runs gcc's gcov; the floors were measured
+# with it). The counters of an earlier run are deleted first, so the
+# figures are this run's alone.
+step_coverage() {
+  CC=gcc auv_setup build/coverage --buildtype=debug -Db_coverage=true \
+    -Dwarning_level=2 -Dwerror=true \
+    -Dtests=true -Dbenchmarks=false -Dexamples=true
+  ninja -C build/coverage -j"$jobs"
+  find build/coverage -name '*.gcda' -delete
+  meson test -C build/coverage -v --print-errorlogs 2>&1 | tee "$logs/coverage.log"
+  check_summaries "$logs/coverage.log"
+  gcovr -r . --filter 'src/[^/]*\.c$' -j "$jobs" \
+    --txt "$logs/coverage.txt" --json-summary "$logs/coverage.json" build/coverage
+  python3 scripts/coverage-check.py "$logs/coverage.json" test/coverage-floors.txt
+}
+
 # The fuzz target needs clang whatever CC says: libFuzzer is clang's. The
 # whole library is compiled with -fsanitize=fuzzer-no-link (coverage
 # feedback from src/stream.c and everything it calls); only the target
@@ -283,14 +383,4 @@ for step in $steps; do
   run_step "$step" "step_$step"
 done
 
-print_summary
-# One closing line with the debug run's Check totals: every test case, each
-# of which also passed under ASan/UBSan and valgrind above.
-if [ -f "$logs/debug.log" ] && [[ " $steps " == *" debug "* ]]; then
-  read -r checks failed < <(grep -Eo 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$logs/debug.log" |
-    awk -F'[:,] *' '{c += $2; f += $4 + $6} END {print c + 0, f + 0}')
-  echo "all steps passed in $((SECONDS - t_start))s"
-  echo "tests: $((checks - failed)) passed, $failed failed"
-else
-  echo "all steps passed in $((SECONDS - t_start))s"
-fi
+print_summary "all steps passed in $((SECONDS - t_start))s"

@@ -136,6 +136,28 @@ long test_scaled(long n) {
   return m >= 1 ? m : 1;
 }
 
+/* One skip line: MARKER NAME: WHY. The name must be an identifier, the
+ * shape the scripts parse. */
+static void skip_line(const char *marker, const char *name, const char *why) {
+  const char *c;
+  ck_assert_msg(name[0] != '\0', "a skip needs the test's name");
+  for (c = name; *c != '\0'; c++)
+    ck_assert_msg((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9') || *c == '_',
+                  "skip name '%s' is not the test's identifier", name);
+  ck_assert_msg(strchr(why, '\n') == NULL, "a skip's reason is one line");
+  printf("%s %s: %s\n", marker, name, why);
+  fflush(stdout);
+}
+
+void test_skip(const char *name, const char *why) {
+  skip_line("skipped:", name, why);
+}
+
+void test_skip_part(const char *name, const char *why) {
+  skip_line("skipped part:", name, why);
+}
+
 double test_now(void) {
   return (double)uv_hrtime() / 1e9;
 }

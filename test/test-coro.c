@@ -260,7 +260,8 @@ START_TEST(each_task_keeps_its_own_rounding_mode_and_the_loop_keeps_its_own) {
   ck_assert_int_eq(applied_mode(), FE_TONEAREST);
   CLOSE_LOOP(loop);
 #else
-  puts("skipped: this platform lacks the four rounding modes");
+  test_skip("each_task_keeps_its_own_rounding_mode_and_the_loop_keeps_its_own",
+            "this platform lacks the four rounding modes");
 #endif
 }
 END_TEST
@@ -283,7 +284,8 @@ START_TEST(a_new_task_starts_with_the_loop_threads_rounding_mode) {
   auv_task_unref(task);
   CLOSE_LOOP(loop);
 #else
-  puts("skipped: this platform lacks the four rounding modes");
+  test_skip("a_new_task_starts_with_the_loop_threads_rounding_mode",
+            "this platform lacks the four rounding modes");
 #endif
 }
 END_TEST
@@ -596,10 +598,11 @@ START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
 #if defined(_WIN32)
   ck_assert_int_eq(test_run_main(&overflow_loop, overflow_main, NULL), 0);
 #elif defined(TEST_ASAN)
-  puts("skipped under AddressSanitizer: whether auv's SIGSEGV handler or "
-       "ASan's own stack-overflow report sees the fault depends on "
-       "ASAN_OPTIONS (handle_segv, allow_user_segv_handler); the plain and "
-       "valgrind runs check auv's report");
+  test_skip("a_stack_overflow_is_reported_with_the_tasks_name_and_aborts",
+            "under AddressSanitizer, whether auv's SIGSEGV handler or "
+            "ASan's own stack-overflow report sees the fault depends on "
+            "ASAN_OPTIONS (handle_segv, allow_user_segv_handler); the plain "
+            "and valgrind runs check auv's report");
 #else
   int fds[2];
   pid_t pid;

@@ -784,9 +784,9 @@ static int refused_main(void *arg, void **result) {
   close(fd);
 
 #if defined(_WIN32)
-  puts("skipped: refused_connections_leave_nothing_behind: its Unix socket "
-       "part: Windows has no Unix socket files (libuv's pipes there are "
-       "named pipes)");
+  test_skip_part("refused_connections_leave_nothing_behind",
+                 "its Unix socket part: Windows has no Unix socket files "
+                 "(libuv's pipes there are named pipes)");
 #else
   /* A Unix socket file whose socket does not listen. */
   ck_assert_ptr_nonnull(mkdtemp(dir));

@@ -39,9 +39,9 @@ Suite *signal_suite(void);
 /* The test cannot signal its own process: say so and return. */
 # define NEEDS_DELIVERY(name)                                                 \
   do {                                                                        \
-    puts("skipped: " #name ": needs a signal delivered to this process; "    \
-         "on Windows that takes a console control event, and there is no "   \
-         "console to send one on (wine: none without a display)");          \
+    test_skip(#name, "needs a signal delivered to this process; on "       \
+              "Windows that takes a console control event, and there is "    \
+              "no console to send one on (wine: none without a display)");  \
     return;                                                                   \
   } while (0)
 #else

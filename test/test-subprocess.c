@@ -440,9 +440,9 @@ static int exit_codes_main(void *arg, void **result) {
   (void) result;
 #ifdef _WIN32
   /* No signal ends a Windows process: raise(SIGTERM) is an exit(3). */
-  puts("skipped: exit_codes_and_signals_of_the_child_itself_are_returncodes: "
-       "its signal cases (a child cannot end itself with a Unix signal on "
-       "Windows); its exit-code cases run");
+  test_skip_part("exit_codes_and_signals_of_the_child_itself_are_returncodes",
+                 "its signal cases (a child cannot end itself with a Unix "
+                 "signal on Windows); its exit-code cases run");
   n = 4;
 #endif
   for (i = 0; i < n; i++) {

@@ -821,8 +821,8 @@ static void cycle_child(void) {
 
 START_TEST(cancelling_a_task_in_an_await_cycle_returns_instead_of_recursing_forever) {
 #if defined(_WIN32)
-  puts("skipped: cancelling_a_task_in_an_await_cycle_returns_instead_of_"
-       "recursing_forever: it forks, which Windows cannot");
+  test_skip("cancelling_a_task_in_an_await_cycle_returns_instead_of_"
+            "recursing_forever", "it forks, which Windows cannot");
 #else
   /* asyncio raises RecursionError here (Task.cancel cancels the awaited
    * task, which cancels the task it awaits, ...). auv must not overflow

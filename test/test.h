@@ -71,6 +71,28 @@ int test_slow(void);
 /* n scaled down for slow runs, never below 1. */
 long test_scaled(long n);
 
+/* Skips. A test that cannot run on this platform, or under this tool,
+ * says so through one of these two, never with a bare printf: each prints
+ * one line with a fixed marker, which scripts/test.sh (and
+ * scripts/test-windows.sh) count and name in their summaries.
+ *
+ * test_skip(name, why): the whole test cannot run here. Prints
+ * "skipped: NAME: WHY"; the caller then returns without asserting
+ * anything. Check still counts the test as passed (it has no skip
+ * status), so the scripts subtract each such line from the passed count
+ * and report it as skipped.
+ *
+ * test_skip_part(name, why): one part of the test cannot run here; the
+ * test goes on with the rest, asserts it, and counts as passed. Prints
+ * "skipped part: NAME: WHY", listed in the summaries but not counted as a
+ * skipped test.
+ *
+ * NAME is the test's own name (the identifier given to START_TEST), WHY
+ * one line. Both flush stdout, so that the line is out before a fork or
+ * a crash. */
+void test_skip(const char *name, const char *why);
+void test_skip_part(const char *name, const char *why);
+
 /* uv_hrtime() in seconds, for measuring elapsed time. */
 double test_now(void);
 /* Sleep on the calling thread. */
