@@ -241,6 +241,9 @@ struct auv_task_s {
                                   must_cancel (asyncio's _cancel_message) */
   char *delivered_msg;         /* message of the cancellation last handed
                                   to the function as UV_ECANCELED */
+  char *wait_msg;              /* the message its wait was cancelled with
+                                  (while wait_cancelled), or NULL */
+  auv__list_t scopes;          /* timeout scopes entered and not exited */
   int cancel_requests;         /* cancelling() */
   unsigned must_cancel : 1;    /* deliver UV_ECANCELED at the next resume */
   unsigned started : 1;        /* its function has been entered */
@@ -248,11 +251,21 @@ struct auv_task_s {
   unsigned sleeping : 1;       /* sleep_handle is armed */
   unsigned in_cancel : 1;      /* auv_task_cancel is cancelling its waiter */
   unsigned parked : 1;         /* suspended by auv__task_park */
+  unsigned wait_cancelled : 1; /* the sleep, park or await it is suspended
+                                  in was cancelled (asyncio: the future it
+                                  awaits was); it resumes with UV_ECANCELED
+                                  and wait_msg, whatever comes after */
   int *park_cancelled;         /* set to 1 if cancelled while parked */
 };
 
 #define AUV__TASK_POOL_MAX 256u
 #define AUV__FUTURE_POOL_MAX 256u
+
+/* timeout.c: t ended (or is abandoned) with timeout scopes still entered:
+ * disarm them so their deadlines never cancel whatever reuses t's memory,
+ * free the ones auv_timeout_enter allocated, and, if report, tell the
+ * loop's exception handler. */
+void auv__timeouts_task_ended(auv_task_t *t, int report);
 
 /* future.c, for tasks: a task's future is completed only by the task. */
 void auv__future_init(auv_future_t *f, auv_loop_t *loop);

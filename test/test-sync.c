@@ -1273,6 +1273,108 @@ START_TEST(semaphore_stress_with_random_cancellations_keeps_its_count) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Two cancels with messages while parked (every primitive)
+ * ------------------------------------------------------------------------ */
+
+static const char *str_or_null(const char *s) {
+  return s != NULL ? s : "None";
+}
+
+static int park_cond_wait(void) {
+  int err = auv_condition_acquire(cond);
+  if (err != 0)
+    return err;
+  err = auv_condition_wait(cond);
+  ck_assert_int_eq(auv_condition_release(cond), 0);
+  return err;
+}
+
+static int park_lock(void) { return auv_lock_acquire(lock); }
+static int park_semaphore(void) { return auv_semaphore_acquire(sem); }
+static int park_event(void) { return auv_event_wait(ev); }
+static int park_barrier(void) { return auv_barrier_wait(barrier); }
+static auv_queue_t *park_queue_q;
+static int park_queue(void) {
+  void *item = NULL;
+  return auv_queue_get(park_queue_q, &item);
+}
+
+static const struct {
+  const char *name;
+  int (*wait)(void);
+} park_kinds[] = {
+  {"lock", park_lock},       {"condition", park_cond_wait},
+  {"semaphore", park_semaphore}, {"event", park_event},
+  {"barrier", park_barrier}, {"queue", park_queue},
+};
+
+static int parked_waiter(void *arg, void **result) {
+  size_t i = (size_t)(uintptr_t)arg;
+  int err = park_kinds[i].wait();
+  (void)result;
+  /* The message the function was handed is the one the task ends with
+   * when it lets UV_ECANCELED escape: checked on the task by the caller. */
+  trace_addf(&t, "%s=ECANCELED", park_kinds[i].name);
+  return err;
+}
+
+static int parked_main(void *arg, void **result) {
+  size_t i;
+  (void)arg, (void)result;
+  ck_assert_int_eq(auv_lock_acquire(lock), 0);
+  for (i = 0; i < sizeof(park_kinds) / sizeof(park_kinds[0]); i++) {
+    auv_task_t *task = NULL;
+    int c1, c2;
+    ck_assert_int_eq(
+        auv_task_new(loop, parked_waiter, (void *)(uintptr_t)i, &task), 0);
+    SLEEP0();  /* the task parks */
+    c1 = auv_task_cancel(task, "first");
+    c2 = auv_task_cancel(task, "second");
+    trace_addf(&t, "cancel=%d,%d", c1, c2);
+    ck_assert_int_eq(auv_await(auv_task_future(task), NULL), UV_ECANCELED);
+    trace_addf(&t, "%s-task=%s cancelling=%d", park_kinds[i].name,
+               str_or_null(auv_future_cancel_message(auv_task_future(task))),
+               auv_task_cancelling(task));
+    auv_task_unref(task);
+  }
+  trace_addf(&t, "locked=%d cond-locked=%d value=%d waiting=%u qsize=%zu",
+             auv_lock_locked(lock), auv_condition_locked(cond),
+             auv_semaphore_value(sem), auv_barrier_n_waiting(barrier),
+             auv_queue_qsize(park_queue_q));
+  return 0;
+}
+
+START_TEST(every_primitive_delivers_the_first_of_two_cancel_messages) {
+  auv_task_t *main_task;
+  setup_loop();
+  ck_assert_int_eq(auv_lock_new(loop, &lock), 0);
+  ck_assert_int_eq(auv_condition_new(loop, NULL, &cond), 0);
+  ck_assert_int_eq(auv_semaphore_new(loop, 0, &sem), 0);
+  ck_assert_int_eq(auv_event_new(loop, &ev), 0);
+  ck_assert_int_eq(auv_barrier_new(loop, 2, &barrier), 0);
+  ck_assert_int_eq(auv_queue_new(loop, 0, &park_queue_q), 0);
+  main_task = spawn(parked_main, "main");
+  run_all(&main_task, 1);
+  ck_assert_str_eq(trace_str(&t), ASYNCIO_TRACE("cancel_message_twice_parked",
+      "cancel=1,1 lock=ECANCELED lock-task=first cancelling=2 "
+      "cancel=1,1 condition=ECANCELED condition-task=first cancelling=2 "
+      "cancel=1,1 semaphore=ECANCELED semaphore-task=first cancelling=2 "
+      "cancel=1,1 event=ECANCELED event-task=first cancelling=2 "
+      "cancel=1,1 barrier=ECANCELED barrier-task=first cancelling=2 "
+      "cancel=1,1 queue=ECANCELED queue-task=first cancelling=2 "
+      "locked=1 cond-locked=0 value=0 waiting=0 qsize=0"));
+  ck_assert_int_eq(auv_lock_release(lock), 0);
+  ck_assert_int_eq(auv_lock_free(lock), 0);
+  ck_assert_int_eq(auv_condition_free(cond), 0);
+  ck_assert_int_eq(auv_semaphore_free(sem), 0);
+  ck_assert_int_eq(auv_event_free(ev), 0);
+  ck_assert_int_eq(auv_barrier_free(barrier), 0);
+  ck_assert_int_eq(auv_queue_free(park_queue_q, NULL), 0);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 Suite *sync_suite(void) {
   Suite *s = suite_create("sync");
   TCase *tc_ = test_tcase_create("lock", 30);
@@ -1312,6 +1414,9 @@ Suite *sync_suite(void) {
   ADD(tc_, bad_input_gets_error_codes);
   ADD(tc_, task_forms_check_the_loop_and_the_lock);
   ADD(tc_, free_while_tasks_wait_is_einvalstate);
+  suite_add_tcase(s, tc_);
+  tc_ = test_tcase_create("cancel-messages", 30);
+  ADD(tc_, every_primitive_delivers_the_first_of_two_cancel_messages);
   suite_add_tcase(s, tc_);
   tc_ = test_tcase_create("alloc", 60);
   ADD(tc_, uncontended_acquire_allocates_nothing);
