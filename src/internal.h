@@ -37,7 +37,8 @@ char *auv__strdup(const char *s);
  * scheduled for an already-done future). Slots live in chunks owned by the
  * loop and are recycled through a free list, so scheduling does not call
  * malloc in steady state. A slot's generation changes every time it is
- * freed; a handle remembers the generation it was issued with, which is how
+ * freed; a handle remembers the generation it was issued with (in its
+ * 64-bit gen_, the low bit marking a timer handle), which is how
  * cancelling a call that already ran is recognised as a no-op. */
 enum {
   AUV__SLOT_FREE = 0,     /* on the free list */
@@ -58,8 +59,13 @@ typedef struct auv__slot_s {
     auv_future_t *future;   /* done callbacks: the future (a reference) */
     uint32_t heap_index;    /* timers: position in the timer heap */
   } u;
-  uint32_t gen;             /* generation, even; bumped by 2 when freed */
-  uint32_t state;           /* AUV__SLOT_* */
+  /* The generation, even, bumped by 2 when the slot is freed: 62 bits
+   * (a wrap takes 2^61 reuses of one slot, centuries at a billion a
+   * second), sharing a word with the state so the slot stays 56 bytes.
+   * 32 bits wrapped after 2^31 reuses, and a stale handle then cancelled
+   * the slot's new call. */
+  uint64_t gen : 62;
+  uint64_t state : 2;       /* AUV__SLOT_* */
 } auv__slot_t;              /* 56 bytes on 64-bit systems */
 
 typedef struct auv__slot_chunk_s {
