@@ -975,6 +975,7 @@ START_TEST(semaphore_future_waiter_behind_a_cancelled_task_waiter_gets_the_unit)
   ck_assert_int_eq(auv_semaphore_value(sem), 0);
   /* The fast path with a live (woken, not yet run) task waiter ahead: a
    * newcomer does not jump ahead of it, even with a unit free. */
+  auv_task_unref(fw_b);
   ck_assert_int_eq(auv_task_new(loop, cancelled_parker, sem, &fw_b), 0);
   run_once_loop();                                 /* B parks */
   ck_assert_int_eq(auv_semaphore_release(sem), 0); /* B woken, unit taken */
