@@ -1320,6 +1320,48 @@ START_TEST(cancelling_one_of_two_tasks_awaiting_each_other_ends_both) {
 }
 END_TEST
 
+/* Three tasks in a ring, each awaiting the next: cancelling one goes
+ * round the ring once and ends all three, each asked once. */
+static auv_task_t *ring[3];
+
+static int body_await_next_in_ring(void *arg, void **result) {
+  int i = (int)(intptr_t)arg;
+  int err = auv_await(auv_task_future(ring[(i + 1) % 3]), result);
+  trace_addf(&t, "%d=%s", i, err == 0 ? "0" : auv_err_name(err));
+  return err;
+}
+
+static void cancel_ring_member(void *arg) {
+  trace_addf(&t, "cancel=%d", auv_task_cancel(ring[(intptr_t)arg], "r"));
+}
+
+START_TEST(cancelling_a_task_in_a_ring_of_three_awaiting_each_other_ends_all) {
+  auv_loop_t *loop = test_loop_new();
+  int i;
+  scen_init(loop);
+  for (i = 0; i < 3; i++)
+    ring[i] = new_task(loop, body_await_next_in_ring, (void *)(intptr_t)i);
+  ck_assert_int_eq(auv_call_soon(loop, cancel_ring_member, (void *)1, NULL),
+                   0);
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(
+        auv_run_until_complete(loop, auv_task_future(ring[i]), NULL),
+        UV_ECANCELED);
+    ck_assert_int_eq(auv_task_cancelling(ring[i]), 1);
+    ck_assert_str_eq(
+        str_or_null(auv_future_cancel_message(auv_task_future(ring[i]))),
+        "r");
+  }
+  /* 1 was asked, the request came back to it from 0: 1 wakes first, then
+   * 0 (which awaited 1), then 2 (which awaited 0). */
+  ck_assert_str_eq(trace_str(&t), "cancel=1 1=ECANCELED 0=ECANCELED "
+                                  "2=ECANCELED");
+  for (i = 0; i < 3; i++)
+    auv_task_unref(ring[i]);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 static void cancel_fut_third_party(void *arg) {
   (void)arg;
   trace_addf(&t, "cancel=%d", auv_future_cancel(S.fut, "third-party"));
@@ -2237,6 +2279,7 @@ Suite *task_suite(void) {
   ADD(tc, the_message_of_the_cancel_that_woke_the_task_is_the_one_it_ends_with);
   ADD(tc, a_sleeping_task_ends_with_the_first_of_two_cancel_messages);
   ADD(tc, cancelling_one_of_two_tasks_awaiting_each_other_ends_both);
+  ADD(tc, cancelling_a_task_in_a_ring_of_three_awaiting_each_other_ends_all);
   ADD(tc, a_task_that_lets_a_cancelled_futures_ecanceled_escape_ends_cancelled_with_its_message);
   ADD(tc, a_task_that_returns_ecanceled_on_its_own_ends_cancelled);
   ADD(tc, future_cancel_on_a_tasks_future_is_task_cancel);
