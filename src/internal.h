@@ -37,7 +37,8 @@ char *auv__strdup(const char *s);
  * scheduled for an already-done future). Slots live in chunks owned by the
  * loop and are recycled through a free list, so scheduling does not call
  * malloc in steady state. A slot's generation changes every time it is
- * freed; a handle remembers the generation it was issued with, which is how
+ * freed; a handle remembers the generation it was issued with (in its
+ * 64-bit gen_, the low bit marking a timer handle), which is how
  * cancelling a call that already ran is recognised as a no-op. */
 enum {
   AUV__SLOT_FREE = 0,     /* on the free list */
@@ -58,8 +59,13 @@ typedef struct auv__slot_s {
     auv_future_t *future;   /* done callbacks: the future (a reference) */
     uint32_t heap_index;    /* timers: position in the timer heap */
   } u;
-  uint32_t gen;             /* generation, even; bumped by 2 when freed */
-  uint32_t state;           /* AUV__SLOT_* */
+  /* The generation, even, bumped by 2 when the slot is freed: 62 bits
+   * (a wrap takes 2^61 reuses of one slot, centuries at a billion a
+   * second), sharing a word with the state so the slot stays 56 bytes.
+   * 32 bits wrapped after 2^31 reuses, and a stale handle then cancelled
+   * the slot's new call. */
+  uint64_t gen : 62;
+  uint64_t state : 2;       /* AUV__SLOT_* */
 } auv__slot_t;              /* 56 bytes on 64-bit systems */
 
 typedef struct auv__slot_chunk_s {
@@ -241,6 +247,9 @@ struct auv_task_s {
                                   must_cancel (asyncio's _cancel_message) */
   char *delivered_msg;         /* message of the cancellation last handed
                                   to the function as UV_ECANCELED */
+  char *wait_msg;              /* the message its wait was cancelled with
+                                  (while wait_cancelled), or NULL */
+  auv__list_t scopes;          /* timeout scopes entered and not exited */
   int cancel_requests;         /* cancelling() */
   unsigned must_cancel : 1;    /* deliver UV_ECANCELED at the next resume */
   unsigned started : 1;        /* its function has been entered */
@@ -248,11 +257,21 @@ struct auv_task_s {
   unsigned sleeping : 1;       /* sleep_handle is armed */
   unsigned in_cancel : 1;      /* auv_task_cancel is cancelling its waiter */
   unsigned parked : 1;         /* suspended by auv__task_park */
+  unsigned wait_cancelled : 1; /* the sleep, park or await it is suspended
+                                  in was cancelled (asyncio: the future it
+                                  awaits was); it resumes with UV_ECANCELED
+                                  and wait_msg, whatever comes after */
   int *park_cancelled;         /* set to 1 if cancelled while parked */
 };
 
 #define AUV__TASK_POOL_MAX 256u
 #define AUV__FUTURE_POOL_MAX 256u
+
+/* timeout.c: t ended (or is abandoned) with timeout scopes still entered:
+ * disarm them so their deadlines never cancel whatever reuses t's memory,
+ * free the ones auv_timeout_enter allocated, and, if report, tell the
+ * loop's exception handler. */
+void auv__timeouts_task_ended(auv_task_t *t, int report);
 
 /* future.c, for tasks: a task's future is completed only by the task. */
 void auv__future_init(auv_future_t *f, auv_loop_t *loop);

@@ -64,7 +64,7 @@ static int waiter_done(const waiter_t *w) {
 }
 
 static int waiter_cancelled(const waiter_t *w) {
-  return w->is_task ? w->cancelled : waiter_cancelled(w);
+  return w->is_task ? w->cancelled : auv_future_cancelled(w->future);
 }
 
 #define WAITER_OF(n) AUV__CONTAINER_OF(n, waiter_t, node)

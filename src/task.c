@@ -12,9 +12,16 @@
  * checked against):
  * - cancel() of a done task returns 0; otherwise it counts the request and,
  *   if the task waits on a future that it can cancel, cancels that with the
- *   message (the task then wakes with UV_ECANCELED and that message); if
- *   not, it sets must_cancel and remembers the message, and the task's next
- *   resume returns UV_ECANCELED instead of what it waited for.
+ *   message (the task then wakes with UV_ECANCELED and that message). A
+ *   sleep or a park stands for such a future: cancelling it records the
+ *   message (wait_cancelled) and schedules the task. If there is nothing
+ *   to cancel, it sets must_cancel and remembers the message, and the
+ *   task's next resume returns UV_ECANCELED instead of what it waited for.
+ *   Either way later requests before the task runs only set must_cancel,
+ *   so the message delivered is the first one that cancelled the wait.
+ * - A request that comes back to the task passing it on, through a cycle
+ *   of tasks awaiting each other, wakes that task (asyncio would recurse
+ *   until RecursionError and lose it).
  * - A task that suspends while must_cancel is set has the future it waits
  *   on cancelled at once (asyncio's __step does the same).
  * - A task that ends by returning UV_ECANCELED ends cancelled with the
@@ -112,6 +119,7 @@ int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
   t->coro.name = t->name;
   t->coro.number = t->number;
   t->step.run = auv__task_step_node;
+  auv__list_init(&t->scopes);
 
   t->next = loop->tasks;
   if (loop->tasks != NULL)
@@ -136,6 +144,7 @@ void auv__task_free(auv_task_t *t) {
   auv__free(t->name);
   auv__free(t->cancel_msg);
   auv__free(t->delivered_msg);
+  auv__free(t->wait_msg);
   if (loop->nfree_tasks < AUV__TASK_POOL_MAX && !loop->closed) {
     t->next = loop->free_tasks;
     loop->free_tasks = t;
@@ -170,6 +179,8 @@ static void task_unlink(auv_task_t *t) {
  * the outcome and drop the loop's reference. Runs on the loop's stack. */
 void auv__task_finish(auv_task_t *t) {
   auv_future_t *f = &t->future;
+  if (AUV__UNLIKELY(!auv__list_empty(&t->scopes)))
+    auv__timeouts_task_ended(t, 1);
   auv__stack_release(&f->loop->stacks, t->stack);
   t->stack = NULL;
   auv__coro_release(&t->coro);
@@ -266,7 +277,31 @@ static void task_delivered(auv_task_t *t, char *msg) {
   t->delivered_msg = msg;
 }
 
+/* The wait t is suspended in (a sleep, a park, or an await that a cycle
+ * of cancellations came back to) is cancelled with msg (a copy, or NULL,
+ * owned from now on), as asyncio's cancel() cancels the future the task
+ * awaits: t resumes through call_soon with UV_ECANCELED and msg, whatever
+ * requests come before it runs (those only set must_cancel, which that
+ * resumption uses up, as asyncio's __step keeps the CancelledError it was
+ * handed). */
+static void task_wait_cancelled(auv_task_t *t, char *msg) {
+  assert(!t->wait_cancelled && t->wait_msg == NULL);
+  t->wait_cancelled = 1;
+  t->wait_msg = msg;
+  auv__loop_ready_push(t->future.loop, &t->step);
+}
+
+/* What a suspension returns on resuming, when it was not woken by a
+ * future's outcome: UV_ECANCELED if its wait was cancelled or a request is
+ * waiting (then delivered), 0 otherwise. */
 static int task_resume_code(auv_task_t *t) {
+  if (t->wait_cancelled) {
+    t->wait_cancelled = 0;
+    t->must_cancel = 0;
+    task_delivered(t, t->wait_msg);
+    t->wait_msg = NULL;
+    return UV_ECANCELED;
+  }
   if (t->must_cancel) {
     t->must_cancel = 0;
     task_delivered(t, t->cancel_msg);
@@ -299,6 +334,13 @@ int auv_await(auv_future_t *f, void **result) {
     t->must_cancel = 0;
   task_suspend(t);
   t->waiting = NULL;
+  if (AUV__UNLIKELY(t->wait_cancelled)) {
+    /* A cancellation came back to this task through a cycle of awaits
+     * (see auv_task_cancel): it stopped waiting for f. */
+    err = task_resume_code(t);
+    auv_future_unref(f);
+    return err;
+  }
   /* Read the outcome even when a cancel overrides it: asyncio's __wakeup
    * retrieves the future's error before __step replaces it, so it is not
    * reported as never retrieved. The value goes to *result only if the
@@ -323,9 +365,12 @@ int auv_await(auv_future_t *f, void **result) {
 int auv__task_park(auv_task_t *t, int *cancelled) {
   if (t->must_cancel) {
     /* asyncio's __step cancels the future a task yields while a cancel is
-     * pending: the wait is cancelled at once. */
+     * pending, with the pending message: the wait is cancelled at once,
+     * and the request is used up by it. */
     *cancelled = 1;
-    auv__loop_ready_push(t->future.loop, &t->step);
+    t->must_cancel = 0;
+    task_wait_cancelled(t, t->cancel_msg);
+    t->cancel_msg = NULL;
   } else {
     t->parked = 1;
     t->park_cancelled = cancelled;
@@ -351,9 +396,15 @@ int auv_sleep(double seconds) {
     return AUV_ENOTASK;
   if (seconds != seconds)
     return UV_EINVAL;
-  if (seconds <= 0 || t->must_cancel) {
-    /* sleep(0) yields once; a pending cancel cancels the sleep at once. */
+  if (seconds <= 0) {
+    /* sleep(0) yields once (a bare yield in asyncio: a pending request
+     * stays pending, and is delivered when the task resumes). */
     auv__loop_ready_push(t->future.loop, &t->step);
+  } else if (t->must_cancel) {
+    /* A pending request cancels the sleep's future at once. */
+    t->must_cancel = 0;
+    task_wait_cancelled(t, t->cancel_msg);
+    t->cancel_msg = NULL;
   } else {
     err = auv_call_later(t->future.loop, seconds, task_sleep_done, t,
                          &t->sleep_handle);
@@ -380,12 +431,24 @@ int auv_task_cancel(auv_task_t *t, const char *msg) {
     if (copy == NULL)
       return UV_ENOMEM;
   }
+  if (t->in_cancel) {
+    /* The request this task is passing to what it awaits has come back
+     * to it through a cycle of tasks awaiting each other (A awaits B, B
+     * awaits A: cancelling A cancels B, which cancels A). asyncio recurses
+     * until RecursionError and loses the request; auv ends the cycle
+     * here: this task stops waiting and resumes with UV_ECANCELED, so the
+     * cancellation unwinds the cycle from it. It is the same request, so
+     * it is not counted again. */
+    if (!t->wait_cancelled && t->waiting != NULL) {
+      auv_future_remove_done_callback(t->waiting, auv__task_wakeup, t);
+      task_wait_cancelled(t, copy);
+    } else {
+      auv__free(copy);
+    }
+    return 1;
+  }
   t->cancel_requests++;
-  /* Cancelling what the task awaits can come back here through a cycle of
-   * tasks awaiting each other; asyncio recurses until RecursionError.
-   * auv stops at the task already being cancelled, which then takes the
-   * must_cancel path below. */
-  if (t->waiting != NULL && !t->in_cancel) {
+  if (t->waiting != NULL && !t->wait_cancelled) {
     int r;
     t->in_cancel = 1;
     r = auv_future_cancel(t->waiting, msg);
@@ -395,22 +458,27 @@ int auv_task_cancel(auv_task_t *t, const char *msg) {
       return 1;
     }
   }
-  auv__free(t->cancel_msg);
-  t->cancel_msg = copy;
   if (t->parked) {
     /* Parked by a primitive: its wait is cancelled, as the future it
      * stands for would be, and the task resumes through call_soon. */
     *t->park_cancelled = 1;
     t->parked = 0;
-    auv__loop_ready_push(t->future.loop, &t->step);
+    task_wait_cancelled(t, copy);
+    return 1;
   }
   if (t->sleeping) {
     /* The sleep is a future in asyncio; cancelling it wakes the task
      * through call_soon. Same here, without the future. */
     auv_handle_cancel(t->sleep_handle);
     t->sleeping = 0;
-    auv__loop_ready_push(t->future.loop, &t->step);
+    task_wait_cancelled(t, copy);
+    return 1;
   }
+  /* Nothing to cancel (the task has not started, runs, or its wake-up is
+   * already scheduled): the request waits, with the latest message, as
+   * asyncio's _must_cancel and _cancel_message. */
+  auv__free(t->cancel_msg);
+  t->cancel_msg = copy;
   t->must_cancel = 1;
   return 1;
 }
@@ -573,6 +641,8 @@ static void tasks_abandon(auv_loop_t *loop) {
       auv_handle_cancel(t->sleep_handle);
       t->sleeping = 0;
     }
+    if (!auv__list_empty(&t->scopes))
+      auv__timeouts_task_ended(t, 0);
     auv__stack_release(&loop->stacks, t->stack);
     t->stack = NULL;
     auv__coro_release(&t->coro);

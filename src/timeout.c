@@ -14,6 +14,13 @@
  * A scope's timer is armed with call_at, or with call_soon for a deadline
  * already past, as asyncio's reschedule does; so even a scope that has
  * expired at entry lets the task run until its next await.
+ *
+ * Every entered scope is linked into its task's list until it is exited.
+ * A task that ends with scopes still entered (a missing auv_timeout_exit,
+ * which C cannot enforce as `async with` does) has them disarmed and freed
+ * by auv__timeouts_task_ended, and the loop's exception handler is told:
+ * otherwise the deadline would later cancel whatever task reuses the
+ * memory.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -28,11 +35,14 @@ enum {
 };
 
 struct auv_timeout_s {
+  auv__list_t link;      /* in task->scopes while entered */
   auv_task_t *task;      /* the task the scope belongs to */
   double when;           /* the deadline; +inf: none */
   auv_handle_t timer;    /* the armed call, or zeroed */
   int cancelling;        /* task's cancelling() when the scope was entered */
   int state;             /* SCOPE_* */
+  int allocated;         /* 1: from auv_timeout_enter*, freed by exit;
+                            0: wait_for's, on the task's stack */
 };
 
 /* The deadline: cancel the task. */
@@ -69,11 +79,15 @@ static int scope_arm(auv_timeout_t *s, double when) {
 
 /* Enter s (memory of the caller's) for the running task t. */
 static int scope_enter(auv_timeout_t *s, auv_task_t *t, double when) {
+  int err;
   memset(s, 0, sizeof(*s));
   s->task = t;
   s->cancelling = auv_task_cancelling(t);
   s->state = SCOPE_ENTERED;
-  return scope_arm(s, when);
+  err = scope_arm(s, when);
+  if (err == 0)
+    auv__list_insert_tail(&t->scopes, &s->link);
+  return err;
 }
 
 /* Leave s with the code err the block ended with (asyncio's
@@ -88,7 +102,28 @@ static int scope_exit(auv_timeout_t *s, int err) {
       err = UV_ETIMEDOUT;
   }
   s->state = SCOPE_DONE;
+  auv__list_remove(&s->link);
   return err;
+}
+
+void auv__timeouts_task_ended(auv_task_t *t, int report) {
+  auv__list_t *n;
+  while ((n = auv__list_first(&t->scopes)) != NULL) {
+    auv_timeout_t *s = AUV__CONTAINER_OF(n, auv_timeout_t, link);
+    auv__list_remove(n);
+    if (s->timer.slot_ != NULL)
+      auv_handle_cancel(s->timer);
+    if (report) {
+      auv_exception_context_t ctx;
+      memset(&ctx, 0, sizeof(ctx));
+      ctx.message = "task ended inside a timeout scope (no auv_timeout_exit); "
+                    "the scope is disarmed and freed";
+      ctx.task = t;
+      auv_call_exception_handler(t->future.loop, &ctx);
+    }
+    if (s->allocated)
+      auv__free(s);
+  }
 }
 
 int auv_timeout_enter_at(double when, auv_timeout_t **scope) {
@@ -108,6 +143,7 @@ int auv_timeout_enter_at(double when, auv_timeout_t **scope) {
     auv__free(s);
     return err;
   }
+  s->allocated = 1;
   *scope = s;
   return 0;
 }

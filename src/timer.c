@@ -197,7 +197,7 @@ int auv_handle_cancel(auv_handle_t handle) {
 
   if (s == NULL)
     return UV_EINVAL;
-  if (s->gen != (uint32_t) (handle.gen_ & ~(uint64_t) 1))
+  if ((uint64_t) s->gen != (handle.gen_ & ~(uint64_t) 1))
     return 0;  /* already ran or cancelled: the slot moved on */
   loop = s->loop;
   switch (s->state) {

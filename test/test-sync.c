@@ -63,6 +63,20 @@ static void setup_loop(void) {
 
 #define SLEEP0() ck_assert_int_eq(auv_sleep(0), 0)
 
+/* "x=0" or "x=<error name>" for a task's own record of a call. */
+static void add_code_trace(const char *name, int err) {
+  if (err == 0)
+    trace_addf(&t, "%s=0", name);
+  else
+    trace_addf(&t, "%s=%s", name, auv_err_name(err));
+}
+
+/* Run the loop for exactly one iteration. */
+static void run_once_loop(void) {
+  ck_assert_int_eq(auv_stop(loop), 0);
+  ck_assert_int_eq(auv_run_forever(loop), 0);
+}
+
 /* ------------------------------------------------------------------------
  * Lock scenarios
  * ------------------------------------------------------------------------ */
@@ -371,6 +385,76 @@ START_TEST(condition_waiter_notified_then_cancelled_passes_notification_on) {
                     "released W1=ECANCELED locked=1 W2:woke"));
   ck_assert_int_eq(auv_condition_free(cond), 0);
   ck_assert_int_eq(auv_lock_free(own_lock), 0);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
+/* test/python/sync/condition_wait_for.py */
+static int wf_n;
+
+static int wf_at_least(void *arg) {
+  int k = (int)(intptr_t)arg;
+  trace_addf(&t, "test%d:n=%d", k, wf_n);
+  return wf_n >= k;
+}
+
+static int wf_waiter_impl(const char *name, int k) {
+  int err;
+  ck_assert_int_eq(auv_condition_acquire(cond), 0);
+  err = auv_condition_wait_for(cond, wf_at_least, (void *)(intptr_t)k);
+  if (err == UV_ECANCELED)
+    trace_addf(&t, "%s=ECANCELED locked=%d", name, auv_condition_locked(cond));
+  else
+    trace_addf(&t, "%s=%d n=%d locked=%d", name, err, wf_n,
+               auv_condition_locked(cond));
+  ck_assert_int_eq(auv_condition_release(cond), 0);
+  return err;
+}
+
+static int wf_waiter(void *arg, void **result) {
+  const char *name = arg;
+  (void)result;
+  return wf_waiter_impl(name, name[0] == 'A' ? 2 : name[0] == 'C' ? 5 : 1);
+}
+
+static int wf_bumper(void *arg, void **result) {
+  auv_task_t *d;
+  int i;
+  (void)arg, (void)result;
+  for (i = 0; i < 2; i++) {
+    ck_assert_int_eq(auv_condition_acquire(cond), 0);
+    wf_n++;
+    trace_addf(&t, "bump=%d", wf_n);
+    ck_assert_int_eq(auv_condition_notify_all(cond), 0);
+    ck_assert_int_eq(auv_condition_release(cond), 0);
+    SLEEP0();
+  }
+  ck_assert_int_eq(auv_task_cancel(tc, NULL), 1);
+  trace_add(&t, "cancelled-C");
+  SLEEP0();
+  ck_assert_int_eq(auv_condition_acquire(cond), 0);
+  d = spawn(wf_waiter, "D");
+  ck_assert_int_eq(auv_condition_release(cond), 0);
+  ck_assert_int_eq(auv_await(auv_task_future(d), NULL), 0);
+  auv_task_unref(d);
+  return 0;
+}
+
+START_TEST(condition_wait_for_tests_the_predicate_after_each_notification) {
+  auv_task_t *tasks[3];
+  setup_loop();
+  wf_n = 0;
+  ck_assert_int_eq(auv_condition_new(loop, NULL, &cond), 0);
+  tasks[0] = spawn(wf_waiter, "A");
+  tasks[1] = tc = spawn(wf_waiter, "C");
+  tasks[2] = spawn(wf_bumper, "B");
+  run_all(tasks, 3);
+  trace_addf(&t, "locked=%d", auv_condition_locked(cond));
+  ck_assert_str_eq(trace_str(&t), ASYNCIO_TRACE("condition_wait_for",
+      "test2:n=0 test5:n=0 bump=1 test2:n=1 test5:n=1 bump=2 test2:n=2 "
+      "A=0 n=2 locked=1 test5:n=2 cancelled-C C=ECANCELED locked=1 "
+      "test1:n=2 D=0 n=2 locked=1 locked=0"));
+  ck_assert_int_eq(auv_condition_free(cond), 0);
   CLOSE_LOOP(loop);
 }
 END_TEST
@@ -796,6 +880,120 @@ START_TEST(lock_future_and_task_waiters_share_one_fifo) {
   auv_future_unref(held);
   auv_future_unref(f);
   ck_assert_int_eq(auv_lock_free(lock), 0);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
+/* A future-form waiter queued behind a task-form waiter that has been
+ * cancelled but has not run yet: the fast paths (lock_can_take,
+ * semaphore_locked) step over the cancelled one and must see the future
+ * one as live, so a newcomer queues behind it (asyncio: "all waiters
+ * cancelled" is false). */
+static auv_future_t *fw_f, *fw_g;
+static auv_task_t *fw_b;
+
+static int cancelled_parker(void *arg, void **result) {
+  int err;
+  (void)result;
+  err = arg == (void *)lock ? auv_lock_acquire(lock)
+                            : auv_semaphore_acquire(sem);
+  add_code_trace("B", err);
+  return err;
+}
+
+static void trace_future_done(auv_future_t *f, void *arg) {
+  add_code_trace((const char *)arg, auv_future_result(f, NULL));
+}
+
+static void fw_queue_future(void *arg) {
+  /* B has parked by now: F queues behind it. */
+  if (arg == (void *)lock)
+    ck_assert_int_eq(auv_lock_acquire_future(lock, &fw_f), 0);
+  else
+    ck_assert_int_eq(auv_semaphore_acquire_future(sem, &fw_f), 0);
+  ck_assert_int_eq(auv_future_done(fw_f), 0);
+  ck_assert_int_eq(auv_future_add_done_callback(fw_f, trace_future_done, "F"),
+                   0);
+  trace_addf(&t, "cancel=%d", auv_task_cancel(fw_b, NULL));
+  if (arg == (void *)lock) {
+    ck_assert_int_eq(auv_lock_release(lock), 0);
+    ck_assert_int_eq(auv_lock_acquire_future(lock, &fw_g), 0);
+  } else {
+    trace_addf(&t, "sem-locked=%d", auv_semaphore_locked(sem));
+    ck_assert_int_eq(auv_semaphore_acquire_future(sem, &fw_g), 0);
+    ck_assert_int_eq(auv_semaphore_release(sem), 0);
+  }
+  trace_addf(&t, "F-done=%d G-done=%d", auv_future_done(fw_f),
+             auv_future_done(fw_g));
+}
+
+START_TEST(lock_future_waiter_behind_a_cancelled_task_waiter_is_not_overtaken) {
+  auv_future_t *held;
+  setup_loop();
+  ck_assert_int_eq(auv_lock_new(loop, &lock), 0);
+  ck_assert_int_eq(auv_lock_acquire_future(lock, &held), 0);
+  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, lock, &fw_b), 0);
+  ck_assert_int_eq(auv_call_soon(loop, fw_queue_future, lock, NULL), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(fw_b), NULL),
+                   UV_ECANCELED);
+  ck_assert_int_eq(auv_run_until_complete(loop, fw_f, NULL), 0);
+  /* B's cancelled acquire handed the free lock to F; G still waits. */
+  ck_assert_str_eq(trace_str(&t),
+                   "cancel=1 F-done=0 G-done=0 B=ECANCELED F=0");
+  ck_assert_int_eq(auv_lock_locked(lock), 1);
+  ck_assert_int_eq(auv_future_done(fw_g), 0);
+  ck_assert_int_eq(auv_lock_release(lock), 0);   /* F's turn ends: G's */
+  ck_assert_int_eq(auv_future_done(fw_g), 1);
+  ck_assert_int_eq(auv_lock_locked(lock), 1);
+  ck_assert_int_eq(auv_lock_release(lock), 0);
+  ck_assert_int_eq(auv_lock_free(lock), 0);
+  auv_task_unref(fw_b);
+  auv_future_unref(held);
+  auv_future_unref(fw_f);
+  auv_future_unref(fw_g);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
+START_TEST(semaphore_future_waiter_behind_a_cancelled_task_waiter_gets_the_unit) {
+  auv_future_t *newcomer;
+  setup_loop();
+  ck_assert_int_eq(auv_semaphore_new(loop, 0, &sem), 0);
+  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, sem, &fw_b), 0);
+  ck_assert_int_eq(auv_call_soon(loop, fw_queue_future, sem, NULL), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(fw_b), NULL),
+                   UV_ECANCELED);
+  ck_assert_int_eq(auv_run_until_complete(loop, fw_f, NULL), 0);
+  /* The release went to F, past the cancelled B; G still waits. */
+  ck_assert_str_eq(trace_str(&t),
+                   "cancel=1 sem-locked=1 F-done=1 G-done=0 B=ECANCELED F=0");
+  ck_assert_int_eq(auv_semaphore_value(sem), 0);
+  ck_assert_int_eq(auv_future_done(fw_g), 0);
+  /* A unit released while G waits goes to G: value stays 0. */
+  ck_assert_int_eq(auv_semaphore_release(sem), 0);
+  ck_assert_int_eq(auv_future_done(fw_g), 1);
+  ck_assert_int_eq(auv_semaphore_value(sem), 0);
+  /* The fast path with a live (woken, not yet run) task waiter ahead: a
+   * newcomer does not jump ahead of it, even with a unit free. */
+  auv_task_unref(fw_b);
+  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, sem, &fw_b), 0);
+  run_once_loop();                                 /* B parks */
+  ck_assert_int_eq(auv_semaphore_release(sem), 0); /* B woken, unit taken */
+  ck_assert_int_eq(auv_semaphore_release(sem), 0); /* one unit free */
+  ck_assert_int_eq(auv_semaphore_value(sem), 1);
+  ck_assert_int_eq(auv_semaphore_locked(sem), 1);
+  ck_assert_int_eq(auv_semaphore_acquire_future(sem, &newcomer), 0);
+  ck_assert_int_eq(auv_future_done(newcomer), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(fw_b), NULL),
+                   0);
+  /* B took its unit and woke the newcomer with the free one. */
+  ck_assert_int_eq(auv_future_done(newcomer), 1);
+  ck_assert_int_eq(auv_semaphore_value(sem), 0);
+  auv_task_unref(fw_b);
+  auv_future_unref(newcomer);
+  auv_future_unref(fw_f);
+  auv_future_unref(fw_g);
+  ck_assert_int_eq(auv_semaphore_free(sem), 0);
   CLOSE_LOOP(loop);
 }
 END_TEST
@@ -1273,6 +1471,108 @@ START_TEST(semaphore_stress_with_random_cancellations_keeps_its_count) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------------
+ * Two cancels with messages while parked (every primitive)
+ * ------------------------------------------------------------------------ */
+
+static const char *str_or_null(const char *s) {
+  return s != NULL ? s : "None";
+}
+
+static int park_cond_wait(void) {
+  int err = auv_condition_acquire(cond);
+  if (err != 0)
+    return err;
+  err = auv_condition_wait(cond);
+  ck_assert_int_eq(auv_condition_release(cond), 0);
+  return err;
+}
+
+static int park_lock(void) { return auv_lock_acquire(lock); }
+static int park_semaphore(void) { return auv_semaphore_acquire(sem); }
+static int park_event(void) { return auv_event_wait(ev); }
+static int park_barrier(void) { return auv_barrier_wait(barrier); }
+static auv_queue_t *park_queue_q;
+static int park_queue(void) {
+  void *item = NULL;
+  return auv_queue_get(park_queue_q, &item);
+}
+
+static const struct {
+  const char *name;
+  int (*wait)(void);
+} park_kinds[] = {
+  {"lock", park_lock},       {"condition", park_cond_wait},
+  {"semaphore", park_semaphore}, {"event", park_event},
+  {"barrier", park_barrier}, {"queue", park_queue},
+};
+
+static int parked_waiter(void *arg, void **result) {
+  size_t i = (size_t)(uintptr_t)arg;
+  int err = park_kinds[i].wait();
+  (void)result;
+  /* The message the function was handed is the one the task ends with
+   * when it lets UV_ECANCELED escape: checked on the task by the caller. */
+  trace_addf(&t, "%s=ECANCELED", park_kinds[i].name);
+  return err;
+}
+
+static int parked_main(void *arg, void **result) {
+  size_t i;
+  (void)arg, (void)result;
+  ck_assert_int_eq(auv_lock_acquire(lock), 0);
+  for (i = 0; i < sizeof(park_kinds) / sizeof(park_kinds[0]); i++) {
+    auv_task_t *task = NULL;
+    int c1, c2;
+    ck_assert_int_eq(
+        auv_task_new(loop, parked_waiter, (void *)(uintptr_t)i, &task), 0);
+    SLEEP0();  /* the task parks */
+    c1 = auv_task_cancel(task, "first");
+    c2 = auv_task_cancel(task, "second");
+    trace_addf(&t, "cancel=%d,%d", c1, c2);
+    ck_assert_int_eq(auv_await(auv_task_future(task), NULL), UV_ECANCELED);
+    trace_addf(&t, "%s-task=%s cancelling=%d", park_kinds[i].name,
+               str_or_null(auv_future_cancel_message(auv_task_future(task))),
+               auv_task_cancelling(task));
+    auv_task_unref(task);
+  }
+  trace_addf(&t, "locked=%d cond-locked=%d value=%d waiting=%u qsize=%zu",
+             auv_lock_locked(lock), auv_condition_locked(cond),
+             auv_semaphore_value(sem), auv_barrier_n_waiting(barrier),
+             auv_queue_qsize(park_queue_q));
+  return 0;
+}
+
+START_TEST(every_primitive_delivers_the_first_of_two_cancel_messages) {
+  auv_task_t *main_task;
+  setup_loop();
+  ck_assert_int_eq(auv_lock_new(loop, &lock), 0);
+  ck_assert_int_eq(auv_condition_new(loop, NULL, &cond), 0);
+  ck_assert_int_eq(auv_semaphore_new(loop, 0, &sem), 0);
+  ck_assert_int_eq(auv_event_new(loop, &ev), 0);
+  ck_assert_int_eq(auv_barrier_new(loop, 2, &barrier), 0);
+  ck_assert_int_eq(auv_queue_new(loop, 0, &park_queue_q), 0);
+  main_task = spawn(parked_main, "main");
+  run_all(&main_task, 1);
+  ck_assert_str_eq(trace_str(&t), ASYNCIO_TRACE("cancel_message_twice_parked",
+      "cancel=1,1 lock=ECANCELED lock-task=first cancelling=2 "
+      "cancel=1,1 condition=ECANCELED condition-task=first cancelling=2 "
+      "cancel=1,1 semaphore=ECANCELED semaphore-task=first cancelling=2 "
+      "cancel=1,1 event=ECANCELED event-task=first cancelling=2 "
+      "cancel=1,1 barrier=ECANCELED barrier-task=first cancelling=2 "
+      "cancel=1,1 queue=ECANCELED queue-task=first cancelling=2 "
+      "locked=1 cond-locked=0 value=0 waiting=0 qsize=0"));
+  ck_assert_int_eq(auv_lock_release(lock), 0);
+  ck_assert_int_eq(auv_lock_free(lock), 0);
+  ck_assert_int_eq(auv_condition_free(cond), 0);
+  ck_assert_int_eq(auv_semaphore_free(sem), 0);
+  ck_assert_int_eq(auv_event_free(ev), 0);
+  ck_assert_int_eq(auv_barrier_free(barrier), 0);
+  ck_assert_int_eq(auv_queue_free(park_queue_q, NULL), 0);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 Suite *sync_suite(void) {
   Suite *s = suite_create("sync");
   TCase *tc_ = test_tcase_create("lock", 30);
@@ -1288,6 +1588,7 @@ Suite *sync_suite(void) {
   ADD(tc_, condition_notify_n_wakes_n_and_notify_all_the_rest);
   ADD(tc_, condition_wait_cancelled_returns_with_the_lock_held);
   ADD(tc_, condition_waiter_notified_then_cancelled_passes_notification_on);
+  ADD(tc_, condition_wait_for_tests_the_predicate_after_each_notification);
   suite_add_tcase(s, tc_);
   tc_ = test_tcase_create("semaphore", 30);
   ADD(tc_, semaphore_newcomer_does_not_jump_ahead_of_a_woken_waiter);
@@ -1306,12 +1607,17 @@ Suite *sync_suite(void) {
   ADD(tc_, lock_future_form_hands_the_lock_to_the_future_and_cancel_withdraws);
   ADD(tc_, lock_future_and_task_waiters_share_one_fifo);
   ADD(tc_, semaphore_and_event_future_forms);
+  ADD(tc_, lock_future_waiter_behind_a_cancelled_task_waiter_is_not_overtaken);
+  ADD(tc_, semaphore_future_waiter_behind_a_cancelled_task_waiter_gets_the_unit);
   ADD(tc_, withdrawn_future_waiters_are_freed_with_the_primitive);
   suite_add_tcase(s, tc_);
   tc_ = test_tcase_create("misuse", 30);
   ADD(tc_, bad_input_gets_error_codes);
   ADD(tc_, task_forms_check_the_loop_and_the_lock);
   ADD(tc_, free_while_tasks_wait_is_einvalstate);
+  suite_add_tcase(s, tc_);
+  tc_ = test_tcase_create("cancel-messages", 30);
+  ADD(tc_, every_primitive_delivers_the_first_of_two_cancel_messages);
   suite_add_tcase(s, tc_);
   tc_ = test_tcase_create("alloc", 60);
   ADD(tc_, uncontended_acquire_allocates_nothing);

@@ -1304,6 +1304,156 @@ START_TEST(the_message_of_the_cancel_that_woke_the_task_is_the_one_it_ends_with)
 }
 END_TEST
 
+/* test/python/task/cancel_message_twice_sleeping.py */
+static int body_sleeper(void *arg, void **result) {
+  int err = auv_sleep(10);
+  (void)result;
+  add_code((const char *)arg, err);
+  return err;
+}
+
+static void cancel_a_first_then_second(void *arg) {
+  (void)arg;
+  trace_addf(&t, "cancel=%d", auv_task_cancel(S.task, "first"));
+  trace_addf(&t, "cancel=%d", auv_task_cancel(S.task, "second"));
+}
+
+static void cancel_later(void *arg) {
+  trace_addf(&t, "cancel=%d", auv_task_cancel(arg, "later"));
+}
+
+static int body_self_cancel_then_sleep(void *arg, void **result) {
+  auv_task_t *me = auv_current_task(NULL);
+  (void)arg;
+  trace_addf(&t, "cancel=%d", auv_task_cancel(me, "pending"));
+  ck_assert_int_eq(auv_call_soon(S.loop, cancel_later, me, NULL), 0);
+  return body_sleeper("B:sleep", result);
+}
+
+static void run_and_trace_message(auv_task_t *task) {
+  int err = auv_run_until_complete(S.loop, auv_task_future(task), NULL);
+  if (err == UV_ECANCELED)
+    trace_addf(&t, "msg=%s",
+               str_or_null(auv_future_cancel_message(auv_task_future(task))));
+  trace_addf(&t, "cancelling=%d", auv_task_cancelling(task));
+}
+
+START_TEST(a_sleeping_task_ends_with_the_first_of_two_cancel_messages) {
+  auv_loop_t *loop = test_loop_new();
+  auv_task_t *b;
+  double t0 = test_now();
+  scen_init(loop);
+  S.task = new_task(loop, body_sleeper, "A:sleep");
+  ck_assert_int_eq(auv_call_soon(loop, cancel_a_first_then_second, NULL, NULL),
+                   0);
+  run_and_trace_message(S.task);
+  b = new_task(loop, body_self_cancel_then_sleep, NULL);
+  run_and_trace_message(b);
+  ck_assert_str_eq(trace_str(&t),
+                   ASYNCIO_TRACE("cancel_message_twice_sleeping",
+                                 "cancel=1 cancel=1 A:sleep=ECANCELED "
+                                 "msg=first cancelling=2 cancel=1 cancel=1 "
+                                 "B:sleep=ECANCELED msg=pending "
+                                 "cancelling=2"));
+  ck_assert_double_lt(test_now() - t0, 5.0 * test_slow());
+  auv_task_unref(b);
+  auv_task_unref(S.task);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
+/* test/python/task/cancel_await_cycle.py: S.task (A) awaits S.inner (B),
+ * which awaits A. */
+static int body_await_other(void *arg, void **result) {
+  const char *name = arg;
+  auv_task_t *other = name[0] == 'A' ? S.inner : S.task;
+  int err = auv_await(auv_task_future(other), result);
+  add_code(name, err);
+  return err;
+}
+
+static void cancel_a_in_cycle(void *arg) {
+  (void)arg;
+  trace_addf(&t, "cancel=%d", auv_task_cancel(S.task, "m"));
+  trace_addf(&t, "cancelling=%d,%d", auv_task_cancelling(S.task),
+             auv_task_cancelling(S.inner));
+}
+
+START_TEST(cancelling_one_of_two_tasks_awaiting_each_other_ends_both) {
+  auv_loop_t *loop = test_loop_new();
+  auv_future_t *both[2];
+  auv_future_t *all = NULL;
+  scen_init(loop);
+  S.task = new_task(loop, body_await_other, "A");
+  S.inner = new_task(loop, body_await_other, "B");
+  ck_assert_int_eq(auv_call_soon(loop, cancel_a_in_cycle, NULL, NULL), 0);
+  both[0] = auv_task_future(S.task);
+  both[1] = auv_task_future(S.inner);
+  ck_assert_int_eq(auv_gather(loop, both, 2, 1, &all), 0);
+  /* Before the fix: AUV_ESTALLED, both tasks pending, cancelling 2,1. */
+  ck_assert_int_eq(auv_run_until_complete(loop, all, NULL), 0);
+  trace_addf(&t, "B-msg=%s",
+             str_or_null(auv_future_cancel_message(auv_task_future(S.inner))));
+  trace_addf(&t, "cancelled=%d,%d cancelling=%d,%d",
+             auv_task_cancelled(S.task), auv_task_cancelled(S.inner),
+             auv_task_cancelling(S.task), auv_task_cancelling(S.inner));
+  ck_assert_str_eq(trace_str(&t),
+                   ASYNCIO_TRACE("cancel_await_cycle",
+                                 "cancel=1 cancelling=1,1 A=ECANCELED "
+                                 "B=ECANCELED B-msg=m cancelled=1,1 "
+                                 "cancelling=1,1"));
+  /* A ends with the message it was handed. */
+  ck_assert_str_eq(
+      str_or_null(auv_future_cancel_message(auv_task_future(S.task))), "m");
+  auv_future_unref(all);
+  auv_task_unref(S.inner);
+  auv_task_unref(S.task);
+  CLOSE_LOOP(loop); /* no task left pending */
+}
+END_TEST
+
+/* Three tasks in a ring, each awaiting the next: cancelling one goes
+ * round the ring once and ends all three, each asked once. */
+static auv_task_t *ring[3];
+
+static int body_await_next_in_ring(void *arg, void **result) {
+  int i = (int)(intptr_t)arg;
+  int err = auv_await(auv_task_future(ring[(i + 1) % 3]), result);
+  trace_addf(&t, "%d=%s", i, err == 0 ? "0" : auv_err_name(err));
+  return err;
+}
+
+static void cancel_ring_member(void *arg) {
+  trace_addf(&t, "cancel=%d", auv_task_cancel(ring[(intptr_t)arg], "r"));
+}
+
+START_TEST(cancelling_a_task_in_a_ring_of_three_awaiting_each_other_ends_all) {
+  auv_loop_t *loop = test_loop_new();
+  int i;
+  scen_init(loop);
+  for (i = 0; i < 3; i++)
+    ring[i] = new_task(loop, body_await_next_in_ring, (void *)(intptr_t)i);
+  ck_assert_int_eq(auv_call_soon(loop, cancel_ring_member, (void *)1, NULL),
+                   0);
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(
+        auv_run_until_complete(loop, auv_task_future(ring[i]), NULL),
+        UV_ECANCELED);
+    ck_assert_int_eq(auv_task_cancelling(ring[i]), 1);
+    ck_assert_str_eq(
+        str_or_null(auv_future_cancel_message(auv_task_future(ring[i]))),
+        "r");
+  }
+  /* 1 was asked, the request came back to it from 0: 1 wakes first, then
+   * 0 (which awaited 1), then 2 (which awaited 0). */
+  ck_assert_str_eq(trace_str(&t), "cancel=1 1=ECANCELED 0=ECANCELED "
+                                  "2=ECANCELED");
+  for (i = 0; i < 3; i++)
+    auv_task_unref(ring[i]);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 static void cancel_fut_third_party(void *arg) {
   (void)arg;
   trace_addf(&t, "cancel=%d", auv_future_cancel(S.fut, "third-party"));
@@ -2222,6 +2372,9 @@ Suite *task_suite(void) {
   ADD(tc, an_await_overridden_by_a_cancel_does_not_write_the_result);
   ADD(tc, cancelling_a_task_that_awaits_a_task_cancels_the_inner_one_first);
   ADD(tc, the_message_of_the_cancel_that_woke_the_task_is_the_one_it_ends_with);
+  ADD(tc, a_sleeping_task_ends_with_the_first_of_two_cancel_messages);
+  ADD(tc, cancelling_one_of_two_tasks_awaiting_each_other_ends_both);
+  ADD(tc, cancelling_a_task_in_a_ring_of_three_awaiting_each_other_ends_all);
   ADD(tc, a_task_that_lets_a_cancelled_futures_ecanceled_escape_ends_cancelled_with_its_message);
   ADD(tc, a_task_that_returns_ecanceled_on_its_own_ends_cancelled);
   ADD(tc, future_cancel_on_a_tasks_future_is_task_cancel);

@@ -7,7 +7,8 @@
  * before auv_timeout_exit, which frees the scope (Python reads it after
  * the block; the answer is the same). The rest: Python 3.12's rule for a
  * scope entered with cancellation requests outstanding, bad input,
- * allocation failure.
+ * allocation failure, and a scope its task never exited (reported, and
+ * disarmed so that it cancels nobody).
  */
 #include <math.h>
 #include <stdint.h>
@@ -493,6 +494,68 @@ START_TEST(wait_for_fails_cleanly_at_every_allocation) {
 }
 END_TEST
 
+/* ---- a scope left open when its task ends ------------------------------ */
+
+static int open_scope_reports;
+static auv_task_t *open_scope_reported_task;
+
+static void count_open_scope(auv_loop_t *loop,
+                             const auv_exception_context_t *ctx, void *data) {
+  (void) data;
+  if (strstr(ctx->message, "timeout scope") != NULL) {
+    open_scope_reports++;
+    open_scope_reported_task = ctx->task;
+  } else {
+    auv_default_exception_handler(loop, ctx);
+  }
+}
+
+static int leaves_scope_open(void *arg, void **result) {
+  auv_timeout_t *scope;
+  (void) result;
+  ck_assert_int_eq(auv_timeout_enter(*(double *) arg, &scope), 0);
+  return 0;  /* misuse: no auv_timeout_exit */
+}
+
+static int naps(void *arg, void **result) {
+  (void) result;
+  return auv_sleep(*(double *) arg);
+}
+
+START_TEST(a_scope_left_open_is_reported_and_never_cancels_a_task_reusing_its_memory) {
+  auv_loop_t *loop = test_loop_new();
+  double deadline = 0.05 * test_slow(), nap = 0.2 * test_slow();
+  auv_task_t *leaver, *after[4];
+  void *leaver_memory;
+  int i;
+  open_scope_reports = 0;
+  open_scope_reported_task = NULL;
+  ck_assert_int_eq(auv_set_exception_handler(loop, count_open_scope, NULL), 0);
+  ck_assert_int_eq(auv_task_new(loop, leaves_scope_open, &deadline, &leaver),
+                   0);
+  ck_assert_int_eq(
+      auv_run_until_complete(loop, auv_task_future(leaver), NULL), 0);
+  leaver_memory = leaver;
+  auv_task_unref(leaver);  /* its memory goes back to the loop's pool */
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(auv_task_new(loop, naps, &nap, &after[i]), 0);
+  /* The pool hands the leaver's block to the first new task: that is the
+   * task its scope's deadline would have cancelled. */
+  ck_assert_ptr_eq(after[0], leaver_memory);
+  for (i = 0; i < 4; i++) {
+    ck_assert_int_eq(
+        auv_run_until_complete(loop, auv_task_future(after[i]), NULL), 0);
+    ck_assert_int_eq(auv_task_cancelling(after[i]), 0);
+  }
+  /* Reported once, when the leaver ended. */
+  ck_assert_int_eq(open_scope_reports, 1);
+  ck_assert_ptr_eq(open_scope_reported_task, leaver_memory);
+  for (i = 0; i < 4; i++)
+    auv_task_unref(after[i]);
+  CLOSE_LOOP(loop);  /* the scope's timer is gone, and its memory freed */
+}
+END_TEST
+
 Suite *timeout_suite(void) {
   Suite *s = suite_create("timeout");
   TCase *tc = test_tcase_create("timeout", 10);
@@ -509,6 +572,7 @@ Suite *timeout_suite(void) {
   ADD(tc, timeout_and_wait_for_reject_bad_input);
   ADD(tc, timeout_enter_fails_cleanly_at_every_allocation);
   ADD(tc, wait_for_fails_cleanly_at_every_allocation);
+  ADD(tc, a_scope_left_open_is_reported_and_never_cancels_a_task_reusing_its_memory);
   suite_add_tcase(s, tc);
   return s;
 }

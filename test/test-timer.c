@@ -3,12 +3,18 @@
  * Equal deadlines fire in scheduling order; a timer never fires before its
  * deadline, measured with uv_hrtime() (lower bounds are exact, upper
  * bounds tolerate a busy machine); due timers run after the callbacks
- * already ready; the deadline stays readable after the timer ran. */
+ * already ready; the deadline stays readable after the timer ran; a stale
+ * handle never cancels the slot's later call, however often the slot was
+ * reused. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
+
+/* White box: the generation test below reaches into a slot. The test
+ * program links the static library, built with the same flags. */
+#include "../src/internal.h"
 
 static void stop_cb(void *arg) {
   auv_stop(arg);
@@ -305,6 +311,46 @@ START_TEST(a_timer_that_ran_cannot_be_cancelled) {
 }
 END_TEST
 
+/* A slot reused 2^31 times, as a program that schedules through one slot
+ * for long enough does: its generation is set (white box) to the old
+ * handle's plus 2^32, which a 32-bit generation wraps back to the old
+ * handle's. The stale handle must still be stale. Done for a call_soon
+ * handle and for a timer handle (whose generation is odd). */
+START_TEST(a_stale_handle_never_cancels_a_call_after_2_pow_32_generations) {
+  auv_loop_t *loop = test_loop_new();
+  int timer;
+  trace_init(&the_trace);
+  for (timer = 0; timer < 2; timer++) {
+    auv_handle_t old, victim;
+    auv__slot_t *slot;
+    uint64_t gen;
+    /* old's call stops the loop: its slot is the last one freed. */
+    if (timer)
+      ck_assert_int_eq(auv_call_later(loop, 0, stop_cb, loop, &old), 0);
+    else
+      ck_assert_int_eq(auv_call_soon(loop, stop_cb, loop, &old), 0);
+    ck_assert_int_eq(auv_run_forever(loop), 0);
+    ck_assert_int_eq(auv_handle_cancel(old), 0);
+    slot = old.slot_;
+    ck_assert_int_eq(slot->state, AUV__SLOT_FREE);
+    gen = (old.gen_ & ~(uint64_t)1) + ((uint64_t)1 << 32);
+    slot->gen = gen;
+    /* The slot's next use: the free list hands back the slot freed last. */
+    if (timer)
+      ck_assert_int_eq(auv_call_later(loop, 0, trace_cb, "V", &victim), 0);
+    else
+      ck_assert_int_eq(auv_call_soon(loop, trace_cb, "V", &victim), 0);
+    ck_assert_ptr_eq(victim.slot_, old.slot_);
+    ck_assert_int_eq(auv_handle_cancel(old), 0);  /* stale */
+    ck_assert_uint_eq(victim.gen_ & ~(uint64_t)1, gen);
+    ck_assert_int_eq(auv_call_later(loop, 0.001, stop_cb, loop, NULL), 0);
+    ck_assert_int_eq(auv_run_forever(loop), 0);
+  }
+  ck_assert_str_eq(trace_str(&the_trace), "V V");  /* both victims ran */
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 START_TEST(cancelling_the_earliest_timer_lets_the_loop_wait_for_the_next_one) {
   auv_loop_t *loop = test_loop_new();
   auv_handle_t h;
@@ -437,6 +483,7 @@ Suite *timer_suite(void) {
   ADD(tc, a_timer_cancelling_a_timer_due_at_the_same_time_means_it_never_runs);
   ADD(tc, a_cancelled_timer_never_runs_and_cancel_reports_it_once);
   ADD(tc, a_timer_that_ran_cannot_be_cancelled);
+  ADD(tc, a_stale_handle_never_cancels_a_call_after_2_pow_32_generations);
   ADD(tc, cancelling_the_earliest_timer_lets_the_loop_wait_for_the_next_one);
   ADD(tc, a_far_timer_can_be_cancelled_and_the_loop_closed);
   ADD(tc, an_infinite_deadline_never_fires_and_keeps_nothing_alive);

@@ -121,7 +121,9 @@ AUV_EXTERN int auv_wait_for(auv_future_t *future, double timeout,
  * outside a task and UV_EINVAL in a task other than the scope's (the scope
  * is then not freed). As in Python 3.12, UV_ECANCELED becomes UV_ETIMEDOUT
  * when no cancellation request is left beyond those the task had when the
- * scope was entered. */
+ * scope was entered. A task that ends without exiting a scope has it
+ * disarmed and freed (and the loop's exception handler told), so its
+ * deadline cancels nobody; the pointer is then no longer valid. */
 typedef struct auv_timeout_s auv_timeout_t;
 AUV_EXTERN int auv_timeout_enter(double delay, auv_timeout_t **scope);
 AUV_EXTERN int auv_timeout_enter_at(double when, auv_timeout_t **scope);
