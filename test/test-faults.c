@@ -9,7 +9,12 @@
  * time through every reader; a peer that never reads until it resets,
  * with drain blocked; a server closed while its handlers sit in
  * readexactly, readline, readuntil and drain with data half there; writes
- * to a peer that has closed; refused connections on every path. Where the
+ * to a peer that has closed; refused connections on every path; a server
+ * whose stream allocation fails (the connection is dropped and reported,
+ * the server goes on) and failed accepts; resets that libuv would report
+ * as end of stream (one a write saw first, one behind POLLHUP); a
+ * connection still flushing to a peer that never reads when the server's
+ * clients, the loop or auv_run close. Where the
  * fault needs control (a reset at an exact moment, a socket that never
  * reads, a bound port nobody listens on), the peer is a raw socket driven
  * from the test's task: accept, send and close never block on loopback

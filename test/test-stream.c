@@ -10,7 +10,10 @@
  * write after close; a server closed while clients are connected; 200
  * connections at once; the future forms (connect, serve, the four reads,
  * drain, wait_closed) from plain callbacks, and
- * cancelling a connection attempt. Every test ends with the loop closed
+ * cancelling a connection attempt; sizes at the edges (writes over 4 GiB
+ * in total, a limit above SIZE_MAX / 2, Unix socket paths longer than
+ * sun_path); tasks cancelled with a connection or server in hand, drain
+ * and wait_closed futures withdrawn. Every test ends with the loop closed
  * successfully and the counting allocator back where it started, so
  * nothing leaks.
  *
