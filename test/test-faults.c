@@ -947,7 +947,12 @@ static int nodrop_main(void *arg, void **result) {
   ck_assert_int_eq(auv_sleep(0.001), 0);
   for (k = 0; k < 3; k++)
     rc[k].fd = raw_connect(port);
+#if !defined(_WIN32)
+  /* Linux accepts the three in one go (libuv's accept loop); Windows
+   * completes its accepts one by one, where the second failure could hit
+   * another allocation than the next stream. */
   rep.rearm = 1;
+#endif
   test_alloc_fail_at(0);
   for (k = 0; k < 3; k++) {
     raw_ping(&rc[k]);
@@ -1035,7 +1040,7 @@ static int emfile_main(void *arg, void **result) {
   fd = raw_connect(port);  /* waits in the backlog */
   /* The lowest free descriptor: with the soft limit there, every new
    * descriptor fails with EMFILE. */
-  lowest = dup(0);
+  lowest = dup(fd);  /* not 0: CI may run without a standard input */
   ck_assert_int_ge(lowest, 0);
   close(lowest);
   ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -1044,7 +1049,7 @@ static int emfile_main(void *arg, void **result) {
   ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
   /* No assertion until the limit is restored (a failed one would leave
    * it low for the tests after, which share the process under valgrind). */
-  probe = dup(0);
+  probe = dup(fd);
   effective = probe < 0 && errno == EMFILE;
   if (probe >= 0)
     close(probe);
@@ -1126,8 +1131,8 @@ static int hidden_reset_main(void *arg, void **result) {
   err = 0;
   for (n = 0; n < 100 && err == 0; n++)
     err = auv_stream_write(c, "x", 1);
-  ck_assert_msg(err == UV_ECONNRESET || err == UV_EPIPE, "write: %s",
-                auv_err_name(err));
+  ck_assert_msg(err == UV_ECONNRESET || err == UV_EPIPE ||
+                err == UV_ECONNABORTED, "write: %s", auv_err_name(err));
   ck_assert_int_eq(auv_stream_read(c, buf, sizeof(buf)), err);
   ck_assert_int_eq(auv_stream_readexactly(c, buf, 10, &len), err);
   ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), err);
