@@ -570,7 +570,7 @@ START_TEST(sends_queued_behind_another_keep_their_order_and_failures_are_counted
   uv_buf_t b = uv_buf_init("first", 5);
   auv_future_t *second = NULL, *too_big = NULL;
   char msg[8] = "second";
-  int raw_status = 0;
+  int raw_status = 0, err, errors = 0;
   three_t t;
   pair_t p;
   pair_new(loop, &p, 0);
@@ -589,24 +589,40 @@ START_TEST(sends_queued_behind_another_keep_their_order_and_failures_are_counted
   ck_assert_int_eq(auv_udp_send(p.tx, "third", 5, to), 0);
   /* Last: libuv 1.44 sends queued datagrams in batches (sendmmsg), and
    * one the kernel refuses fails every datagram batched after it. */
+#if defined(_WIN32)
+  /* libuv on Windows tries the send even behind its queue, so the kernel
+   * refuses these at once: then nothing is queued or counted. */
+  err = auv_udp_send(p.tx, huge, sizeof(huge), to);
+  ck_assert(err == 0 || err == UV_EMSGSIZE);
+  errors += err == 0;
+  err = auv_udp_send_future(p.tx, huge, sizeof(huge), to, &too_big);
+  ck_assert(err == 0 || err == UV_EMSGSIZE);
+  errors += err == 0;
+#else
   ck_assert_int_eq(auv_udp_send(p.tx, huge, sizeof(huge), to), 0);
   ck_assert_int_eq(auv_udp_send_future(p.tx, huge, sizeof(huge), to,
                                        &too_big), 0);
+  errors = 2;
+  (void) err;
+#endif
   ck_assert_uint_eq(auv_udp_send_errors(p.tx), 0);
   /* They go out in order; the two that the kernel refuses fail (the
    * plain send silently, as asyncio's sendto: it is only counted). */
   ck_assert_int_eq(run_task(loop, receive_three, &t), 0);
   ck_assert_int_eq(raw_status, 1);
   ck_assert_int_eq(auv_run_until_complete(loop, second, NULL), 0);
-  ck_assert_int_eq(auv_run_until_complete(loop, too_big, NULL), UV_EMSGSIZE);
-  ck_assert_uint_eq(auv_udp_send_errors(p.tx), 2);
+  if (too_big != NULL)
+    ck_assert_int_eq(auv_run_until_complete(loop, too_big, NULL),
+                     UV_EMSGSIZE);
+  ck_assert_uint_eq(auv_udp_send_errors(p.tx), (uint64_t) errors);
   ck_assert_uint_eq(auv_udp_send_errors(p.rx), 0);
   ck_assert_uint_eq(auv_udp_send_errors(NULL), 0);
   ck_assert(t.len[0] == 5 && memcmp(t.got[0], "first", 5) == 0);
   ck_assert(t.len[1] == 6 && memcmp(t.got[1], "second", 6) == 0);
   ck_assert(t.len[2] == 5 && memcmp(t.got[2], "third", 5) == 0);
   auv_future_unref(second);
-  auv_future_unref(too_big);
+  if (too_big != NULL)
+    auv_future_unref(too_big);
   pair_close(&p);
   CLOSE_LOOP(loop);
 }
