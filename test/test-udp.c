@@ -590,8 +590,9 @@ START_TEST(sends_queued_behind_another_keep_their_order_and_failures_are_counted
   /* Last: libuv 1.44 sends queued datagrams in batches (sendmmsg), and
    * one the kernel refuses fails every datagram batched after it. */
 #if defined(_WIN32)
-  /* libuv on Windows tries the send even behind its queue, so the kernel
-   * refuses these at once: then nothing is queued or counted. */
+  /* libuv on Windows hands even a queued datagram to the system at once
+   * (an overlapped send), which refuses an oversized one there and then:
+   * the call returns UV_EMSGSIZE and nothing is queued or counted. */
   err = auv_udp_send(p.tx, huge, sizeof(huge), to);
   ck_assert(err == 0 || err == UV_EMSGSIZE);
   errors += err == 0;
