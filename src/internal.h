@@ -183,6 +183,9 @@ void auv__signals_close(auv_loop_t *loop);
 /* subprocesses (subprocess.c): close the loop's process handles and
  * pipes; the children go on, unreaped */
 void auv__processes_close(auv_loop_t *loop);
+/* streams (stream.c): abort the loop's streams whose close still waits
+ * for queued writes (a peer that never reads), so that the loop can close */
+void auv__streams_close(auv_loop_t *loop);
 
 /* timers (timer.c) */
 void auv__timers_move_due(auv_loop_t *loop, uint64_t now);

@@ -450,6 +450,7 @@ int auv_loop_close(auv_loop_t *loop) {
     loop->closing = 1;
     auv__signals_close(loop);  /* before pending callbacks are dropped */
     auv__processes_close(loop);  /* the children go on, unreaped */
+    auv__streams_close(loop);  /* flushing streams: abort (drop) */
     loop_shutdown(loop);
   }
   if (loop->owned) {

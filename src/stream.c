@@ -97,6 +97,11 @@ struct auv_stream_s {
   unsigned closing : 1;       /* close was called */
   unsigned close_pending : 1; /* close waits for queued writes to go out */
   unsigned closed : 1;        /* the close callback ran */
+  auv__list_t flush_node;     /* in the thread's flushing list while a
+                                 close waits for queued writes */
+  auv_server_t *flush_server; /* the server whose connection task ended
+                                 with this stream flushing (a reference),
+                                 or NULL */
   unsigned direct_out : 1;    /* alloc_cb handed out direct's buffer */
   unsigned direct_full : 1;   /* direct is complete, its task not resumed */
 };
@@ -109,14 +114,23 @@ typedef struct wreq_s {
   auv_free_func free_owned;   /* its destructor, or NULL */
 } wreq_t;
 
+typedef union {
+  uv_handle_t handle;
+  uv_stream_t stream;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+} any_stream_t;
+
 typedef struct listener_s {
-  union {
-    uv_handle_t handle;
-    uv_stream_t stream;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } h;                        /* h.handle.data = this */
+  any_stream_t h;             /* h.handle.data = this */
   auv_server_t *server;
+  any_stream_t reject;        /* accepts a connection that cannot be
+                                 served, to close it at once */
+  int handles;                /* h and reject handles not yet closed: the
+                                 memory goes when this reaches 0 */
+  unsigned reject_busy : 1;   /* reject is open or closing */
+  unsigned reject_waiting : 1;  /* a connection waits until reject is
+                                   free (see drop_connection) */
 } listener_t;
 
 struct auv_server_s {
@@ -324,6 +338,7 @@ static int stream_new(auv_loop_t *loop, int is_pipe,
   auv__list_init(&s->drainers);
   auv__list_init(&s->closers);
   auv__list_init(&s->conn_node);
+  auv__list_init(&s->flush_node);
   stream_options(s, opts);
   *out = s;
   return 0;
@@ -341,12 +356,55 @@ static void stream_unref(auv_stream_t *s) {
 
 static void conn_done(auv_future_t *f, void *arg);
 
+/* The streams of this thread whose close waits for queued writes to go
+ * out (close_pending), linked through flush_node, so that closing the
+ * loop (auv__streams_close) or the server's clients can abort them: a peer
+ * that never reads would otherwise keep them, and with them the loop,
+ * open for ever. Thread-local because a loop and its streams are used
+ * from one thread only (subprocess.c keeps its processes the same way);
+ * initialised on first use. */
+static AUV__THREAD_LOCAL auv__list_t flushing;
+
+static void flushing_add(auv_stream_t *s) {
+  if (flushing.next == NULL)
+    auv__list_init(&flushing);
+  auv__list_insert_tail(&flushing, &s->flush_node);
+}
+
+/* Abort every flushing stream for which match(s, arg) holds. */
+static void flushing_abort(int (*match)(auv_stream_t *s, void *arg),
+                           void *arg) {
+  auv__list_t *n, *next;
+  if (flushing.next == NULL)
+    return;
+  for (n = flushing.next; n != &flushing; n = next) {
+    auv_stream_t *s = AUV__CONTAINER_OF(n, auv_stream_t, flush_node);
+    next = n->next;  /* abort unlinks s, and only s */
+    if (match(s, arg))
+      auv_stream_abort(s);
+  }
+}
+
+static int on_loop(auv_stream_t *s, void *loop) {
+  return s->loop == loop;
+}
+
+void auv__streams_close(auv_loop_t *loop) {
+  flushing_abort(on_loop, loop);
+}
+
 static void stream_close_cb(uv_handle_t *h) {
   auv_stream_t *s = h->data;
   s->closed = 1;
+  auv__list_remove(&s->flush_node);
   waiters_wake(&s->closers);
   if (s->server != NULL && s->server->callback)
     conn_done(NULL, s);  /* a callback server's connection ends here */
+  if (s->flush_server != NULL) {
+    auv_server_t *sv = s->flush_server;
+    s->flush_server = NULL;
+    server_unref(sv);
+  }
   stream_unref(s);
 }
 
@@ -374,6 +432,7 @@ int auv_stream_close(auv_stream_t *s) {
      * the connection is closed (write_cb does it when the queue is out).
      * uv_close now would cancel those writes and lose the data. */
     s->close_pending = 1;
+    flushing_add(s);
     uv_read_stop(&s->h.stream);
     return 0;
   }
@@ -392,6 +451,7 @@ int auv_stream_abort(auv_stream_t *s) {
     waiters_wake(&s->drainers);
   }
   s->close_pending = 0;
+  auv__list_remove(&s->flush_node);
   /* A reset tells the peer the data is lost (SO_LINGER 0). It fails on a
    * socket being shut down or never connected: a plain close then. The
    * queued writes end with UV_ECANCELED before the close callback. */
@@ -468,10 +528,14 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
       memmove(s->buf, s->buf + s->start, used);
     } else {
       size_t cap = s->cap != 0 ? s->cap : READ_MIN_FREE;
-      char *nbuf;
-      while (cap - used < READ_MIN_FREE)
+      char *nbuf = NULL;
+      while (cap - used < READ_MIN_FREE && cap <= SIZE_MAX / 2)
         cap *= 2;
-      nbuf = auv__malloc(cap);
+      /* A doubling that would wrap (only reachable on 32-bit systems,
+       * with a limit near SIZE_MAX / 2) is no memory, as a failed
+       * malloc. */
+      if (cap - used >= READ_MIN_FREE)
+        nbuf = auv__malloc(cap);
       if (nbuf == NULL) {
         *out = uv_buf_init(NULL, 0);
         return;
@@ -497,6 +561,42 @@ static void read_stop(auv_stream_t *s) {
   }
 }
 
+/* The connection broke with err (a reset, a failed write, no memory for a
+ * read buffer): from now on every read and every write reports it (the
+ * first error is kept), as asyncio's connection_lost(exc) hands exc to the
+ * reader (StreamReader.set_exception: every later read raises it, before
+ * any data still buffered) and fails the writer. Reading stops; the
+ * reader and the drainers are woken. */
+static void conn_broken(auv_stream_t *s, int err) {
+  if (s->read_error == 0)
+    s->read_error = err;
+  if (s->write_error == 0)
+    s->write_error = err;
+  read_stop(s);
+  waiters_wake(&s->drainers);
+  wake_reader(s);
+}
+
+/* The error behind an end of stream, or 0 for a clean one. libuv 1.44
+ * reports end of stream without calling read() again when poll said the
+ * peer hung up (POLLHUP) after a short read; after a reset the socket's
+ * pending error (SO_ERROR) still holds ECONNRESET then, and reading it
+ * clears it. (A reset that a write saw first has been recorded by
+ * conn_broken already, and reading stopped then.) */
+static int eof_error(auv_stream_t *s) {
+#ifndef _WIN32
+  uv_os_fd_t fd;
+  int soerr = 0;
+  socklen_t len = sizeof(soerr);
+  if (uv_fileno(&s->h.handle, &fd) == 0 &&
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0)
+    return uv_translate_sys_error(soerr);
+#else
+  (void) s;
+#endif
+  return 0;
+}
+
 static void read_cb(uv_stream_t *h, ssize_t nread, const uv_buf_t *b) {
   auv_stream_t *s = h->data;
   (void) b;
@@ -515,23 +615,21 @@ static void read_cb(uv_stream_t *h, ssize_t nread, const uv_buf_t *b) {
   }
   if (nread > 0) {
     s->end += (size_t) nread;
-    /* asyncio's feed_data: pause above twice the limit. */
-    if (buffered(s) > 2 * s->limit) {
+    /* asyncio's feed_data: pause above twice the limit (written so that
+     * a limit above SIZE_MAX / 2 cannot wrap to a small bound). */
+    if (buffered(s) > s->limit && buffered(s) - s->limit > s->limit) {
       read_stop(s);
       s->paused = 1;
     }
-  } else if (nread == UV_EOF) {
+  } else if (nread < 0) {
+    int err = nread == UV_EOF ? eof_error(s) : (int) nread;
+    if (err != 0) {
+      /* The connection is broken (reset, or no memory for a buffer). */
+      conn_broken(s, err);
+      return;
+    }
     s->eof = 1;
     read_stop(s);
-  } else if (nread < 0) {
-    /* The connection is broken (reset, or no memory for a buffer): the
-     * reader and the writer both report it from now on, as asyncio's
-     * connection_lost(exc) does. */
-    s->read_error = (int) nread;
-    if (s->write_error == 0)
-      s->write_error = (int) nread;
-    read_stop(s);
-    waiters_wake(&s->drainers);
   } else {
     return;  /* 0: nothing this time (EAGAIN) */
   }
@@ -627,20 +725,25 @@ static void need_data(auv_stream_t *s) {
   }
 }
 
-/* The first occurrence of sep in buf[from, len), or -1. */
-static long find_sep(const char *buf, size_t from, size_t len,
-                     const char *sep, size_t seplen) {
+/* No separator found (find_sep). */
+#define NO_SEP SIZE_MAX
+
+/* The offset of the first occurrence of sep in buf[from, len), or NO_SEP.
+ * A size_t, not a long: long is 32 bits on Windows, where a buffer above
+ * 2 GiB (a limit above 1 GiB) would have wrapped. */
+static size_t find_sep(const char *buf, size_t from, size_t len,
+                       const char *sep, size_t seplen) {
   size_t i = from;
-  while (i + seplen <= len) {
+  while (i <= len && len - i >= seplen) {
     const char *p = memchr(buf + i, sep[0], len - seplen + 1 - i);
     if (p == NULL)
-      return -1;
+      return NO_SEP;
     i = (size_t) (p - buf);
     if (memcmp(p, sep, seplen) == 0)
-      return (long) i;
+      return i;
     i++;
   }
-  return -1;
+  return NO_SEP;
 }
 
 /* Move k buffered bytes to the end of what op holds (op->len bytes, which
@@ -689,15 +792,14 @@ static int unread(auv_stream_t *s, const char *data, size_t len) {
  * separator's position as the `consumed` of its LimitOverrunError in
  * op->len. */
 static int until_try(auv_stream_t *s, rdop_t *op, int *ret) {
-  size_t buflen = buffered(s), k;
-  long isep;
-  if (buflen - op->offset >= op->seplen) {
+  size_t buflen = buffered(s), k, isep;
+  if (buflen >= op->offset && buflen - op->offset >= op->seplen) {
     isep = find_sep(s->buf + s->start, op->offset, buflen, op->sep,
                     op->seplen);
-    if (isep >= 0) {
-      k = (size_t) isep + op->seplen;
-      if ((size_t) isep > s->limit) {
-        op->len = (size_t) isep;
+    if (isep != NO_SEP) {
+      k = isep + op->seplen;
+      if (isep > s->limit) {
+        op->len = isep;
         *ret = AUV_ELIMIT;
       } else if (k > op->n) {
         op->len = k;
@@ -1094,10 +1196,11 @@ static void write_cb(uv_write_t *req, int status) {
   if (w->free_owned != NULL)
     w->free_owned(w->owned);
   auv__free(w);
-  if (status < 0 && status != UV_ECANCELED && s->write_error == 0)
-    s->write_error = status;
+  if (status < 0 && status != UV_ECANCELED)
+    conn_broken(s, status);
   if (s->close_pending && (s->write_size == 0 || status < 0)) {
     s->close_pending = 0;
+    auv__list_remove(&s->flush_node);
     uv_close(&s->h.handle, stream_close_cb);
     return;
   }
@@ -1136,13 +1239,26 @@ static ssize_t try_write(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
   r = uv_try_write(&s->h.stream, bufs, (unsigned) n);
   if (r == UV_EAGAIN || r == UV_ENOSYS)
     return 0;
-  if (r < 0 && s->write_error == 0)
-    s->write_error = r;
+  if (r < 0)
+    conn_broken(s, r);
   return r;
 }
 
+/* The most one write call carries: what one uv_buf_t holds on every
+ * platform (its len is an unsigned long on Windows), so that the queued
+ * copy is one buffer, and (on 32-bit systems) what one block can hold
+ * after its request. */
+#define WRITE_MAX                                          \
+  ((size_t) UINT_MAX < SIZE_MAX - sizeof(wreq_t) ? (size_t) UINT_MAX \
+                                                 : SIZE_MAX - sizeof(wreq_t))
+
+/* Write n buffers as one write: what uv_try_write takes goes at once, the
+ * rest is copied into one queued request. The total is checked before
+ * anything is sent, without overflow: more than WRITE_MAX bytes is
+ * UV_EINVAL with nothing sent or queued (the sum used to wrap through an
+ * (unsigned) cast, queueing the total modulo 2^32). */
 int auv_stream_writelines(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
-  size_t total = 0, i, skip;
+  size_t total = 0, i, skip, rest;
   ssize_t sent;
   wreq_t *w;
   char *p;
@@ -1151,8 +1267,11 @@ int auv_stream_writelines(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
     return UV_EINVAL;
   if ((err = writer_check(s)) != 0)
     return err;
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++) {
+    if ((size_t) bufs[i].len > WRITE_MAX - total)
+      return UV_EINVAL;
     total += bufs[i].len;
+  }
   if (total == 0)
     return 0;
   sent = try_write(s, bufs, n);
@@ -1160,7 +1279,8 @@ int auv_stream_writelines(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
     return (int) sent;
   if ((size_t) sent == total)
     return 0;
-  w = auv__malloc(sizeof(*w) + (total - (size_t) sent));
+  rest = total - (size_t) sent;
+  w = auv__malloc(sizeof(*w) + rest);
   if (w == NULL)
     return UV_ENOMEM;
   w->owned = NULL;
@@ -1177,8 +1297,7 @@ int auv_stream_writelines(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
     p += len - skip;
     skip = 0;
   }
-  err = queue_write(s, w, uv_buf_init((char *) (w + 1),
-                                      (unsigned) (total - (size_t) sent)));
+  err = queue_write(s, w, uv_buf_init((char *) (w + 1), (unsigned) rest));
   if (err != 0)
     auv__free(w);
   return err;
@@ -1186,7 +1305,7 @@ int auv_stream_writelines(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
 
 int auv_stream_write(auv_stream_t *s, const void *buf, size_t len) {
   uv_buf_t b;
-  if (len > UINT_MAX)
+  if (len > WRITE_MAX)
     return UV_EINVAL;  /* uv_buf_t's len is unsigned on Windows */
   b = uv_buf_init((char *) buf, (unsigned) len);
   return auv_stream_writelines(s, &b, 1);
@@ -1198,7 +1317,7 @@ int auv_stream_write_owned(auv_stream_t *s, void *data, size_t len,
   ssize_t sent;
   wreq_t *w;
   int err;
-  if (s == NULL || (data == NULL && len > 0) || len > UINT_MAX) {
+  if (s == NULL || (data == NULL && len > 0) || len > WRITE_MAX) {
     err = UV_EINVAL;
     goto fail;
   }
@@ -1621,6 +1740,22 @@ static int await_object(auv_future_t *f, void **out,
   return err;
 }
 
+/* UV_ENAMETOOLONG if path does not fit a sockaddr_un's sun_path with its
+ * terminating NUL: libuv 1.44's uv_pipe_bind and uv_pipe_connect copy it
+ * truncated, silently, and would bind or connect elsewhere (libuv 1.46's
+ * uv_pipe_bind2 checks it, Debian 12 has 1.44). Windows pipe names are not
+ * socket paths: libuv checks them there. */
+static int pipe_path_check(const char *path) {
+#ifndef _WIN32
+  struct sockaddr_un un;
+  if (strlen(path) >= sizeof(un.sun_path))
+    return UV_ENAMETOOLONG;
+#else
+  (void) path;
+#endif
+  return 0;
+}
+
 static void release_stream(void *obj) {
   auv_stream_close(obj);
 }
@@ -1673,6 +1808,8 @@ int auv_open_unix_connection_future(auv_loop_t *loop, const char *path,
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;
+  if ((err = pipe_path_check(path)) != 0)
+    return err;
   err = op_new(loop, OP_PIPE_CONNECT, options, &op);
   if (err != 0)
     return err;
@@ -1722,10 +1859,17 @@ static void server_maybe_wake(auv_server_t *sv) {
     waiters_wake(&sv->closers);
 }
 
+/* A listener's memory goes once its handle and its reject handle are
+ * both closed. */
+static void listener_release(listener_t *l) {
+  if (--l->handles == 0)
+    auv__free(l);
+}
+
 static void listener_close_cb(uv_handle_t *h) {
   listener_t *l = h->data;
   auv_server_t *sv = l->server;
-  auv__free(l);
+  listener_release(l);
   sv->open_listeners--;
   server_maybe_wake(sv);
   server_unref(sv);
@@ -1749,24 +1893,82 @@ static void conn_done(auv_future_t *f, void *arg) {
   auv_stream_close(s);
   auv__list_remove(&s->conn_node);
   s->server = NULL;
+  if (s->close_pending && !sv->callback) {
+    /* Still flushing to the peer: auv_server_close_clients can abort it
+     * (the reference keeps the server's memory until the stream closes). */
+    s->flush_server = sv;
+    sv->refs++;
+  }
   stream_unref(s);
   sv->nconns--;
   server_maybe_wake(sv);
   server_unref(sv);
 }
 
-static void connection_cb(uv_stream_t *lh, int status) {
-  listener_t *l = lh->data;
+/* Report a connection the server lost to the exception handler, as
+ * asyncio's loop logs failed accepts. */
+static void report_connection(auv_server_t *sv, const char *message,
+                              int err) {
+  auv_exception_context_t ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.message = message;
+  ctx.error = err;
+  auv_call_exception_handler(sv->loop, &ctx);
+}
+
+static void accept_one(listener_t *l);
+
+static void reject_close_cb(uv_handle_t *h) {
+  listener_t *l = h->data;
+  l->reject_busy = 0;
+  if (l->reject_waiting && !uv_is_closing(&l->h.handle)) {
+    l->reject_waiting = 0;
+    accept_one(l);  /* the connection that waited for the reject handle */
+  }
+  listener_release(l);
+}
+
+/* The connection waiting on l cannot be served (err: no memory for its
+ * stream, ...): accept it into the listener's reject handle, close it at
+ * once (the client sees the connection closed) and report it. It must not
+ * stay in the backlog: on Unix libuv has accepted its descriptor already
+ * and polls the listener no more until uv_accept is called, so no later
+ * client would ever be served. If the reject handle is still closing from
+ * the previous drop, the connection waits (libuv keeps it) and is tried
+ * again, from the start, when that close completes. */
+static void drop_connection(listener_t *l, int err) {
+  auv_server_t *sv = l->server;
+  int r;
+  if (l->reject_busy) {
+    l->reject_waiting = 1;
+    return;
+  }
+  r = sv->is_pipe ? uv_pipe_init(sv->loop->uv, &l->reject.pipe, 0)
+                  : uv_tcp_init(sv->loop->uv, &l->reject.tcp);
+  if (r == 0) {
+    l->reject.handle.data = l;
+    l->reject_busy = 1;
+    l->handles++;
+    uv_accept(&l->h.stream, &l->reject.stream);
+    uv_close(&l->reject.handle, reject_close_cb);
+  }
+  report_connection(sv, "connection dropped: it could not be served", err);
+}
+
+/* Serve the connection waiting on listener l: a stream, then a task (or
+ * the plain callback); a connection that cannot have them is dropped. */
+static void accept_one(listener_t *l) {
   auv_server_t *sv = l->server;
   auv_task_options_t topts;
   auv_stream_t *s;
   auv_task_t *task;
   int err;
-  if (status < 0)
-    return;  /* libuv retries; a failed accept is not the program's */
-  if (stream_new(sv->loop, sv->is_pipe, &sv->sopts, &s) != 0)
-    return;  /* the connection waits in the backlog for the next one */
-  err = uv_accept(lh, &s->h.stream);
+  err = stream_new(sv->loop, sv->is_pipe, &sv->sopts, &s);
+  if (err != 0) {
+    drop_connection(l, err);
+    return;
+  }
+  err = uv_accept(&l->h.stream, &s->h.stream);
   if (err == 0 && !sv->is_pipe)
     uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
   if (err == 0)
@@ -1774,7 +1976,6 @@ static void connection_cb(uv_stream_t *lh, int status) {
   if (err == 0 && sv->callback) {
     /* A plain callback: the stream is the program's; the server counts it
      * until its close callback (conn_done from stream_close_cb). */
-    auv_exception_context_t ctx;
     s->server = sv;
     s->refs++;
     auv__list_insert_tail(&sv->conns, &s->conn_node);
@@ -1782,10 +1983,7 @@ static void connection_cb(uv_stream_t *lh, int status) {
     sv->refs++;
     err = sv->fn(s, sv->arg);
     if (err < 0) {
-      memset(&ctx, 0, sizeof(ctx));
-      ctx.message = "connection callback failed";
-      ctx.error = err;
-      auv_call_exception_handler(sv->loop, &ctx);
+      report_connection(sv, "connection callback failed", err);
       auv_stream_close(s);
     }
     return;
@@ -1803,13 +2001,45 @@ static void connection_cb(uv_stream_t *lh, int status) {
     }
   }
   if (err != 0) {
+    /* Accepted (or not: then libuv has closed the descriptor), not
+     * served: the stream closes the connection. */
+    s->server = NULL;
     auv_stream_close(s);
+    report_connection(sv, "connection dropped: it could not be served", err);
     return;
   }
   s->refs++;             /* the task's */
   auv__list_insert_tail(&sv->conns, &s->conn_node);
   sv->nconns++;
   sv->refs++;
+}
+
+/* libuv's connection callback. A failed accept (status < 0) is reported,
+ * as asyncio logs them ("socket.accept() out of system resource" for
+ * EMFILE, ENFILE, ENOBUFS and ENOMEM); libuv goes on listening. On Unix,
+ * libuv 1.44 handles EMFILE itself while it can (its reserve descriptor:
+ * it closes the reserve, accepts and closes the waiting connections, and
+ * opens the reserve again) and then does not call this at all; it passes
+ * UV_EMFILE only when that trick is impossible. */
+static void connection_cb(uv_stream_t *lh, int status) {
+  listener_t *l = lh->data;
+  if (status < 0) {
+    report_connection(l->server,
+                      status == UV_EMFILE || status == UV_ENFILE ||
+                              status == UV_ENOBUFS || status == UV_ENOMEM
+                          ? "socket.accept() out of system resource"
+                          : "accept failed",
+                      status);
+    return;
+  }
+  accept_one(l);
+}
+
+/* For tests: libuv's connection callback on the server's first listener
+ * with status, as libuv calls it when an accept fails. */
+void auv__server_connection_cb(auv_server_t *sv, int status) {
+  if (sv->nlisteners > 0)
+    connection_cb(&sv->listeners[0]->h.stream, status);
 }
 
 static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
@@ -1867,6 +2097,7 @@ static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
     return err;
   }
   l->h.handle.data = l;
+  l->handles = 1;
   sv->open_listeners++;
   sv->refs++;
   if (path != NULL) {
@@ -2006,6 +2237,8 @@ int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;
+  if ((err = pipe_path_check(path)) != 0)
+    return err;
   err = server_new(loop, fn, arg, options, 1, &sv);
   if (err != 0)
     return err;
@@ -2029,10 +2262,19 @@ int auv_server_close(auv_server_t *sv) {
   return 0;
 }
 
+static int of_server(auv_stream_t *s, void *sv) {
+  return s->flush_server == sv || s->server == sv;
+}
+
+/* Close the live connections (they flush what they queued, then close),
+ * and abort those already closed whose queued writes still wait for the
+ * peer: their task (or the program, for a callback server) has let go of
+ * them, and a peer that never reads would keep them open for ever. */
 int auv_server_close_clients(auv_server_t *sv) {
   auv__list_t *n;
   if (sv == NULL)
     return UV_EINVAL;
+  flushing_abort(of_server, sv);
   for (n = sv->conns.next; n != &sv->conns; n = n->next)
     auv_stream_close(AUV__CONTAINER_OF(n, auv_stream_t, conn_node));
   return 0;

@@ -447,7 +447,9 @@ static int udp_send(auv_udp_t *ep, const void *data, size_t len,
     return UV_EINVAL;
   if (ep->closing)
     return UV_EBADF;
-  if (len > UINT_MAX)
+  /* One uv_buf_t's worth (unsigned on Windows), and on 32-bit systems
+   * what one block holds behind its request: no size below can wrap. */
+  if (len > UINT_MAX || len > SIZE_MAX - sizeof(send_t))
     return UV_EMSGSIZE;
   if (out != NULL && (err = auv_future_new(ep->loop, &f)) != 0)
     return err;

@@ -9,7 +9,12 @@
  * time through every reader; a peer that never reads until it resets,
  * with drain blocked; a server closed while its handlers sit in
  * readexactly, readline, readuntil and drain with data half there; writes
- * to a peer that has closed; refused connections on every path. Where the
+ * to a peer that has closed; refused connections on every path; a server
+ * whose stream allocation fails (the connection is dropped and reported,
+ * the server goes on) and failed accepts; resets that libuv would report
+ * as end of stream (one a write saw first, one behind POLLHUP); a
+ * connection still flushing to a peer that never reads when the server's
+ * clients, the loop or auv_run close. Where the
  * fault needs control (a reset at an exact moment, a socket that never
  * reads, a bound port nobody listens on), the peer is a raw socket driven
  * from the test's task: accept, send and close never block on loopback
@@ -32,6 +37,7 @@
 # include <netinet/in.h>
 # include <netinet/tcp.h>
 # include <sys/socket.h>
+# include <sys/resource.h>
 # include <sys/un.h>
 # include <unistd.h>
 #endif
@@ -51,6 +57,8 @@
 #endif
 
 Suite *faults_suite(void);
+/* libuv's connection callback on a server's first listener (stream.c). */
+void auv__server_connection_cb(auv_server_t *sv, int status);
 
 static auv_loop_t *loop;
 #define run_main(fn, arg) test_run_main(&loop, (fn), (arg))
@@ -714,10 +722,15 @@ static int peer_closed_main(void *arg, void **result) {
   ck_assert_int_eq(err, UV_EPIPE);
 #endif
   ck_assert_int_gt(i, 1);
-  /* The error stays: every later operation fails with it. */
+  /* The error stays: every later operation fails with it, reads too,
+   * although end of stream was read before (asyncio: connection_lost(exc)
+   * after a failed write sets the reader's exception, and read() raises
+   * BrokenPipeError from then on). */
   ck_assert_int_eq(auv_stream_write(c, "ping", 4), err);
   ck_assert_int_eq(auv_stream_drain(c), err);
   ck_assert_int_eq(auv_stream_write_eof(c), err);
+  ck_assert_int_eq(auv_stream_read(c, b, sizeof(b)), err);
+  ck_assert(!auv_stream_at_eof(c) || auv_stream_buffered(c) == 0);
   close_stream(c);
   return 0;
 }
@@ -811,6 +824,460 @@ START_TEST(refused_connections_leave_nothing_behind) {
 }
 END_TEST
 
+/* Read fd (non-blocking) until it ends, letting the loop run between
+ * reads (when one runs): 0 for end of stream, UV_ECONNRESET for a reset (each within ten
+ * seconds, scaled). The bytes read go to *got if got is not NULL. */
+static int raw_read_end(int fd, size_t *got) {
+  static char buf[65536];
+  double deadline = test_now() + 10.0 * test_slow();
+#if defined(_WIN32)
+  u_long on = 1;
+  ck_assert_int_eq(ioctlsocket(fd, FIONBIO, &on), 0);
+#endif
+  if (got != NULL)
+    *got = 0;
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0)
+      return 0;
+    if (n > 0) {
+      if (got != NULL)
+        *got += (size_t) n;
+      continue;
+    }
+#if defined(_WIN32)
+    if (WSAGetLastError() == WSAECONNRESET)
+      return UV_ECONNRESET;
+    ck_assert_msg(WSAGetLastError() == WSAEWOULDBLOCK, "recv: error %d",
+                  WSAGetLastError());
+#else
+    if (errno == ECONNRESET)
+      return UV_ECONNRESET;
+    ck_assert_msg(errno == EAGAIN || errno == EWOULDBLOCK, "recv: %s",
+                  strerror(errno));
+#endif
+    ck_assert_msg(test_now() < deadline, "timed out reading to the end");
+    if (auv_get_running_loop() != NULL)
+      ck_assert_int_eq(auv_sleep(0.001), 0);
+    else
+      test_sleep_ms(1);  /* after the loop: nothing to let run */
+  }
+}
+
+/* ---- a connection the server cannot serve -------------------------------- */
+
+/* What the loop's exception handler was told. */
+typedef struct {
+  int dropped;          /* "connection dropped" reports */
+  int dropped_error;    /* the last one's error */
+  int rearm;            /* failures to arm again from the handler */
+  int other;            /* any other report */
+  const char *other_message;
+  int other_error;
+} reports_t;
+
+static void record_report(auv_loop_t *l, const auv_exception_context_t *ctx,
+                          void *data) {
+  reports_t *r = data;
+  (void) l;
+  if (ctx->message != NULL && strstr(ctx->message, "connection dropped")) {
+    r->dropped++;
+    r->dropped_error = ctx->error;
+    if (r->rearm > 0) {
+      r->rearm--;
+      test_alloc_fail_at(0);  /* the next connection's stream fails too */
+    }
+  } else {
+    r->other++;
+    r->other_message = ctx->message;
+    r->other_error = ctx->error;
+  }
+}
+
+/* Echoes 4 bytes, then returns. */
+static int echo4_handler(auv_stream_t *s, void *arg) {
+  char b[4];
+  (void) arg;
+  if (auv_stream_readexactly(s, b, 4, NULL) == 0)
+    (void) auv_stream_write(s, b, 4);
+  return 0;
+}
+
+typedef struct {
+  int fd;
+  int served;           /* 1: echoed; 0: closed without a byte */
+} rawc_t;
+
+/* Sends "ping" on c->fd and waits for the outcome: the echo, or the
+ * connection closed or reset. */
+static void raw_ping(rawc_t *c) {
+  char b[4];
+  size_t got = 0;
+  int end;
+  /* A send to a connection already closed may fail: that is an outcome
+   * too (the read below then sees the end). */
+  (void) send(c->fd, "ping", 4, 0);
+  end = raw_read_end(c->fd, &got);
+  (void) b;
+  ck_assert_msg(got == 0 || got == 4, "got %u bytes", (unsigned) got);
+  c->served = got == 4;
+  ck_assert(end == 0 || end == UV_ECONNRESET);
+}
+
+static int nodrop_main(void *arg, void **result) {
+  reports_t rep;
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  rawc_t rc[3];
+  char b[4];
+  int port, k, served = 0;
+  (void) arg;
+  (void) result;
+  memset(&rep, 0, sizeof(rep));
+  ck_assert_int_eq(auv_set_exception_handler(loop, record_report, &rep), 0);
+  ck_assert_int_eq(auv_start_server(loop, echo4_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  port = server_port(sv);
+  /* Three clients wait in the backlog; the first stream allocation fails,
+   * and so does the next one (armed again by the report), while the
+   * first dropped connection's handle is still closing: that one waits
+   * and is tried again, and gets a stream then. */
+  /* The first timer grows the loop's timer heap: that allocation is done
+   * before the failure is armed, so that the next one is the stream's. */
+  ck_assert_int_eq(auv_sleep(0.001), 0);
+  for (k = 0; k < 3; k++)
+    rc[k].fd = raw_connect(port);
+#if !defined(_WIN32)
+  /* Linux accepts the three in one go (libuv's accept loop); Windows
+   * completes its accepts one by one, where the second failure could hit
+   * another allocation than the next stream. */
+  rep.rearm = 1;
+#endif
+  test_alloc_fail_at(0);
+  for (k = 0; k < 3; k++) {
+    raw_ping(&rc[k]);
+    served += rc[k].served;
+    close(rc[k].fd);
+  }
+  ck_assert(test_alloc_failed());
+  test_alloc_fail_at(-1);
+  ck_assert_int_eq(rep.other, 0);
+  ck_assert_int_ge(rep.dropped, 1);
+  ck_assert_int_le(rep.dropped, 2);
+  ck_assert_int_eq(rep.dropped_error, UV_ENOMEM);
+  ck_assert_int_eq(served, 3 - rep.dropped);
+  /* The server goes on: a later client is served. */
+  ck_assert(auv_server_is_serving(sv));
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, NULL, &c), 0);
+  ck_assert_int_eq(auv_stream_write(c, "pong", 4), 0);
+  ck_assert_int_eq(auv_stream_readexactly(c, b, 4, NULL), 0);
+  ck_assert(memcmp(b, "pong", 4) == 0);
+  close_stream(c);
+  /* Failed accepts are reported, as asyncio logs them; the server goes
+   * on. (libuv calls back with them; auv__server_connection_cb is that
+   * callback.) */
+  auv__server_connection_cb(sv, UV_EMFILE);
+  ck_assert_int_eq(rep.other, 1);
+  ck_assert_str_eq(rep.other_message,
+                   "socket.accept() out of system resource");
+  ck_assert_int_eq(rep.other_error, UV_EMFILE);
+  auv__server_connection_cb(sv, UV_ECONNABORTED);
+  ck_assert_int_eq(rep.other, 2);
+  ck_assert_str_eq(rep.other_message, "accept failed");
+  ck_assert_int_eq(rep.other_error, UV_ECONNABORTED);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, NULL, &c), 0);
+  ck_assert_int_eq(auv_stream_write(c, "pang", 4), 0);
+  ck_assert_int_eq(auv_stream_readexactly(c, b, 4, NULL), 0);
+  close_stream(c);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(a_connection_that_cannot_be_served_is_dropped_and_the_server_goes_on) {
+  ck_assert_int_eq(run_main(nodrop_main, NULL), 0);
+}
+END_TEST
+
+#if !defined(_WIN32)
+/* raw_read_end without assertions (for code that must not stop half-way):
+ * 0 for end of stream, UV_ECONNRESET, another negative code, or 1 when
+ * nothing ended within five seconds (scaled). */
+static int raw_read_end_soft(int fd) {
+  char buf[4096];
+  double deadline = test_now() + 5.0 * test_slow();
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0)
+      return 0;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      return uv_translate_sys_error(errno);
+    if (test_now() >= deadline || auv_sleep(0.001) != 0)
+      return 1;
+  }
+}
+
+/* The server runs out of file descriptors: libuv's reserve descriptor
+ * drops the waiting connection (accepted and closed: its client sees the
+ * connection closed, not a hang), and once descriptors are free again
+ * the server serves the next client. */
+static int emfile_main(void *arg, void **result) {
+  struct rlimit old, low;
+  reports_t rep;
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  char b[4];
+  int port, fd, probe, lowest, end = 1, effective;
+  (void) arg;
+  (void) result;
+  memset(&rep, 0, sizeof(rep));
+  ck_assert_int_eq(auv_set_exception_handler(loop, record_report, &rep), 0);
+  ck_assert_int_eq(auv_start_server(loop, echo4_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  port = server_port(sv);
+  ck_assert_int_eq(auv_sleep(0.001), 0);  /* the timer heap, before */
+  fd = raw_connect(port);  /* waits in the backlog */
+  /* The lowest free descriptor: with the soft limit there, every new
+   * descriptor fails with EMFILE. */
+  lowest = dup(fd);  /* not 0: CI may run without a standard input */
+  ck_assert_int_ge(lowest, 0);
+  close(lowest);
+  ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+  low = old;
+  low.rlim_cur = (rlim_t) lowest;
+  ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+  /* No assertion until the limit is restored (a failed one would leave
+   * it low for the tests after, which share the process under valgrind). */
+  probe = dup(fd);
+  effective = probe < 0 && errno == EMFILE;
+  if (probe >= 0)
+    close(probe);
+  if (effective)
+    end = raw_read_end_soft(fd);
+  setrlimit(RLIMIT_NOFILE, &old);
+  close(fd);
+  if (!effective) {
+    /* valgrind keeps the real limit for itself; a tool may do the same. */
+    puts("skipped: a_server_out_of_file_descriptors_drops_and_goes_on: "
+         "the lowered descriptor limit does not apply here");
+  } else {
+    ck_assert_msg(end == 0 || end == UV_ECONNRESET, "the dropped client: %s",
+                  end == 1 ? "timed out" : auv_err_name(end));
+  }
+  /* The server goes on. */
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, NULL, &c), 0);
+  ck_assert_int_eq(auv_stream_write(c, "pong", 4), 0);
+  ck_assert_int_eq(auv_stream_readexactly(c, b, 4, NULL), 0);
+  ck_assert(memcmp(b, "pong", 4) == 0);
+  close_stream(c);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+#endif
+
+START_TEST(a_server_out_of_file_descriptors_drops_and_goes_on) {
+#if defined(_WIN32)
+  puts("skipped: a_server_out_of_file_descriptors_drops_and_goes_on: no "
+       "descriptor limit to lower on Windows");
+#else
+  ck_assert_int_eq(run_main(emfile_main, NULL), 0);
+#endif
+}
+END_TEST
+
+/* ---- resets that end of stream would hide -------------------------------- */
+
+/* auv connects to a raw listener with options; the raw side comes back. */
+static int raw_pair_opts(auv_stream_t **c, const auv_stream_options_t *o) {
+  int port, lfd, fd;
+  lfd = raw_listen(&port, 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, o, c), 0);
+  fd = accept(lfd, NULL, NULL);
+  ck_assert_int_ge(fd, 0);
+  close(lfd);
+  return fd;
+}
+
+static int buffered_300(void *arg) {
+  return auv_stream_buffered(arg) >= 300;
+}
+
+static int hidden_reset_main(void *arg, void **result) {
+  auv_stream_options_t o;
+  auv_stream_t *c = NULL;
+  char part[300], more[5000], buf[1000];
+  size_t len;
+  int fd, err, n, total = 0;
+  (void) arg;
+  (void) result;
+  memset(part, 'p', sizeof(part));
+  memset(more, 'm', sizeof(more));
+  memset(&o, 0, sizeof(o));
+  o.limit = 100;  /* reading pauses above 200 bytes buffered */
+
+  /* 1. The write sees the reset first (reading is paused, so libuv does
+   * not read it): the kernel hands the reset to that write, and a read
+   * would only see a plain end of stream. Every read reports the reset
+   * from then on, before the 300 bytes still buffered, as asyncio's
+   * reader raises what connection_lost(exc) handed it. */
+  fd = raw_pair_opts(&c, &o);
+  raw_send_all(fd, part, sizeof(part));
+  wait_until(buffered_300, c, "300 bytes buffered, reading paused");
+  raw_reset(fd);
+  ck_assert_int_eq(auv_sleep(0.02), 0);
+  err = 0;
+  for (n = 0; n < 100 && err == 0; n++)
+    err = auv_stream_write(c, "x", 1);
+  ck_assert_msg(err == UV_ECONNRESET || err == UV_EPIPE ||
+                err == UV_ECONNABORTED, "write: %s", auv_err_name(err));
+  ck_assert_int_eq(auv_stream_read(c, buf, sizeof(buf)), err);
+  ck_assert_int_eq(auv_stream_readexactly(c, buf, 10, &len), err);
+  ck_assert_int_eq(auv_stream_readline(c, buf, sizeof(buf), &len), err);
+  ck_assert_int_eq(auv_stream_read(c, buf, sizeof(buf)), err);
+  ck_assert_uint_eq(auv_stream_buffered(c), 300);
+  ck_assert(!auv_stream_at_eof(c));
+  ck_assert_int_eq(auv_stream_drain(c), err);
+  close_stream(c);
+
+#if defined(_WIN32)
+  (void) more;
+  (void) total;
+  puts("skipped: a_reset_is_econnreset_for_every_read_even_when_libuv_"
+       "reports_end_of_stream: its POLLHUP part: libuv's Unix poll path (under "
+       "wine the reset behind buffered data reads as end of stream)");
+#else
+  /* 2. Reading paused with more data in the kernel, then a reset: when
+   * reading resumes, libuv 1.44 reads the data and, seeing POLLHUP after
+   * a short read, reports end of stream without reading the error. The
+   * socket's pending error says it was a reset: the reads end in
+   * UV_ECONNRESET, never in 0. */
+  fd = raw_pair_opts(&c, &o);
+  raw_send_all(fd, part, sizeof(part));
+  wait_until(buffered_300, c, "300 bytes buffered, reading paused");
+  raw_send_all(fd, more, sizeof(more));
+  raw_reset(fd);
+  ck_assert_int_eq(auv_sleep(0.02), 0);
+  while ((n = auv_stream_read(c, buf, sizeof(buf))) > 0) {
+    total += n;
+    ck_assert_int_le(total, (int) (sizeof(part) + sizeof(more)));
+  }
+  ck_assert_int_eq(n, UV_ECONNRESET);
+  ck_assert_int_eq(auv_stream_read(c, buf, sizeof(buf)), UV_ECONNRESET);
+  ck_assert_int_eq(auv_stream_write(c, "x", 1), UV_ECONNRESET);
+  close_stream(c);
+#endif
+  return 0;
+}
+
+START_TEST(a_reset_is_econnreset_for_every_read_even_when_libuv_reports_end_of_stream) {
+  ck_assert_int_eq(run_main(hidden_reset_main, NULL), 0);
+}
+END_TEST
+
+/* ---- a connection still flushing when everything closes ------------------- */
+
+typedef struct {
+  size_t queued;        /* what the handler left queued when it returned */
+  int returned;
+} flood_t;
+
+/* Writes 8 MiB to a peer that never reads, and returns at once. */
+static int flood_and_return(auv_stream_t *s, void *arg) {
+  flood_t *fl = arg;
+  size_t total = 8u * 1024 * 1024;
+  char *big = calloc(1, total);
+  ck_assert_ptr_nonnull(big);
+  ck_assert_int_eq(auv_stream_write(s, big, total), 0);
+  free(big);
+  fl->queued = auv_stream_write_buffer_size(s);
+  fl->returned = 1;
+  return 0;
+}
+
+static int flood_returned(void *arg) {
+  return ((flood_t *) arg)->returned;
+}
+
+typedef enum { VIA_CLOSE_CLIENTS, VIA_LOOP_CLOSE } flush_via_t;
+
+/* The raw peer of a flushing connection that was aborted: it gets less
+ * than the 8 MiB (the queued part was dropped), then a reset. (Under
+ * wine the abort's reset may read as end of stream.) */
+static void expect_aborted(int fd) {
+  size_t got = 0;
+  int end = raw_read_end(fd, &got);
+  ck_assert_uint_lt(got, 8u * 1024 * 1024);
+#if defined(_WIN32)
+  ck_assert_msg(end == UV_ECONNRESET || end == 0, "%s", auv_err_name(end));
+#else
+  ck_assert_int_eq(end, UV_ECONNRESET);
+#endif
+}
+
+typedef struct {
+  flush_via_t via;
+  int fd;               /* the raw peer, left for the caller to read */
+} flushing_t;
+
+/* A server whose connection task returned with megabytes queued to a raw
+ * peer that never reads. */
+static int flushing_main(void *arg, void **result) {
+  flushing_t *f = arg;
+  flood_t fl;
+  auv_server_t *sv = NULL;
+  (void) result;
+  memset(&fl, 0, sizeof(fl));
+  ck_assert_int_eq(auv_start_server(loop, flood_and_return, &fl, "127.0.0.1",
+                                    0, NULL, &sv), 0);
+  f->fd = raw_connect(server_port(sv));
+  wait_until(flood_returned, &fl, "the handler returned");
+  ck_assert_uint_gt(fl.queued, 0);
+  ck_assert_int_eq(auv_sleep(0.01), 0);
+  ck_assert_uint_eq(auv_server_connections(sv), 0);  /* its task ended */
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  if (f->via == VIA_CLOSE_CLIENTS) {
+    /* close_clients aborts it: the peer sees a reset. */
+    ck_assert_int_eq(auv_server_close_clients(sv), 0);
+    expect_aborted(f->fd);
+    close(f->fd);
+    f->fd = -1;
+  }
+  auv_server_free(sv);
+  return 0;
+}
+
+static int flushing_auv_run_main(void *arg, void **result) {
+  loop = auv_get_running_loop();
+  return flushing_main(arg, result);
+}
+
+START_TEST(a_connection_flushing_to_a_peer_that_never_reads_does_not_keep_the_loop_open) {
+  flushing_t f;
+  long live;
+  /* auv_server_close_clients aborts it. */
+  memset(&f, 0, sizeof(f));
+  f.via = VIA_CLOSE_CLIENTS;
+  ck_assert_int_eq(run_main(flushing_main, &f), 0);
+  /* auv_loop_close aborts it (run_main checks that the loop closes and
+   * that everything was freed). */
+  f.via = VIA_LOOP_CLOSE;
+  ck_assert_int_eq(run_main(flushing_main, &f), 0);
+  expect_aborted(f.fd);
+  close(f.fd);
+  /* auv_run closes its loop the same way, and returns 0. */
+  live = test_alloc_live();
+  ck_assert_int_eq(auv_run(flushing_auv_run_main, &f, NULL), 0);
+  loop = NULL;
+  ck_assert_int_eq(test_alloc_live(), live);
+  expect_aborted(f.fd);
+  close(f.fd);
+}
+END_TEST
+
 Suite *faults_suite(void) {
   Suite *s = suite_create("faults");
   TCase *tc = test_tcase_create("faults", 60);
@@ -825,6 +1292,10 @@ Suite *faults_suite(void) {
   ADD(tc, server_close_with_handlers_mid_read_ends_every_task);
   ADD(tc, writing_to_a_peer_that_closed_ends_in_epipe);
   ADD(tc, refused_connections_leave_nothing_behind);
+  ADD(tc, a_connection_that_cannot_be_served_is_dropped_and_the_server_goes_on);
+  ADD(tc, a_server_out_of_file_descriptors_drops_and_goes_on);
+  ADD(tc, a_reset_is_econnreset_for_every_read_even_when_libuv_reports_end_of_stream);
+  ADD(tc, a_connection_flushing_to_a_peer_that_never_reads_does_not_keep_the_loop_open);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -10,7 +10,10 @@
  * write after close; a server closed while clients are connected; 200
  * connections at once; the future forms (connect, serve, the four reads,
  * drain, wait_closed) from plain callbacks, and
- * cancelling a connection attempt. Every test ends with the loop closed
+ * cancelling a connection attempt; sizes at the edges (writes over 4 GiB
+ * in total, a limit above SIZE_MAX / 2, Unix socket paths longer than
+ * sun_path); tasks cancelled with a connection or server in hand, drain
+ * and wait_closed futures withdrawn. Every test ends with the loop closed
  * successfully and the counting allocator back where it started, so
  * nothing leaks.
  *
@@ -21,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #ifndef _WIN32
+# include <dirent.h>
 # include <sys/socket.h>
+# include <sys/un.h>
 # include <unistd.h>
 #endif
 
@@ -1345,6 +1351,318 @@ START_TEST(a_callback_server_serves_with_future_forms_and_no_task) {
 }
 END_TEST
 
+/* ---- sizes at the edges -------------------------------------------------- */
+
+static void close_and_wait(auv_stream_t *c) {
+  ck_assert_int_eq(auv_stream_close(c), 0);
+  ck_assert_int_eq(auv_stream_wait_closed(c), 0);
+}
+
+typedef struct {
+  size_t total;         /* bytes read until end of stream */
+  char head[16];        /* the first of them */
+  int done;
+} sink_t;
+
+/* Reads to end of stream, counting. */
+static int sink_handler(auv_stream_t *s, void *arg) {
+  sink_t *k = arg;
+  char buf[4096];
+  int n;
+  while ((n = auv_stream_read(s, buf, sizeof(buf))) > 0) {
+    if (k->total < sizeof(k->head))
+      memcpy(k->head + k->total, buf,
+             (size_t) n < sizeof(k->head) - k->total
+                 ? (size_t) n
+                 : sizeof(k->head) - k->total);
+    k->total += (size_t) n;
+  }
+  k->done = 1;
+  return 0;
+}
+
+static int big_write_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  sink_t k;
+  static char small[8] = "abcdefgh";
+  uv_buf_t bufs[3];
+  char *owned;
+  (void) arg;
+  (void) result;
+  memset(&k, 0, sizeof(k));
+  ck_assert_int_eq(auv_start_server(loop, sink_handler, &k, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv),
+                                       NULL, &c), 0);
+  /* More than 4 GiB in total, each buffer within uv_buf_t's range: the
+   * total is refused before a byte is read from the buffers (which do not
+   * hold that much: nothing may touch them). It used to wrap through an
+   * (unsigned) cast and queue the total modulo 2^32. */
+  bufs[0] = uv_buf_init(small, 4);
+  bufs[1] = uv_buf_init(small, UINT_MAX);
+  bufs[2] = uv_buf_init(small, 4);
+  ck_assert_int_eq(auv_stream_writelines(c, bufs, 3), UV_EINVAL);
+  bufs[0] = uv_buf_init(small, UINT_MAX);
+  bufs[1] = uv_buf_init(small, 1);
+  ck_assert_int_eq(auv_stream_writelines(c, bufs, 2), UV_EINVAL);
+  /* Exactly one byte over the most a call carries. */
+  bufs[0] = uv_buf_init(small, UINT_MAX - 3);
+  bufs[1] = uv_buf_init(small, 4);
+  ck_assert_int_eq(auv_stream_writelines(c, bufs, 2), UV_EINVAL);
+#if SIZE_MAX > UINT_MAX
+  ck_assert_int_eq(auv_stream_write(c, small, (size_t) UINT_MAX + 1),
+                   UV_EINVAL);
+  counter_free_calls = 0;
+  owned = malloc(8);
+  ck_assert_int_eq(auv_stream_write_owned(c, owned, (size_t) UINT_MAX + 1,
+                                          counting_free), UV_EINVAL);
+  ck_assert_int_eq(counter_free_calls, 1);
+#else
+  (void) owned;
+#endif
+  ck_assert_uint_eq(auv_stream_write_buffer_size(c), 0);
+  /* The stream is untouched: what comes next is all the peer gets. */
+  ck_assert_int_eq(auv_stream_write(c, "ok", 2), 0);
+  ck_assert_int_eq(auv_stream_write_eof(c), 0);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  ck_assert(k.done);
+  ck_assert_uint_eq(k.total, 2);
+  ck_assert(memcmp(k.head, "ok", 2) == 0);
+  auv_server_free(sv);
+  close_and_wait(c);
+  return 0;
+}
+
+START_TEST(writes_over_4_gib_in_total_are_einval_and_send_nothing) {
+  ck_assert_int_eq(run_main(big_write_main, NULL), 0);
+}
+END_TEST
+
+/* Writes 1000 bytes and waits for end of stream. */
+static int thousand_handler(auv_stream_t *s, void *arg) {
+  static char data[1000];
+  char b[16];
+  (void) arg;
+  ck_assert_int_eq(auv_stream_write(s, data, sizeof(data)), 0);
+  while (auv_stream_read(s, b, sizeof(b)) > 0)
+    ;
+  return 0;
+}
+
+static int huge_limit_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  auv_stream_options_t o;
+  double deadline = test_now() + 5.0 * test_slow();
+  char buf[1000];
+  (void) arg;
+  (void) result;
+  memset(&o, 0, sizeof(o));
+  /* 2 * limit wraps to 0: reading used to pause at the first byte. */
+  o.limit = SIZE_MAX / 2 + 1;
+  ck_assert_int_eq(auv_start_server(loop, thousand_handler, NULL, "127.0.0.1",
+                                    0, NULL, &sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", server_port(sv), &o,
+                                       &c), 0);
+  while (auv_stream_buffered(c) < sizeof(buf)) {
+    ck_assert_msg(test_now() < deadline, "timed out waiting for the data");
+    ck_assert_int_eq(auv_sleep(0.001), 0);
+  }
+  /* Still reading (uv_read_start in effect). */
+  ck_assert(uv_is_active((uv_handle_t *) auv_stream_uv(c)));
+  ck_assert_int_eq(auv_stream_readexactly(c, buf, sizeof(buf), NULL), 0);
+  close_and_wait(c);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  return 0;
+}
+
+START_TEST(a_limit_above_half_the_address_space_never_pauses_reading) {
+  ck_assert_int_eq(run_main(huge_limit_main, NULL), 0);
+}
+END_TEST
+
+#if !defined(_WIN32)
+static size_t dir_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  size_t n = 0;
+  ck_assert_ptr_nonnull(d);
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      n++;
+  closedir(d);
+  return n;
+}
+#endif
+
+static int long_path_main(void *arg, void **result) {
+#if defined(_WIN32)
+  (void) arg;
+  (void) result;
+  puts("skipped: unix_socket_paths_longer_than_sun_path_are_enametoolong: "
+       "Windows pipe names are not socket paths");
+#else
+  struct sockaddr_un un;
+  char fits[sizeof(un.sun_path)], longer[200];
+  size_t max = sizeof(un.sun_path) - 1, dlen = strlen(sock_dir);
+  auv_server_t *sv = NULL, *sv2 = NULL;
+  auv_stream_t *c = NULL;
+  auv_future_t *f = NULL;
+  (void) arg;
+  (void) result;
+  /* The longest path that fits (with its NUL), in the test's directory. */
+  ck_assert_uint_lt(dlen + 2, max);
+  memcpy(fits, sock_dir, dlen);
+  fits[dlen] = '/';
+  memset(fits + dlen + 1, 'a', max - dlen - 1);
+  fits[max] = '\0';
+  /* One that continues it: libuv 1.44 would cut it to `fits`. */
+  snprintf(longer, sizeof(longer), "%s%s", fits,
+           "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+  ck_assert_uint_gt(strlen(longer), max);
+  /* Binding is refused and creates nothing. */
+  ck_assert_int_eq(auv_start_unix_server(loop, echo_handler, NULL, longer,
+                                         NULL, &sv), UV_ENAMETOOLONG);
+  ck_assert_ptr_null(sv);
+  ck_assert_uint_eq(dir_entries(sock_dir), 0);
+  /* A server at the longest path that fits works... */
+  ck_assert_int_eq(auv_start_unix_server(loop, echo_handler, NULL, fits, NULL,
+                                         &sv), 0);
+  ck_assert_uint_eq(dir_entries(sock_dir), 1);
+  ck_assert_int_eq(auv_open_unix_connection(loop, fits, NULL, &c), 0);
+  echo_once(c, "at the longest path");
+  close_and_wait(c);
+  c = NULL;
+  /* ... and a connection to the longer path does not reach it. */
+  ck_assert_int_eq(auv_open_unix_connection(loop, longer, NULL, &c),
+                   UV_ENAMETOOLONG);
+  ck_assert_ptr_null(c);
+  ck_assert_int_eq(auv_open_unix_connection_future(loop, longer, NULL, &f),
+                   UV_ENAMETOOLONG);
+  ck_assert_ptr_null(f);
+  ck_assert_int_eq(auv_start_unix_server(loop, echo_handler, NULL, longer,
+                                         NULL, &sv2), UV_ENAMETOOLONG);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  auv_server_free(sv);
+  ck_assert_uint_eq(dir_entries(sock_dir), 0);
+#endif
+  return 0;
+}
+
+START_TEST(unix_socket_paths_longer_than_sun_path_are_enametoolong) {
+  make_sock_path();
+  ck_assert_int_eq(run_main(long_path_main, NULL), 0);
+  remove_sock_path();
+}
+END_TEST
+
+/* ---- cancellations at the edges ------------------------------------------ */
+
+/* A check handle (after libuv's poll phase) that cancels a task once: the
+ * task's connect or resolution completed in that poll, its wake-up is
+ * queued, and it has not run yet, so the task is cancelled with its
+ * result in hand (asyncio: the cancel wins, the result is dropped). */
+static uv_check_t canceller;
+static auv_task_t *cancel_target;
+
+static void cancel_after_poll(uv_check_t *h) {
+  uv_check_stop(h);
+  auv_task_cancel(cancel_target, NULL);
+}
+
+static int connect_task(void *arg, void **result) {
+  auv_stream_t *c = NULL;
+  int err = auv_open_connection(loop, "127.0.0.1", *(int *) arg, NULL, &c);
+  (void) result;
+  ck_assert_ptr_null(c);
+  return err;
+}
+
+static int serve_task(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  int err = auv_start_server(loop, echo_handler, NULL, arg, 0, NULL, &sv);
+  (void) result;
+  ck_assert_ptr_null(sv);
+  return err;
+}
+
+/* Counts connections that reached the handler and ended. */
+static int ended_handler(auv_stream_t *s, void *arg) {
+  char b[16];
+  while (auv_stream_read(s, b, sizeof(b)) > 0)
+    ;
+  (*(int *) arg)++;
+  return 0;
+}
+
+static int edge_cancel_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_stream_t *c = NULL;
+  auv_future_t *f = NULL;
+  auv_task_t *t;
+  size_t total = 8u * 1024 * 1024;
+  char *big;
+  int port, ended = 0;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(uv_check_init(auv_loop_uv(loop), &canceller), 0);
+  ck_assert_int_eq(auv_start_server(loop, ended_handler, &ended, "127.0.0.1",
+                                    0, NULL, &sv), 0);
+  port = server_port(sv);
+
+  /* A connection made, its task cancelled before it resumes: the stream is
+   * closed, not leaked (the server sees it end). */
+  cancel_target = t = spawn(connect_task, &port);
+  ck_assert_int_eq(uv_check_start(&canceller, cancel_after_poll), 0);
+  ck_assert_int_eq(join(t), UV_ECANCELED);
+  while (ended < 1)
+    ck_assert_int_eq(auv_sleep(0.001), 0);
+
+  /* The same for a server started under a name (the resolver answers in
+   * the poll): the server is freed. */
+  cancel_target = t = spawn(serve_task, "localhost");
+  ck_assert_int_eq(uv_check_start(&canceller, cancel_after_poll), 0);
+  ck_assert_int_eq(join(t), UV_ECANCELED);
+
+  /* drain and wait_closed futures withdrawn while they wait. */
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, NULL, &c), 0);
+  big = calloc(1, total);
+  ck_assert_int_eq(auv_stream_write(c, big, total), 0);
+  free(big);
+  ck_assert_int_eq(auv_stream_drain_future(c, &f), 0);
+  ck_assert(!auv_future_done(f));
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+  ck_assert(auv_future_cancelled(f));
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 0);
+  auv_future_unref(f);
+  ck_assert_int_eq(auv_stream_wait_closed_future(c, &f), 0);
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+  auv_future_unref(f);
+  auv_server_close(sv);
+  ck_assert_int_eq(auv_server_wait_closed_future(sv, &f), 0);
+  ck_assert(!auv_future_done(f));  /* a connection is alive */
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+  auv_future_unref(f);
+  ck_assert_int_eq(auv_stream_abort(c), 0);
+  ck_assert_int_eq(auv_stream_wait_closed(c), 0);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  ck_assert_int_eq(ended, 2);
+  auv_server_free(sv);
+  uv_close((uv_handle_t *) &canceller, NULL);
+  ck_assert_int_eq(auv_sleep(0), 0);
+  return 0;
+}
+
+START_TEST(cancelled_connects_servers_and_waits_free_what_they_hold) {
+  ck_assert_int_eq(run_main(edge_cancel_main, NULL), 0);
+}
+END_TEST
+
 /* ---- reads straight into the reader's buffer ----------------------------- */
 
 /* From src/stream.c (internal, for tests and fuzzing): a stream that is
@@ -1448,6 +1766,10 @@ Suite *stream_suite(void) {
   ADD(tc, abort_drops_queued_writes_and_resets_the_peer);
   ADD(tc, a_cancelled_read_gives_back_bytes_it_was_handed_directly);
   ADD(tc, a_callback_server_serves_with_future_forms_and_no_task);
+  ADD(tc, writes_over_4_gib_in_total_are_einval_and_send_nothing);
+  ADD(tc, a_limit_above_half_the_address_space_never_pauses_reading);
+  ADD(tc, unix_socket_paths_longer_than_sun_path_are_enametoolong);
+  ADD(tc, cancelled_connects_servers_and_waits_free_what_they_hold);
   ADD(tc, reuse_port_lets_two_servers_share_a_port);
   suite_add_tcase(s, tc);
   return s;

@@ -542,6 +542,95 @@ START_TEST(task_forms_outside_a_task_say_so) {
 }
 END_TEST
 
+/* ---- queued sends ---------------------------------------------------- */
+
+static void raw_sent(uv_udp_send_t *req, int status) {
+  *(int *) req->data = status == 0 ? 1 : status;
+}
+
+typedef struct {
+  auv_udp_t *rx;
+  char got[3][8];
+  size_t len[3];
+} three_t;
+
+static int receive_three(void *arg, void **result) {
+  three_t *t = arg;
+  int i;
+  (void) result;
+  for (i = 0; i < 3; i++)
+    ck_assert_int_eq(auv_udp_recv(t->rx, t->got[i], sizeof(t->got[i]),
+                                  &t->len[i], NULL), 0);
+  return 0;
+}
+
+START_TEST(sends_queued_behind_another_keep_their_order_and_failures_are_counted) {
+  auv_loop_t *loop = test_loop_new();
+  static char huge[70000];  /* more than an IPv4 datagram holds */
+  struct sockaddr *to;
+  uv_udp_send_t req;
+  uv_buf_t b = uv_buf_init("first", 5);
+  auv_future_t *second = NULL, *too_big = NULL;
+  char msg[8] = "second";
+  int raw_status = 0, err, errors = 0;
+  three_t t;
+  pair_t p;
+  pair_new(loop, &p, 0);
+  to = (struct sockaddr *) &p.rx_addr;
+  memset(&t, 0, sizeof(t));
+  t.rx = p.rx;
+  /* A send of the program's own on the handle: until libuv has reported
+   * it done (a loop iteration later), uv_udp_try_send says EAGAIN, so auv
+   * queues a copy of each datagram behind it. */
+  req.data = &raw_status;
+  ck_assert_int_eq(uv_udp_send(&req, auv_udp_handle(p.tx), &b, 1, to,
+                               raw_sent), 0);
+  ck_assert_int_eq(auv_udp_send_future(p.tx, msg, 6, to, &second), 0);
+  ck_assert(!auv_future_done(second));  /* queued, not sent yet */
+  memcpy(msg, "XXXXXX", 6);             /* a copy was queued */
+  ck_assert_int_eq(auv_udp_send(p.tx, "third", 5, to), 0);
+  /* Last: libuv 1.44 sends queued datagrams in batches (sendmmsg), and
+   * one the kernel refuses fails every datagram batched after it. */
+#if defined(_WIN32)
+  /* libuv on Windows hands even a queued datagram to the system at once
+   * (an overlapped send), which refuses an oversized one there and then:
+   * the call returns UV_EMSGSIZE and nothing is queued or counted. */
+  err = auv_udp_send(p.tx, huge, sizeof(huge), to);
+  ck_assert(err == 0 || err == UV_EMSGSIZE);
+  errors += err == 0;
+  err = auv_udp_send_future(p.tx, huge, sizeof(huge), to, &too_big);
+  ck_assert(err == 0 || err == UV_EMSGSIZE);
+  errors += err == 0;
+#else
+  ck_assert_int_eq(auv_udp_send(p.tx, huge, sizeof(huge), to), 0);
+  ck_assert_int_eq(auv_udp_send_future(p.tx, huge, sizeof(huge), to,
+                                       &too_big), 0);
+  errors = 2;
+  (void) err;
+#endif
+  ck_assert_uint_eq(auv_udp_send_errors(p.tx), 0);
+  /* They go out in order; the two that the kernel refuses fail (the
+   * plain send silently, as asyncio's sendto: it is only counted). */
+  ck_assert_int_eq(run_task(loop, receive_three, &t), 0);
+  ck_assert_int_eq(raw_status, 1);
+  ck_assert_int_eq(auv_run_until_complete(loop, second, NULL), 0);
+  if (too_big != NULL)
+    ck_assert_int_eq(auv_run_until_complete(loop, too_big, NULL),
+                     UV_EMSGSIZE);
+  ck_assert_uint_eq(auv_udp_send_errors(p.tx), (uint64_t) errors);
+  ck_assert_uint_eq(auv_udp_send_errors(p.rx), 0);
+  ck_assert_uint_eq(auv_udp_send_errors(NULL), 0);
+  ck_assert(t.len[0] == 5 && memcmp(t.got[0], "first", 5) == 0);
+  ck_assert(t.len[1] == 6 && memcmp(t.got[1], "second", 6) == 0);
+  ck_assert(t.len[2] == 5 && memcmp(t.got[2], "third", 5) == 0);
+  auv_future_unref(second);
+  if (too_big != NULL)
+    auv_future_unref(too_big);
+  pair_close(&p);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 Suite *udp_suite(void) {
   Suite *s = suite_create("udp");
   TCase *tc = test_tcase_create("echo", 60);
@@ -549,6 +638,7 @@ Suite *udp_suite(void) {
   ADD(tc, echo_over_ipv6_loopback_when_the_host_has_it);
   ADD(tc, many_datagrams_arrive_in_order);
   ADD(tc, a_connected_endpoint_sends_without_an_address);
+  ADD(tc, sends_queued_behind_another_keep_their_order_and_failures_are_counted);
   suite_add_tcase(s, tc);
 
   tc = test_tcase_create("receive", 30);

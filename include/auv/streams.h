@@ -68,7 +68,9 @@ typedef struct auv_stream_options_s {
  * and freed after fn returns, so fn must not keep it. fn's return value is
  * the task's; a negative one other than UV_ECANCELED is reported to the
  * loop's exception handler, as an unhandled exception in asyncio's
- * client_connected_cb is. */
+ * client_connected_cb is. A connection that cannot get its stream or task
+ * (no memory) is closed at once and reported there too, as are failed
+ * accepts; the server goes on serving. */
 typedef int (*auv_connection_fn)(auv_stream_t *stream, void *arg);
 
 typedef struct auv_server_options_s {
@@ -112,7 +114,9 @@ AUV_EXTERN int auv_open_connection_future(auv_loop_t *loop, const char *host,
                                           const auv_stream_options_t *options,
                                           auv_future_t **future);
 /* asyncio.open_unix_connection: connect to the Unix domain socket (or, on
- * Windows, the named pipe) at path. */
+ * Windows, the named pipe) at path. On Unix, UV_ENAMETOOLONG if path does
+ * not fit sockaddr_un.sun_path with its NUL (nothing is tried: libuv 1.44
+ * would connect to the path cut short). */
 AUV_EXTERN int auv_open_unix_connection(auv_loop_t *loop, const char *path,
                                         const auv_stream_options_t *options,
                                         auv_stream_t **stream);
@@ -124,9 +128,12 @@ AUV_EXTERN int auv_open_unix_connection_future(
 
 /* Wait for data and copy up to n bytes into buf; returns how many (> 0),
  * 0 at end of stream (or once the stream is closed and drained), or an
- * error: a read error stored earlier (UV_ECONNRESET) comes first, before
- * any data still buffered, as asyncio raises it. n == 0 returns 0 at once.
- * The return value is an int, so n is capped at INT_MAX. */
+ * error: once the connection broke (the peer's reset, UV_ECONNRESET, or a
+ * failed write, UV_EPIPE), every read returns that error, before any
+ * data still buffered and even after end of stream, as asyncio's reader
+ * raises what connection_lost(exc) gave it. A reset is never reported as
+ * end of stream. n == 0 returns 0 at once. The return value is an int, so
+ * n is capped at INT_MAX. */
 AUV_EXTERN int auv_stream_read(auv_stream_t *stream, void *buf, size_t n);
 /* Read exactly n bytes into buf. 0 with *nread = n, or AUV_EINCOMPLETE at
  * end of stream with the partial data in buf and its length in *nread
@@ -192,7 +199,9 @@ AUV_EXTERN int auv_stream_write(auv_stream_t *stream, const void *buf,
 AUV_EXTERN int auv_stream_write_owned(auv_stream_t *stream, void *data,
                                       size_t len, auv_free_func free_data);
 /* Write n buffers, in order, as one write (copying what does not go out
- * at once). */
+ * at once). write, write_owned and writelines carry at most UINT_MAX bytes
+ * in total per call (one uv_buf_t's worth on every platform): UV_EINVAL
+ * beyond it, before anything is sent or queued. */
 AUV_EXTERN int auv_stream_writelines(auv_stream_t *stream,
                                      const uv_buf_t *bufs, size_t n);
 /* Inside a task: wait until the bytes queued fall to the low-water mark,
@@ -223,7 +232,10 @@ AUV_EXTERN int auv_stream_set_write_buffer_limits(auv_stream_t *stream,
  * until then, so `auv_stream_close(s); auv_stream_wait_closed(s);` is the
  * pattern (as asyncio's close() then await wait_closed()). A stream a
  * server handed to its connection function is the server's to free (see
- * auv_connection_fn); closing it early is fine. */
+ * auv_connection_fn); closing it early is fine. A close still waiting for
+ * its queued writes when the loop closes is aborted by auv_loop_close
+ * (and so by auv_run): a peer that never reads cannot keep the loop
+ * open. */
 AUV_EXTERN int auv_stream_close(auv_stream_t *stream);
 /* asyncio's transport.abort(): close now, dropping the writes still
  * queued (write_owned data is freed). A TCP connection is reset
@@ -280,8 +292,10 @@ AUV_EXTERN int auv_start_server_future(auv_loop_t *loop, auv_connection_fn fn,
                                        auv_future_t **future);
 /* asyncio.start_unix_server: listen on the Unix domain socket (Windows:
  * named pipe) at path. The path must not exist (UV_EADDRINUSE); libuv
- * removes the socket file when the listener closes. Never waits: no task
- * needed. reuse_port and ipv6_only are ignored. */
+ * removes the socket file when the listener closes. On Unix,
+ * UV_ENAMETOOLONG if path does not fit sockaddr_un.sun_path with its NUL
+ * (nothing is created). Never waits: no task needed. reuse_port and
+ * ipv6_only are ignored. */
 AUV_EXTERN int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn,
                                      void *arg, const char *path,
                                      const auv_server_options_t *options,
@@ -291,7 +305,10 @@ AUV_EXTERN int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn,
  * connections already accepted go on. Calling it again does nothing. */
 AUV_EXTERN int auv_server_close(auv_server_t *server);
 /* Close every connection of the server too (Python 3.13's close_clients):
- * their streams are closed, so their tasks see end of stream. */
+ * their streams are closed, so their tasks see end of stream. Connections
+ * already closed whose queued writes still wait for the peer (their task
+ * ended, or the program closed them) are aborted instead (reset), so a
+ * peer that never reads cannot keep them open. */
 AUV_EXTERN int auv_server_close_clients(auv_server_t *server);
 /* Inside a task: wait until the listeners are closed and every connection
  * task has finished (Python 3.12's wait_closed). Returns at once if close
