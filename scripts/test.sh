@@ -45,6 +45,10 @@
 #             switch benchmarks run under wine (scripts/test-windows.sh)
 #   header    <auv.h> compiled as C99 and C++11 with -pedantic -Werror
 #             (scripts/header-test.sh)
+#   docs      every complete C program in README.md and docs/*.md compiled
+#             (-Wall -Werror) and run, every quoted prototype checked
+#             against include/, every relative link checked
+#             (scripts/doc-programs.sh)
 #   install   meson install, then a pkg-config and a CMake find_package(auv)
 #             consumer (test/install/run.sh)
 #
@@ -86,7 +90,7 @@ auv_install_packages gcc g++ libc6-dev meson ninja-build pkg-config \
 jobs=$(auv_jobs)
 logs=$root/build/logs
 mkdir -p "$logs"
-steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan clang coverage fuzz aarch64 windows header install}
+steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan clang coverage fuzz aarch64 windows header docs install}
 t_start=$SECONDS
 summary=()
 total_passed=0 total_failed=0 total_skipped=0
@@ -202,6 +206,7 @@ declare -A step_what=(
   [aarch64]="arm64 cross build, suites under qemu (asm and ucontext)"
   [windows]="Windows x64: mingw-w64 build, suites, seed and benchmarks under wine"
   [header]="<auv.h> as C99 and C++11, -pedantic -Werror"
+  [docs]="doc programs built (-Wall -Werror) and run; prototypes and links checked"
   [install]="meson install + pkg-config and CMake consumers"
 )
 
@@ -369,6 +374,10 @@ step_windows() {
 
 step_header() {
   bash scripts/header-test.sh build/debug
+}
+
+step_docs() {
+  bash scripts/doc-programs.sh build/debug
 }
 
 step_install() {
