@@ -218,6 +218,12 @@ step_debug() {
   check_summaries "$logs/debug.log"
 }
 
+# The sanitizer builds run two to three times slower than the debug one:
+# their meson timeouts (300 s for the whole Check run) and Check's per-test
+# timeouts are scaled so that a busy machine does not fail them; a hang
+# still fails, only later.
+san_timeouts=(--timeout-multiplier 3)
+
 step_asan() {
   auv_setup build/asan --buildtype=debug -Dwarning_level=2 \
     -Db_sanitize=address,undefined "${san_extra[@]}" \
@@ -226,7 +232,9 @@ step_asan() {
   ninja -C build/asan -j"$jobs"
   ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C build/asan -v --print-errorlogs 2>&1 | tee "$logs/asan.log"
+  CK_TIMEOUT_MULTIPLIER=2 \
+    meson test -C build/asan -v --print-errorlogs "${san_timeouts[@]}" 2>&1 |
+    tee "$logs/asan.log"
   check_summaries "$logs/asan.log"
 }
 
@@ -305,7 +313,8 @@ step_ucontext-asan() {
   ninja -C build/ucontext-asan -j"$jobs"
   ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C build/ucontext-asan -v --print-errorlogs 2>&1 |
+  CK_TIMEOUT_MULTIPLIER=2 \
+    meson test -C build/ucontext-asan -v --print-errorlogs "${san_timeouts[@]}" 2>&1 |
     tee "$logs/ucontext-asan.log"
   check_summaries "$logs/ucontext-asan.log"
 }
