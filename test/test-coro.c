@@ -28,6 +28,7 @@
 #endif
 
 #include "test.h"
+#include "overflow.h"
 
 #if defined(_WIN32)
 # include <windows.h> /* after test.h: uv.h brings winsock2.h first */
@@ -549,7 +550,10 @@ static const char *overflow_child_path(void) {
 /* The test's main task: run the child with stdout and stderr piped, for 20
  * seconds at most, and check how it ended and what it wrote. */
 static int overflow_main(void *arg, void **result) {
-  char *args[2];
+  const char *which = arg;
+  const char *name = which != NULL ? OVERFLOW_TASK_NAME : "overflowing-task";
+  char want[128];
+  char *args[3];
   auv_process_options_t o;
   auv_process_t *p;
   auv_timeout_t *scope;
@@ -557,10 +561,10 @@ static int overflow_main(void *arg, void **result) {
   char text[4096];
   int rc = -1000;
   int status;
-  (void)arg;
   (void)result;
   args[0] = (char *)overflow_child_path();
-  args[1] = NULL;
+  args[1] = (char *)which;
+  args[2] = NULL;
   memset(&o, 0, sizeof(o));
   o.args = args;
   o.stdin_mode = AUV_STDIO_DEVNULL;
@@ -585,25 +589,28 @@ static int overflow_main(void *arg, void **result) {
                 "the child did not end in abort() (exit status 3) but with "
                 "%d (0x%x); stderr: %s",
                 rc, (unsigned)rc, text);
-  ck_assert_msg(
-      strstr(text, "auv: stack overflow in task 'overflowing-task'") != NULL,
-      "no overflow report naming the task on stderr: %s", text);
+  snprintf(want, sizeof(want), "auv: stack overflow in task '%s'", name);
+  ck_assert_msg(strstr(text, want) != NULL,
+                "no overflow report naming the task on stderr: %s", text);
+  if (which != NULL)
+    ck_assert_msg(strstr(text, OVERFLOW_NEIGHBOURS_INTACT) != NULL,
+                  "a neighbouring task's stack was overwritten before the "
+                  "report (or the check did not run); stderr: %s",
+                  text);
   return 0;
 }
 #endif
 
-START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
-#if defined(_WIN32)
-  ck_assert_int_eq(test_run_main(&overflow_loop, overflow_main, NULL), 0);
-#elif defined(TEST_ASAN)
-  puts("skipped under AddressSanitizer: whether auv's SIGSEGV handler or "
-       "ASan's own stack-overflow report sees the fault depends on "
-       "ASAN_OPTIONS (handle_segv, allow_user_segv_handler); the plain and "
-       "valgrind runs check auv's report");
-#else
+#if !defined(_WIN32) && !defined(TEST_ASAN)
+/* Forks a child that runs child(err_fd, which) with its stderr on a pipe,
+ * collects what it writes for 20 seconds at most, and checks that it died
+ * of SIGABRT after a report naming `task`. Returns what it wrote (static). */
+static const char *run_overflow_child(void (*child)(int, const char *),
+                                      const char *which, const char *task) {
+  static char out[4096];
+  char want[128];
   int fds[2];
   pid_t pid;
-  char out[4096];
   size_t len = 0;
   int status = 0;
   double deadline;
@@ -614,7 +621,7 @@ START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
     close(fds[0]);
-    overflow_child(fds[1]);
+    child(fds[1], which);
   }
   close(fds[1]);
   deadline = test_now() + 20.0;
@@ -648,10 +655,95 @@ START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
   ck_assert_msg(WTERMSIG(status) == SIGABRT,
                 "the child died of signal %d, not SIGABRT; stderr: %s",
                 WTERMSIG(status), out);
-  ck_assert_msg(
-      strstr(out, "auv: stack overflow in task 'overflowing-task'") != NULL,
-      "no overflow report naming the task on stderr: %s", out);
+  snprintf(want, sizeof(want), "auv: stack overflow in task '%s'", task);
+  ck_assert_msg(strstr(out, want) != NULL,
+                "no overflow report naming the task on stderr: %s", out);
+  return out;
+}
+
+static void recursion_child(int err_fd, const char *which) {
+  (void)which;
+  overflow_child(err_fd);
+}
+
+/* The child of a big-frame scenario (overflow.h). */
+static void big_frame_child(int err_fd, const char *which) {
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core); /* no core file for the abort */
+  if (dup2(err_fd, 2) < 0)
+    _exit(90);
+  close(err_fd);
+  _exit(overflow_scenario_run(which));
+}
 #endif
+
+START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
+#if defined(_WIN32)
+  ck_assert_int_eq(test_run_main(&overflow_loop, overflow_main, NULL), 0);
+#elif defined(TEST_ASAN)
+  puts("skipped under AddressSanitizer: whether auv's SIGSEGV handler or "
+       "ASan's own stack-overflow report sees the fault depends on "
+       "ASAN_OPTIONS (handle_segv, allow_user_segv_handler); the plain and "
+       "valgrind runs check auv's report");
+#else
+  run_overflow_child(recursion_child, NULL, "overflowing-task");
+#endif
+}
+END_TEST
+
+/* A frame larger than the whole stack (the default 256 KiB) must end in
+ * the report and abort before it writes on any other task's stack, whether
+ * or not the code was built with -fstack-clash-protection: without it the
+ * frame's first touch lands well below the stack's end (74 KiB below for
+ * the 330 KiB array, 768 KiB for the 1 MiB one). The scenario is
+ * overflow.h's; the child's SIGABRT handler checks eight neighbouring
+ * tasks' stacks before the process dies. */
+static void check_big_frame(const char *which) {
+#if defined(_WIN32)
+  ck_assert_int_eq(test_run_main(&overflow_loop, overflow_main, (void *)which),
+                   0);
+#elif defined(TEST_ASAN)
+  printf("skipped: %s: under AddressSanitizer, whether auv's SIGSEGV "
+         "handler or ASan's own report sees the fault depends on "
+         "ASAN_OPTIONS; the plain and valgrind runs check auv's report\n",
+         which);
+#else
+  const char *out =
+      run_overflow_child(big_frame_child, which, OVERFLOW_TASK_NAME);
+  ck_assert_msg(strstr(out, OVERFLOW_NEIGHBOURS_INTACT) != NULL,
+                "a neighbouring task's stack was overwritten before the "
+                "report (or the check did not run); stderr: %s",
+                out);
+#endif
+}
+
+START_TEST(a_330_kib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("frame-330k-plain");
+}
+END_TEST
+
+START_TEST(a_1_mib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("frame-1m-plain");
+}
+END_TEST
+
+START_TEST(a_319_kib_alloca_without_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("alloca-319k-plain");
+}
+END_TEST
+
+START_TEST(a_330_kib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("frame-330k-clash");
+}
+END_TEST
+
+START_TEST(a_1_mib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("frame-1m-clash");
+}
+END_TEST
+
+START_TEST(a_319_kib_alloca_with_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("alloca-319k-clash");
 }
 END_TEST
 
@@ -670,6 +762,12 @@ Suite *coro_suite(void) {
   ADD(tc, live_tasks_run_on_distinct_stacks_away_from_the_thread_stack);
   ADD(tc, a_stack_reused_by_a_new_task_or_a_new_loop_starts_clean);
   ADD(tc, a_stack_overflow_is_reported_with_the_tasks_name_and_aborts);
+  ADD(tc, a_330_kib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_1_mib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_319_kib_alloca_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_330_kib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_1_mib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_319_kib_alloca_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
   suite_add_tcase(s, tc);
   return s;
 }
