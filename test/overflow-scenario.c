@@ -21,6 +21,7 @@
 
 #include "auv.h" /* before <windows.h>: uv.h brings winsock2.h first */
 #include "overflow.h"
+#include "coro.h" /* AUV__GUARDED_MAX */
 
 #if defined(_WIN32)
 # include <windows.h>
@@ -96,6 +97,13 @@ static void on_abort(int sig) {
     report_neighbours();
 }
 
+/* A task that only holds its stack: it waits for the gate. */
+static int filler_task(void *arg, void **result) {
+  (void) arg;
+  (void) result;
+  return auv_await(S.gate, NULL);
+}
+
 static int neighbour_task(void *arg, void **result) {
   volatile unsigned char pattern[PATTERN_SIZE];
   int t = (int) (intptr_t) arg;
@@ -130,9 +138,8 @@ static int big_frame_task(void *arg, void **result) {
   (void) result;
   /* Let the neighbours fill their stacks first. */
   auv_sleep(0);
-  S.armed = 1;
+  S.armed = 1; /* and stays so: an unguarded overflow aborts at the switch */
   r = call_deep();
-  S.armed = 0;
   return (int) (r & 1);
 }
 
@@ -150,13 +157,20 @@ int overflow_scenario_run(const char *which) {
       {"frame-1m-clash", overflow_frame_1m_clash, NULL, 0},
       {"alloca-319k-clash", NULL, overflow_alloca_clash, 319 * 1024},
   };
+  static const char unguarded_suffix[] = "-unguarded";
   auv_loop_t *loop;
   auv_task_t *task;
   auv_task_options_t opts;
-  size_t i;
+  size_t i, len = strlen(which), fillers = 0;
   int t;
+  if (len > sizeof(unguarded_suffix) - 1 &&
+      strcmp(which + len - (sizeof(unguarded_suffix) - 1), unguarded_suffix) == 0) {
+    len -= sizeof(unguarded_suffix) - 1;
+    fillers = AUV__GUARDED_MAX;
+  }
   for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-    if (strcmp(scenarios[i].name, which) == 0)
+    if (strlen(scenarios[i].name) == len &&
+        strncmp(scenarios[i].name, which, len) == 0)
       break;
   if (i == sizeof(scenarios) / sizeof(scenarios[0]))
     return 90;
@@ -177,6 +191,13 @@ int overflow_scenario_run(const char *which) {
 #endif
   if (auv_loop_new(&loop) != 0 || auv_future_new(loop, &S.gate) != 0)
     return 91;
+  /* Use up the process's guards first, so that the overflowing task and
+   * its neighbours get unguarded stacks (red zones). */
+  for (i = 0; i < fillers; i++) {
+    auv_task_t *f;
+    if (auv_task_new(loop, filler_task, NULL, &f) != 0)
+      return 93;
+  }
   memset(&opts, 0, sizeof(opts));
   opts.name = OVERFLOW_TASK_NAME;
   if (auv_task_new_ex(loop, big_frame_task, NULL, &opts, &task) != 0)

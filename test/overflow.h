@@ -36,7 +36,12 @@ unsigned overflow_alloca_clash(size_t n);
  * '-' for '_'): a loop, eight tasks with the default stack that each fill
  * 16 KiB of their stack with a pattern and wait, and a task named
  * OVERFLOW_TASK_NAME, with the default 256 KiB stack, that calls the
- * function 16 KiB deep into its stack. auv should report the overflow and abort; a SIGABRT handler
+ * function 16 KiB deep into its stack. With "-unguarded" appended
+ * ("frame-330k-plain-unguarded"), AUV__GUARDED_MAX (src/coro.h) waiting
+ * tasks are created first, so that the overflowing task and its neighbours get
+ * stacks without a PROT_NONE guard: the overflow must then be caught by the
+ * red-zone check when the task switches away, with the neighbours still
+ * intact. auv should report the overflow and abort; a SIGABRT handler
  * first checks the eight patterns and writes OVERFLOW_NEIGHBOURS_INTACT
  * (or which one was damaged) to stderr. Returns, as an exit status, only
  * when the overflow went unnoticed: 94 with the neighbours intact, 95

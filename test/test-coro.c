@@ -732,6 +732,19 @@ START_TEST(a_319_kib_alloca_without_stack_clash_protection_is_reported_before_it
 }
 END_TEST
 
+/* Past the guard budget the gap is a red zone: the same frame writes only
+ * into the task's own gap and is caught when the task switches away. Not on
+ * Windows, where every stack is guarded. */
+START_TEST(a_330_kib_local_array_on_an_unguarded_stack_is_reported_at_the_switch_without_touching_another_stack) {
+#if defined(_WIN32)
+  puts("skipped: frame-330k-plain-unguarded: every stack is guarded on "
+       "Windows, there is no red zone");
+#else
+  check_big_frame("frame-330k-plain-unguarded");
+#endif
+}
+END_TEST
+
 START_TEST(a_330_kib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack) {
   check_big_frame("frame-330k-clash");
 }
@@ -765,6 +778,7 @@ Suite *coro_suite(void) {
   ADD(tc, a_330_kib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
   ADD(tc, a_1_mib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
   ADD(tc, a_319_kib_alloca_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_330_kib_local_array_on_an_unguarded_stack_is_reported_at_the_switch_without_touching_another_stack);
   ADD(tc, a_330_kib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
   ADD(tc, a_1_mib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
   ADD(tc, a_319_kib_alloca_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
