@@ -19,7 +19,8 @@
  * below the stack), but if it lands on memory that is mapped and writable
  * nothing can notice in time: that is what stack clash protection (every
  * page of a large frame probed in order) is for, and auv's build and the
- * flags it hands to users (auv.pc, the CMake package) turn it on.
+ * flags it hands to users (auv.pc, the CMake package, meson's auv_dep)
+ * turn it on.
  *
  * The trade-off with vm.max_map_count. A real guard (PROT_NONE) splits
  * the mapping in two, and Linux allows 65530 mappings per process by
@@ -53,8 +54,9 @@
  * limit like vm.max_map_count, so every stack is guarded and the red zone
  * is never used. Nor does the gap need to be wide there: Windows compilers
  * probe every page of a frame larger than one (__chkstk, ___chkstk_ms),
- * with or without any option, so no frame can skip the guard. When the growth reaches the bottom of the reservation
- * the kernel raises EXCEPTION_STACK_OVERFLOW, and a jump over the guard
+ * with or without any option, so no frame can skip the guard. When the
+ * growth reaches the bottom of the reservation the kernel raises
+ * EXCEPTION_STACK_OVERFLOW, and a jump over the guard
  * faults with an access violation inside the guard region: a vectored
  * exception handler (the counterpart of the SIGSEGV handler) reports either
  * with the task's name and aborts. It runs on what is left of the
