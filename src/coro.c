@@ -5,22 +5,43 @@
  * Stacks. Each stack is one private anonymous mapping, MAP_NORESERVE, so
  * the OS commits pages only as the coroutine touches them: a suspended
  * task that used 3 KiB of stack costs one page of RAM however large its
- * stack. The lowest AUV__GUARD_SIZE bytes are the guard region.
+ * stack. The lowest AUV__GUARD_SIZE bytes (1 MiB on 64-bit Unix) are the
+ * guard gap, which nothing uses. Mappings are placed next to each other,
+ * so the gap is what lies between one stack's end and the top of the
+ * stack below it. It is that wide because code compiled without
+ * -fstack-clash-protection (most of it, Debian's gcc does not turn it on)
+ * moves the stack pointer by a whole frame at once and touches the frame
+ * wherever it likes: a 330 KiB array in a 256 KiB stack has its first
+ * touch 74 KiB past the stack's end, beyond a 64 KiB gap and on the
+ * neighbour's stack. With 1 MiB, any frame up to about the gap's size
+ * lands in it. A frame larger than that may land anywhere below; if it
+ * faults there the handler still names the task (the stack pointer is
+ * below the stack), but if it lands on memory that is mapped and writable
+ * nothing can notice in time: that is what stack clash protection (every
+ * page of a large frame probed in order) is for, and auv's build and the
+ * flags it hands to users (auv.pc, the CMake package, meson's auv_dep)
+ * turn it on.
  *
- * The trade-off with vm.max_map_count. A real guard page (PROT_NONE) splits
+ * The trade-off with vm.max_map_count. A real guard (PROT_NONE) splits
  * the mapping in two, and Linux allows 65530 mappings per process by
- * default: with guard pages everywhere, about 32,000 tasks would be the
- * ceiling. auv therefore gives real guard pages to the first
+ * default: with guards everywhere, about 32,000 tasks would be the
+ * ceiling. auv therefore makes the gap PROT_NONE for the first
  * AUV__GUARDED_MAX stacks alive at once (16,384 by default, about half
- * that budget) and to none beyond. An unguarded stack keeps the same
- * layout, but its guard region is a software red zone: it must stay
- * all-zero, and auv reads its top on every switch away from the coroutine
- * (a read of untouched memory maps the shared zero page, so this costs no
- * RAM). A guarded overflow is caught by the MMU at the faulting
- * instruction; an unguarded one is caught at the next switch, before any
- * other task runs, and both are reported with the task's name and abort
- * the process. Neighbouring unguarded stacks merge into one mapping, which
- * is how one million tasks fit under the limit.
+ * that budget) and for none beyond. An unguarded stack keeps the same
+ * layout, but its gap is a software red zone: it must stay all-zero, and
+ * auv reads its top, and compares the stack pointer with the stack's end,
+ * on every switch away from the coroutine (a read of untouched memory maps
+ * the shared zero page, so this costs no RAM). A guarded overflow is caught
+ * by the MMU at the faulting instruction; an unguarded one is caught at the
+ * next switch, before any other task runs, if it wrote the top of the gap or
+ * is still under way; either way an overflow smaller than the gap wrote
+ * only into the overflowing stack's own gap, never on another stack. Both
+ * are reported with the task's name and abort the process. Neighbouring
+ * unguarded stacks merge into one mapping, which is how one million tasks
+ * fit under the limit. The cost of the wide gap is address space (1M
+ * tasks: 1.25 TiB of the 128 TiB a 64-bit process has) and page tables:
+ * stack tops 1.25 MiB apart share a 2 MiB page-table page less often than
+ * tops 320 KiB apart did (docs/design.md section 6 has the figures).
  *
  * Stacks are pooled per loop (auv__stack_pool_t): finishing a task and
  * starting another reuses the mapping without a system call.
@@ -31,8 +52,11 @@
  * as it does for a thread's own stack (coro-win64.c switches the stack
  * bounds in the TIB, which is what the kernel looks at). Windows has no
  * limit like vm.max_map_count, so every stack is guarded and the red zone
- * is never used. When the growth reaches the bottom of the reservation
- * the kernel raises EXCEPTION_STACK_OVERFLOW, and a jump over the guard
+ * is never used. Nor does the gap need to be wide there: Windows compilers
+ * probe every page of a frame larger than one (__chkstk, ___chkstk_ms),
+ * with or without any option, so no frame can skip the guard. When the
+ * growth reaches the bottom of the reservation the kernel raises
+ * EXCEPTION_STACK_OVERFLOW, and a jump over the guard
  * faults with an access violation inside the guard region: a vectored
  * exception handler (the counterpart of the SIGSEGV handler) reports either
  * with the task's name and aborts. It runs on what is left of the
@@ -50,6 +74,7 @@
 #include <string.h>
 #if !defined(_WIN32)
 # include <sys/mman.h>
+# include <ucontext.h>
 # include <unistd.h>
 #endif
 
@@ -216,13 +241,52 @@ static void altstack_ensure(auv__stack_pool_t *pool) {
 static struct sigaction previous_segv;
 static struct sigaction previous_bus;
 
+/* The stack pointer of the interrupted code, or NULL where auv does not
+ * know how to read it from the signal's context. */
+static char *interrupted_sp(void *uctx) {
+#if defined(__linux__) && defined(__x86_64__) && defined(REG_RSP)
+  return (char *) (uintptr_t) ((ucontext_t *) uctx)->uc_mcontext.gregs[REG_RSP];
+#elif defined(__linux__) && defined(__aarch64__)
+  return (char *) (uintptr_t) ((ucontext_t *) uctx)->uc_mcontext.sp;
+#elif defined(__FreeBSD__) && defined(__x86_64__)
+  return (char *) (uintptr_t) ((ucontext_t *) uctx)->uc_mcontext.mc_rsp;
+#else
+  (void) uctx;
+  return NULL;
+#endif
+}
+
+/* How far below the stack pointer a fault may lie and still be the
+ * overflowing code's own access: a frame's stores and calls land at or
+ * above the stack pointer (or in the 128 bytes below it that x86_64 lets
+ * leaf functions use); 64 KiB covers a probe at the next page, or the
+ * next 64 KiB on aarch64. */
+#define OVERFLOW_REACH (64 * 1024)
+
+/* A fault is the running task's stack overflow when either
+ *  - it lies in the task's own guard gap (whatever the stack pointer), or
+ *  - the stack pointer has gone below the task's stack and the fault lies
+ *    at most OVERFLOW_REACH below it: a frame larger than the gap jumped
+ *    past it, and its first touch hit another stack's gap, unmapped memory
+ *    or anything else that faults.
+ * Both are attributed to auv__current_coro: an overflow faults on the
+ * thread that overflows, and that thread's running task is the one whose
+ * stack lies nearest above the fault. A fault with the stack pointer
+ * inside the stack and the address outside the gap (a wild pointer, a
+ * NULL dereference) is not auv's business. */
 static void overflow_signal(int sig, siginfo_t *info, void *uctx) {
   auv__coro_t *c = auv__current_coro;
   char *addr = info != NULL ? (char *) info->si_addr : NULL;
-  (void) uctx;
-  if (c != NULL && c->stack != NULL && addr >= c->stack->base &&
-      addr < c->stack->base + AUV__GUARD_SIZE)
-    report_overflow(c, "caught by its guard page");
+  if (c != NULL && c->stack != NULL) {
+    char *lo = c->stack->base + AUV__GUARD_SIZE;
+    char *sp = interrupted_sp(uctx);
+    if (addr >= c->stack->base && addr < lo)
+      report_overflow(c, "caught by its guard page");
+    if (sp != NULL && sp < lo && addr < lo &&
+        (uintptr_t) addr + OVERFLOW_REACH >= (uintptr_t) sp)
+      report_overflow(c, "caught below its guard page: a frame larger "
+                         "than the guard gap jumped past it");
+  }
   /* Not ours: put the previous handler back and let the fault happen again
    * when this returns, so the program's own handler (or the default)
    * sees it as if auv were not there. */
@@ -475,6 +539,13 @@ void auv__coro_release(auv__coro_t *ctx) {
  * are where any overflow lands first. */
 void auv__coro_red_zone_check(const auv__coro_t *c) {
   unsigned i;
+#if defined(__GNUC__)
+  /* Switching from inside a frame that reaches below the stack. (The
+   * frame's address, not a local's: ASan may move locals to the heap.) */
+  if ((const char *) __builtin_frame_address(0) <
+      (const char *) (c->red_zone + 8))
+    report_overflow(c, "its stack pointer was below its stack at a switch");
+#endif
   for (i = 0; i < 8; i++)
     if (c->red_zone[i] != 0)
       report_overflow(c, "caught by its red zone at a switch");

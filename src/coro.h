@@ -55,7 +55,7 @@ typedef struct auv__coro_s {
   auv__stack_t *stack;           /* its stack, or NULL for a thread's own */
   const uint64_t *red_zone;      /* top words of an unguarded stack's red
                                     zone, checked at every switch away;
-                                    NULL when the stack has a guard page */
+                                    NULL when its guard gap is PROT_NONE */
   const char *name;              /* for overflow reports: the task's name,
                                     or NULL for "Task-<number>" */
   unsigned long number;          /* that number */
@@ -67,14 +67,15 @@ typedef struct auv__coro_s {
 } auv__coro_t;
 
 /* A coroutine's stack: reserved address space committed lazily by the OS.
- * The lowest page is either a real guard page (PROT_NONE), while the
- * process has mappings to spare, or a software red zone that auv checks on
- * every switch away from the coroutine (see coro.c for the trade-off). */
+ * Its lowest AUV__GUARD_SIZE bytes are the guard gap, which the stack
+ * never uses: a PROT_NONE gap while the process has mappings to spare, or
+ * a software red zone that auv checks on every switch away from the
+ * coroutine (see coro.c for the trade-off). */
 struct auv__stack_s {
   auv__stack_t *next_free;       /* link in the pool's free list */
   char *base;                    /* start of the mapping (lowest address) */
-  size_t size;                   /* whole mapping, guard included */
-  unsigned guarded : 1;          /* lowest page is PROT_NONE */
+  size_t size;                   /* whole mapping, guard gap included */
+  unsigned guarded : 1;          /* the guard gap is PROT_NONE */
   unsigned valgrind_id;          /* VALGRIND_STACK_REGISTER id */
 };
 
@@ -97,11 +98,22 @@ static inline void auv__coro_backend_switch(auv__coro_t *from,
 }
 #endif
 
-/* Sizes. The guard region is the lowest AUV__GUARD_SIZE bytes of every
- * stack (a PROT_NONE guard or a software red zone, see coro.c); usable
- * sizes are rounded up to whole pages, at least 16 KiB and at most 4 GiB
- * (256 MiB on 32-bit systems); auv__stack_round returns 0 above that. */
-#define AUV__GUARD_SIZE (64 * 1024)
+/* Sizes. The guard gap is the lowest AUV__GUARD_SIZE bytes of every
+ * stack's mapping (PROT_NONE or a software red zone, see coro.c): 1 MiB on
+ * Unix, so that a frame of up to about 1 MiB that jumps past the end of its
+ * stack without probing each page still lands in the gap and not on the
+ * stack below (the kernel's own gap below a thread's growing stack is the
+ * same 1 MiB); 64 KiB on Windows, where the compiler probes every page of a
+ * frame larger than one (__chkstk) and the gap only has to hold the kernel's
+ * overflow reserve. (256 KiB on 32-bit Unix, whose address space would hold
+ * too few stacks.) Usable sizes are rounded up to whole pages, at least
+ * 16 KiB and at most 4 GiB (256 MiB on 32-bit systems); auv__stack_round
+ * returns 0 above that. */
+#if defined(_WIN32)
+# define AUV__GUARD_SIZE ((size_t) 64 * 1024)
+#else
+# define AUV__GUARD_SIZE ((size_t) (sizeof(void *) > 4 ? 1024 : 256) * 1024)
+#endif
 #define AUV__DEFAULT_STACK_SIZE (256 * 1024)
 #define AUV__MIN_STACK_SIZE (16 * 1024)
 #define AUV__MAX_STACK_SIZE ((size_t) 1 << (sizeof(size_t) > 4 ? 32 : 28))

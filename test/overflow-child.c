@@ -2,7 +2,11 @@
  * its stack, for the coro suite's stack-overflow test on Windows (where the
  * test cannot fork a child of its own, as it does on Unix).
  *
- *   auv-overflow-child
+ *   auv-overflow-child [SCENARIO]
+ *
+ * With a SCENARIO ("frame-330k-plain", ...: overflow.h), it runs that
+ * scenario instead: a task with a frame far larger than its stack, beside
+ * eight tasks whose stacks it must not touch.
  *
  * It makes a loop and a task named "first-name", renames the task
  * "overflowing-task" (the report must use the current name) and runs it.
@@ -19,6 +23,7 @@
 #include <string.h>
 
 #include "auv.h" /* before <windows.h>: uv.h brings winsock2.h first */
+#include "overflow.h"
 
 #if defined(_WIN32)
 # include <windows.h>
@@ -53,7 +58,7 @@ static int overflowing_task(void *arg, void **result) {
   return (int) recurse(0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   auv_loop_t *loop;
   auv_task_t *task;
   auv_task_options_t opts;
@@ -63,6 +68,8 @@ int main(void) {
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core); /* no core file for the abort */
 #endif
+  if (argc > 1)
+    return overflow_scenario_run(argv[1]);
   if (auv_loop_new(&loop) != 0)
     return 91;
   memset(&opts, 0, sizeof(opts));

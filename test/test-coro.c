@@ -28,6 +28,11 @@
 #endif
 
 #include "test.h"
+#include "overflow.h"
+
+#if defined(AUV_HAVE_VALGRIND)
+# include <valgrind/valgrind.h>
+#endif
 
 #if defined(_WIN32)
 # include <windows.h> /* after test.h: uv.h brings winsock2.h first */
@@ -38,6 +43,14 @@
 #elif defined(__has_feature)
 # if __has_feature(address_sanitizer)
 #  define TEST_ASAN 1
+# endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+# define TEST_TSAN 1
+#elif defined(__has_feature)
+# if __has_feature(thread_sanitizer)
+#  define TEST_TSAN 1
 # endif
 #endif
 
@@ -551,7 +564,10 @@ static const char *overflow_child_path(void) {
 /* The test's main task: run the child with stdout and stderr piped, for 20
  * seconds at most, and check how it ended and what it wrote. */
 static int overflow_main(void *arg, void **result) {
-  char *args[2];
+  const char *which = arg;
+  const char *name = which != NULL ? OVERFLOW_TASK_NAME : "overflowing-task";
+  char want[128];
+  char *args[3];
   auv_process_options_t o;
   auv_process_t *p;
   auv_timeout_t *scope;
@@ -559,10 +575,10 @@ static int overflow_main(void *arg, void **result) {
   char text[4096];
   int rc = -1000;
   int status;
-  (void)arg;
   (void)result;
   args[0] = (char *)overflow_child_path();
-  args[1] = NULL;
+  args[1] = (char *)which;
+  args[2] = NULL;
   memset(&o, 0, sizeof(o));
   o.args = args;
   o.stdin_mode = AUV_STDIO_DEVNULL;
@@ -587,26 +603,28 @@ static int overflow_main(void *arg, void **result) {
                 "the child did not end in abort() (exit status 3) but with "
                 "%d (0x%x); stderr: %s",
                 rc, (unsigned)rc, text);
-  ck_assert_msg(
-      strstr(text, "auv: stack overflow in task 'overflowing-task'") != NULL,
-      "no overflow report naming the task on stderr: %s", text);
+  snprintf(want, sizeof(want), "auv: stack overflow in task '%s'", name);
+  ck_assert_msg(strstr(text, want) != NULL,
+                "no overflow report naming the task on stderr: %s", text);
+  if (which != NULL)
+    ck_assert_msg(strstr(text, OVERFLOW_NEIGHBOURS_INTACT) != NULL,
+                  "a neighbouring task's stack was overwritten before the "
+                  "report (or the check did not run); stderr: %s",
+                  text);
   return 0;
 }
 #endif
 
-START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
-#if defined(_WIN32)
-  ck_assert_int_eq(test_run_main(&overflow_loop, overflow_main, NULL), 0);
-#elif defined(TEST_ASAN)
-  test_skip("a_stack_overflow_is_reported_with_the_tasks_name_and_aborts",
-            "under AddressSanitizer, whether auv's SIGSEGV handler or "
-            "ASan's own stack-overflow report sees the fault depends on "
-            "ASAN_OPTIONS (handle_segv, allow_user_segv_handler); the plain "
-            "and valgrind runs check auv's report");
-#else
+#if !defined(_WIN32) && !defined(TEST_ASAN)
+/* Forks a child that runs child(err_fd, which) with its stderr on a pipe,
+ * collects what it writes for 20 seconds at most, and checks that it died
+ * of SIGABRT after a report naming `task`. Returns what it wrote (static). */
+static const char *run_overflow_child(void (*child)(int, const char *),
+                                      const char *which, const char *task) {
+  static char out[4096];
+  char want[128];
   int fds[2];
   pid_t pid;
-  char out[4096];
   size_t len = 0;
   int status = 0;
   double deadline;
@@ -617,7 +635,7 @@ START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
     close(fds[0]);
-    overflow_child(fds[1]);
+    child(fds[1], which);
   }
   close(fds[1]);
   deadline = test_now() + 20.0;
@@ -651,10 +669,130 @@ START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
   ck_assert_msg(WTERMSIG(status) == SIGABRT,
                 "the child died of signal %d, not SIGABRT; stderr: %s",
                 WTERMSIG(status), out);
-  ck_assert_msg(
-      strstr(out, "auv: stack overflow in task 'overflowing-task'") != NULL,
-      "no overflow report naming the task on stderr: %s", out);
+  snprintf(want, sizeof(want), "auv: stack overflow in task '%s'", task);
+  ck_assert_msg(strstr(out, want) != NULL,
+                "no overflow report naming the task on stderr: %s", out);
+  return out;
+}
+
+static void recursion_child(int err_fd, const char *which) {
+  (void)which;
+  overflow_child(err_fd);
+}
+
+/* The child of a big-frame scenario (overflow.h). */
+static void big_frame_child(int err_fd, const char *which) {
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core); /* no core file for the abort */
+  if (dup2(err_fd, 2) < 0)
+    _exit(90);
+  close(err_fd);
+  _exit(overflow_scenario_run(which));
+}
 #endif
+
+START_TEST(a_stack_overflow_is_reported_with_the_tasks_name_and_aborts) {
+#if defined(_WIN32)
+  ck_assert_int_eq(test_run_main(&overflow_loop, overflow_main, NULL), 0);
+#elif defined(TEST_ASAN)
+  test_skip("a_stack_overflow_is_reported_with_the_tasks_name_and_aborts",
+            "under AddressSanitizer, whether auv's SIGSEGV handler or "
+            "ASan's own stack-overflow report sees the fault depends on "
+            "ASAN_OPTIONS (handle_segv, allow_user_segv_handler); the plain "
+            "and valgrind runs check auv's report");
+#else
+  run_overflow_child(recursion_child, NULL, "overflowing-task");
+#endif
+}
+END_TEST
+
+/* A frame larger than the whole stack (the default 256 KiB) must end in
+ * the report and abort before it writes on any other task's stack, whether
+ * or not the code was built with -fstack-clash-protection: without it the
+ * frame's first touch lands well below the stack's end (74 KiB below for
+ * the 330 KiB array, 768 KiB for the 1 MiB one). The scenario is
+ * overflow.h's; the child's SIGABRT handler checks eight neighbouring
+ * tasks' stacks before the process dies. */
+static void check_big_frame(const char *test, const char *which) {
+#if defined(_WIN32)
+  ck_assert_int_eq(test_run_main(&overflow_loop, overflow_main, (void *)which),
+                   0);
+#elif defined(TEST_ASAN)
+  (void)which;
+  test_skip(test, "under AddressSanitizer, whether auv's SIGSEGV handler or "
+                  "ASan's own report sees the fault depends on ASAN_OPTIONS; "
+                  "the plain and valgrind runs check auv's report");
+#else
+  const char *out =
+      run_overflow_child(big_frame_child, which, OVERFLOW_TASK_NAME);
+  ck_assert_msg(strstr(out, OVERFLOW_NEIGHBOURS_INTACT) != NULL,
+                "a neighbouring task's stack was overwritten before the "
+                "report (or the check did not run); stderr: %s",
+                out);
+#endif
+}
+
+START_TEST(a_330_kib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("a_330_kib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack",
+                  "frame-330k-plain");
+}
+END_TEST
+
+START_TEST(a_1_mib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("a_1_mib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack",
+                  "frame-1m-plain");
+}
+END_TEST
+
+START_TEST(a_319_kib_alloca_without_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("a_319_kib_alloca_without_stack_clash_protection_is_reported_before_it_touches_another_stack",
+                  "alloca-319k-plain");
+}
+END_TEST
+
+/* Past the guard budget the gap is a red zone: the same frame writes only
+ * into the task's own gap and is caught when the task switches away. Not on
+ * Windows, where every stack is guarded. */
+START_TEST(a_330_kib_local_array_on_an_unguarded_stack_is_reported_at_the_switch_without_touching_another_stack) {
+#if defined(_WIN32)
+  test_skip("a_330_kib_local_array_on_an_unguarded_stack_is_reported_at_the_switch_without_touching_another_stack",
+            "every stack is guarded on Windows, there is no red zone");
+#elif defined(TEST_TSAN)
+  test_skip("a_330_kib_local_array_on_an_unguarded_stack_is_reported_at_the_switch_without_touching_another_stack",
+            "under ThreadSanitizer, whose shadow mappings make each guarded "
+            "stack cost four mappings, so the 16,384 it takes to use up the "
+            "guard budget exceed vm.max_map_count");
+#else
+# if defined(AUV_HAVE_VALGRIND)
+  if (RUNNING_ON_VALGRIND) {
+    test_skip("a_330_kib_local_array_on_an_unguarded_stack_is_reported_at_the_switch_without_touching_another_stack",
+              "under valgrind, whose address-space manager cannot hold the "
+              "16,384 guarded stacks it takes to use up the guard budget "
+              "(\"VG_N_SEGMENTS is too low\")");
+    return;
+  }
+# endif
+  check_big_frame("a_330_kib_local_array_on_an_unguarded_stack_is_reported_at_the_switch_without_touching_another_stack",
+                  "frame-330k-plain-unguarded");
+#endif
+}
+END_TEST
+
+START_TEST(a_330_kib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("a_330_kib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack",
+                  "frame-330k-clash");
+}
+END_TEST
+
+START_TEST(a_1_mib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("a_1_mib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack",
+                  "frame-1m-clash");
+}
+END_TEST
+
+START_TEST(a_319_kib_alloca_with_stack_clash_protection_is_reported_before_it_touches_another_stack) {
+  check_big_frame("a_319_kib_alloca_with_stack_clash_protection_is_reported_before_it_touches_another_stack",
+                  "alloca-319k-clash");
 }
 END_TEST
 
@@ -673,6 +811,13 @@ Suite *coro_suite(void) {
   ADD(tc, live_tasks_run_on_distinct_stacks_away_from_the_thread_stack);
   ADD(tc, a_stack_reused_by_a_new_task_or_a_new_loop_starts_clean);
   ADD(tc, a_stack_overflow_is_reported_with_the_tasks_name_and_aborts);
+  ADD(tc, a_330_kib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_1_mib_local_array_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_319_kib_alloca_without_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_330_kib_local_array_on_an_unguarded_stack_is_reported_at_the_switch_without_touching_another_stack);
+  ADD(tc, a_330_kib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_1_mib_local_array_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
+  ADD(tc, a_319_kib_alloca_with_stack_clash_protection_is_reported_before_it_touches_another_stack);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1059,8 +1059,9 @@ static int emfile_main(void *arg, void **result) {
   close(fd);
   if (!effective) {
     /* valgrind keeps the real limit for itself; a tool may do the same. */
-    puts("skipped: a_server_out_of_file_descriptors_drops_and_goes_on: "
-         "the lowered descriptor limit does not apply here");
+    test_skip_part("a_server_out_of_file_descriptors_drops_and_goes_on",
+                   "its dropped-client part: the lowered descriptor limit "
+                   "does not apply here");
   } else {
     ck_assert_msg(end == 0 || end == UV_ECONNRESET, "the dropped client: %s",
                   end == 1 ? "timed out" : auv_err_name(end));
@@ -1080,8 +1081,8 @@ static int emfile_main(void *arg, void **result) {
 
 START_TEST(a_server_out_of_file_descriptors_drops_and_goes_on) {
 #if defined(_WIN32)
-  puts("skipped: a_server_out_of_file_descriptors_drops_and_goes_on: no "
-       "descriptor limit to lower on Windows");
+  test_skip("a_server_out_of_file_descriptors_drops_and_goes_on",
+            "no descriptor limit to lower on Windows");
 #else
   ck_assert_int_eq(run_main(emfile_main, NULL), 0);
 #endif
@@ -1145,9 +1146,10 @@ static int hidden_reset_main(void *arg, void **result) {
 #if defined(_WIN32)
   (void) more;
   (void) total;
-  puts("skipped: a_reset_is_econnreset_for_every_read_even_when_libuv_"
-       "reports_end_of_stream: its POLLHUP part: libuv's Unix poll path (under "
-       "wine the reset behind buffered data reads as end of stream)");
+  test_skip_part("a_reset_is_econnreset_for_every_read_even_when_libuv_"
+                 "reports_end_of_stream",
+                 "its POLLHUP part: libuv's Unix poll path (under wine the "
+                 "reset behind buffered data reads as end of stream)");
 #else
   /* 2. Reading paused with more data in the kernel, then a reset: when
    * reading resumes, libuv 1.44 reads the data and, seeing POLLHUP after

@@ -1503,8 +1503,8 @@ static int long_path_main(void *arg, void **result) {
 #if defined(_WIN32)
   (void) arg;
   (void) result;
-  puts("skipped: unix_socket_paths_longer_than_sun_path_are_enametoolong: "
-       "Windows pipe names are not socket paths");
+  test_skip("unix_socket_paths_longer_than_sun_path_are_enametoolong",
+            "Windows pipe names are not socket paths");
 #else
   struct sockaddr_un un;
   char fits[sizeof(un.sun_path)], longer[200];

@@ -8,7 +8,8 @@
 # test/install/consumer.c against that prefix the two ways a user would:
 #   1. pkg-config (cc consumer.c $(pkg-config --cflags --libs auv));
 #   2. CMake find_package(auv), linking auv::auv and auv::auv_static;
-# and runs each program. Finally it moves the installed tree elsewhere and
+# and runs each program, checking that both ways hand the consumer
+# -fstack-clash-protection (where the compiler has it). Finally it moves the installed tree elsewhere and
 # builds the CMake consumer again, to check that the CMake package is
 # relocatable. Every step must succeed; the script stops at the first that
 # does not.
@@ -81,6 +82,17 @@ echo "   libs --static: $(pkg-config --static --libs auv)"
 # Requires: libuv must bring libuv's flags along.
 pkg-config --print-requires auv | grep '^libuv' >/dev/null ||
   { echo "error: auv.pc does not require libuv" >&2; exit 1; }
+# Stack clash protection for the code that runs in tasks (docs/coroutines.md,
+# "Frames larger than the stack"): handed to users wherever the compiler
+# has it, as auv's own build used it.
+clash=0
+if echo 'int x;' | cc -fstack-clash-protection -Werror -x c -c -o /dev/null - 2>/dev/null; then
+  clash=1
+  case " $cflags " in
+    *" -fstack-clash-protection "*) ;;
+    *) echo "error: pkg-config --cflags auv lacks -fstack-clash-protection" >&2; exit 1 ;;
+  esac
+fi
 # shellcheck disable=SC2086
 cc -std=c99 -D_POSIX_C_SOURCE=200112L -Wall -Wextra -Werror \
   test/install/consumer.c $cflags $ldflags -o "$work/consumer-pkgconfig"
@@ -89,13 +101,26 @@ LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/consumer-p
 cmake_consumer() {
   local where=$1 out=$2
   cmake -S test/install -B "$out" -DCMAKE_PREFIX_PATH="$where" \
-    -DCMAKE_BUILD_TYPE=Release >"$out.log" 2>&1 ||
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
+    >"$out.log" 2>&1 ||
     { cat "$out.log"; return 1; }
   grep 'found auv' "$out.log" | sed 's/^/   /'
   grep -q "found auv 0.1.0 in $where/" "$out.log" ||
     { echo "error: find_package(auv) did not find the package under $where" >&2; return 1; }
   cmake --build "$out" -j"$(auv_jobs)" >>"$out.log" 2>&1 ||
     { cat "$out.log"; return 1; }
+  # Both imported targets hand -fstack-clash-protection to their users.
+  if [ "$clash" = 1 ]; then
+    python3 - "$out/compile_commands.json" <<'PY' || return 1
+import json, sys
+cmds = json.load(open(sys.argv[1]))
+missing = [c["output"] if "output" in c else c["file"] for c in cmds
+           if "-fstack-clash-protection" not in c["command"]]
+if len(cmds) < 2 or missing:
+    sys.exit("error: the CMake consumer was compiled without "
+             "-fstack-clash-protection: %s" % (missing or cmds))
+PY
+  fi
   # The shared consumer runs without LD_LIBRARY_PATH: CMake gives build
   # trees an rpath to the imported library.
   "$out/consumer-shared"
