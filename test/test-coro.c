@@ -714,6 +714,7 @@ END_TEST
  * overflow.h's; the child's SIGABRT handler checks eight neighbouring
  * tasks' stacks before the process dies. */
 static void check_big_frame(const char *test, const char *which) {
+  (void)test;
 #if defined(_WIN32)
   ck_assert_int_eq(test_run_main(&overflow_loop, overflow_main, (void *)which),
                    0);
