@@ -38,22 +38,6 @@
 # include <windows.h> /* after test.h: uv.h brings winsock2.h first */
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-# define TEST_ASAN 1
-#elif defined(__has_feature)
-# if __has_feature(address_sanitizer)
-#  define TEST_ASAN 1
-# endif
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-# define TEST_TSAN 1
-#elif defined(__has_feature)
-# if __has_feature(thread_sanitizer)
-#  define TEST_TSAN 1
-# endif
-#endif
-
 #if defined(__GNUC__)
 # define NOINLINE __attribute__((noinline))
 #else

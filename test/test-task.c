@@ -34,14 +34,6 @@
 
 #define ASYNCIO_TRACE(name, trace) (trace)
 
-#if defined(__SANITIZE_THREAD__)
-# define TEST_TSAN 1
-#elif defined(__has_feature)
-# if __has_feature(thread_sanitizer)
-#  define TEST_TSAN 1
-# endif
-#endif
-
 #if defined(__GNUC__)
 # define NOINLINE_TASK __attribute__((noinline))
 #else

@@ -24,6 +24,25 @@
 
 #include "auv.h"
 
+/* TEST_ASAN / TEST_TSAN: the suites are built with AddressSanitizer or
+ * ThreadSanitizer (gcc says so with __SANITIZE_*__, clang with
+ * __has_feature), for the tests that cannot run under them. */
+#if defined(__SANITIZE_ADDRESS__)
+# define TEST_ASAN 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define TEST_ASAN 1
+# endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+# define TEST_TSAN 1
+#elif defined(__has_feature)
+# if __has_feature(thread_sanitizer)
+#  define TEST_TSAN 1
+# endif
+#endif
+
 Suite *loop_suite(void);
 Suite *attach_suite(void);
 Suite *run_suite(void);
