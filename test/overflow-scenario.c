@@ -95,6 +95,7 @@ static void on_abort(int sig) {
   (void) sig;
   if (S.armed)
     report_neighbours();
+  overflow_coverage_dump();
 }
 
 /* A task that only holds its stack: it waits for the gate. */

@@ -48,4 +48,15 @@ unsigned overflow_alloca_clash(size_t n);
  * with one damaged; 90 to 93 for a failed set-up or an unknown name. */
 int overflow_scenario_run(const char *which);
 
+/* In a coverage build (-Db_coverage=true, where test/meson.build defines
+ * AUV_TEST_COVERAGE) a child that ends in abort() writes its gcov counters
+ * from its SIGABRT handler first, or the overflow paths it ran (auv's
+ * fault handler, the red-zone check) would never count as run. */
+#if defined(AUV_TEST_COVERAGE)
+void __gcov_dump(void);
+# define overflow_coverage_dump() __gcov_dump()
+#else
+# define overflow_coverage_dump() ((void) 0)
+#endif
+
 #endif

@@ -503,6 +503,13 @@ static int overflowing_task(void *arg, void **result) {
   return (int)recurse(0);
 }
 
+#if defined(AUV_TEST_COVERAGE)
+static void overflow_child_abort(int sig) {
+  (void)sig;
+  overflow_coverage_dump();
+}
+#endif
+
 /* The child: run a task that overflows, with stderr going to the pipe. It
  * should die of SIGABRT inside the loop; every other way out is a failure
  * the parent sees as an exit status. */
@@ -511,6 +518,14 @@ static void overflow_child(int err_fd) {
   auv_loop_t *loop;
   auv_task_t *task;
   auv_task_options_t opts;
+#if defined(AUV_TEST_COVERAGE)
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = overflow_child_abort;
+  sa.sa_flags = SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGABRT, &sa, NULL);
+#endif
   setrlimit(RLIMIT_CORE, &no_core); /* no core file for the abort */
   if (dup2(err_fd, 2) < 0)
     _exit(90);
