@@ -83,8 +83,8 @@ static int queue_driver(void *arg, void **result) {
   uint64_t t0;
   (void)arg;
   t0 = bench_wall_ns();
-  BENCH_CHECK(auv_task_new(S.loop, producer, NULL, &p));
-  BENCH_CHECK(auv_task_new(S.loop, consumer, NULL, &c));
+  BENCH_CHECK(auv_task_new(S.loop, producer, NULL, NULL, &p));
+  BENCH_CHECK(auv_task_new(S.loop, consumer, NULL, NULL, &c));
   BENCH_CHECK(auv_await(auv_task_future(p), NULL));
   BENCH_CHECK(auv_await(auv_task_future(c), NULL));
   S.ns = bench_wall_ns() - t0;
@@ -121,7 +121,7 @@ static int lock_driver(void *arg, void **result) {
   (void)arg;
   t0 = bench_wall_ns();
   for (i = 0; i < S.lockers; i++)
-    BENCH_CHECK(auv_task_new(S.loop, locker, &t[i], &t[i]));
+    BENCH_CHECK(auv_task_new(S.loop, locker, &t[i], NULL, &t[i]));
   for (i = 0; i < S.lockers; i++)
     BENCH_CHECK(auv_await(auv_task_future(t[i]), NULL));
   S.ns = bench_wall_ns() - t0;
@@ -133,7 +133,7 @@ static int lock_driver(void *arg, void **result) {
 /* Run driver as a task until it is done. */
 static void run_driver(auv_task_fn driver) {
   auv_task_t *t;
-  BENCH_CHECK(auv_task_new(S.loop, driver, NULL, &t));
+  BENCH_CHECK(auv_task_new(S.loop, driver, NULL, NULL, &t));
   BENCH_CHECK(auv_run_until_complete(S.loop, auv_task_future(t), NULL));
   auv_task_unref(t);
 }

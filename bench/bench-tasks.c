@@ -83,7 +83,7 @@ static int spawn_driver(void *arg, void **result) {
   t0 = bench_wall_ns();
   for (i = 0; i < n; i++) {
     auv_task_t *t;
-    BENCH_CHECK(auv_task_new(loop, trivial, NULL, &t));
+    BENCH_CHECK(auv_task_new(loop, trivial, NULL, NULL, &t));
     BENCH_CHECK(auv_await(auv_task_future(t), NULL));
     auv_task_unref(t);
   }
@@ -96,7 +96,7 @@ static int spawn_driver(void *arg, void **result) {
 static double run_driver(auv_task_fn driver, uint64_t n) {
   auv_task_t *t;
   S.n = n;
-  BENCH_CHECK(auv_task_new(S.loop, driver, NULL, &t));
+  BENCH_CHECK(auv_task_new(S.loop, driver, NULL, NULL, &t));
   BENCH_CHECK(auv_run_until_complete(S.loop, auv_task_future(t), NULL));
   auv_task_unref(t);
   return (double)S.ns / (double)n;
@@ -175,7 +175,7 @@ static int run_mem(const char *bench, uint64_t n, int phases) {
   rss0 = rss_bytes();
   t0 = bench_wall_ns();
   for (i = 0; i < n; i++) {
-    int err = auv_task_new(S.loop, waiter, NULL, &tasks[i]);
+    int err = auv_task_new(S.loop, waiter, NULL, NULL, &tasks[i]);
     if (err != 0) {
       int saved_errno = errno;
       fprintf(stderr,

@@ -231,9 +231,9 @@ int main(void) {
   if (err == 0)
     err = auv_future_new(loop, &tick_future);
   if (err == 0)
-    err = auv_task_new(loop, echo_client, &port, &tasks[0]);
+    err = auv_task_new(loop, echo_client, &port, NULL, &tasks[0]);
   if (err == 0)
-    err = auv_task_new(loop, tick_waiter, NULL, &tasks[1]);
+    err = auv_task_new(loop, tick_waiter, NULL, NULL, &tasks[1]);
   for (i = 0; i < 2 && err == 0; i++)
     err = auv_future_add_done_callback(auv_task_future(tasks[i]),
                                        on_task_done, NULL);

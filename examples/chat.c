@@ -238,7 +238,7 @@ static int handle(auv_stream_t *stream, void *arg) {
   }
   if ((err = auv_queue_new(loop, OUTBOX_MAX, &me.outbox)) != 0)
     return err;
-  if ((err = auv_task_new(loop, writer, &me, &wtask)) != 0) {
+  if ((err = auv_task_new(loop, writer, &me, NULL, &wtask)) != 0) {
     auv_queue_free(me.outbox, NULL);
     return err;
   }
@@ -557,7 +557,7 @@ static int run_script(auv_loop_t *loop, int port, auv_task_t **tasks) {
   /* Join in join_rank's order (0, 1, 2): each client connects once the
    * previous one has been welcomed, so who sees whose join is fixed. */
   for (n = 0; n < NCLIENTS && err == 0; n++) {
-    if ((err = auv_task_new(loop, client, &clients[n], &tasks[n])) != 0)
+    if ((err = auv_task_new(loop, client, &clients[n], NULL, &tasks[n])) != 0)
       break;
     err = auv_event_wait(clients[n].joined);
   }

@@ -95,7 +95,7 @@ static int main_task(void *arg, void **result) {
   for (i = 0; i < NCLIENTS; i++) {
     args[i].port = ntohs(((struct sockaddr_in *) &addr)->sin_port);
     args[i].n = i;
-    if (auv_task_new(loop, client, &args[i], &tasks[i]) != 0)
+    if (auv_task_new(loop, client, &args[i], NULL, &tasks[i]) != 0)
       return UV_ENOMEM;
   }
   for (i = 0; i < NCLIENTS; i++) {

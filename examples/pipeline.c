@@ -153,9 +153,9 @@ static int main_task(void *arg, void **result) {
   bc.src = auv_process_stdout(b);
   bc.dst = auv_process_stdin(c);
   ab.copied = bc.copied = 0;
-  err = auv_task_new(loop, copy, &ab, &t1);
+  err = auv_task_new(loop, copy, &ab, NULL, &t1);
   if (err == 0)
-    err = auv_task_new(loop, copy, &bc, &t2);
+    err = auv_task_new(loop, copy, &bc, NULL, &t2);
   if (err != 0)
     goto done;
 

@@ -199,7 +199,7 @@ static int clients_main(void *arg, void **result) {
   int i, n, err = 0, err2;
   (void) result;
   for (n = 0; n < CLIENT_TASKS; n++)
-    if ((err = auv_task_new(loop, client, arg, &tasks[n])) != 0)
+    if ((err = auv_task_new(loop, client, arg, NULL, &tasks[n])) != 0)
       break;
   if (err == 0)
     err = auv_timeout_enter(TIMEOUT, &scope);

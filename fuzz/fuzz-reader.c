@@ -504,7 +504,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&o, 0, sizeof(o));
   o.limit = in.limit;
   if (auv__stream_pipe_new(loop, &o, &r.s) != 0 ||
-      auv_task_new(loop, reader_task, &r, &r.task) != 0 ||
+      auv_task_new(loop, reader_task, &r, NULL, &r.task) != 0 ||
       auv_call_soon(loop, feeder, &r, NULL) != 0)
     abort();
   err = auv_run_until_complete(loop, auv_task_future(r.task), NULL);

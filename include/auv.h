@@ -106,19 +106,19 @@ AUV_EXTERN unsigned int auv_version(void);
 /* "0.1.0-dev" and the like. */
 AUV_EXTERN const char *auv_version_string(void);
 
-typedef void *(*auv_malloc_func)(size_t size);
-typedef void *(*auv_realloc_func)(void *ptr, size_t size);
-typedef void *(*auv_calloc_func)(size_t count, size_t size);
-typedef void (*auv_free_func)(void *ptr);
+typedef void *(*auv_malloc_fn)(size_t size);
+typedef void *(*auv_realloc_fn)(void *ptr, size_t size);
+typedef void *(*auv_calloc_fn)(size_t count, size_t size);
+typedef void (*auv_free_fn)(void *ptr);
 
 /* Replace the functions auv allocates with (libuv has its own:
  * uv_replace_allocator). Call it before creating any loop, or only with
  * functions compatible with the ones in place. Returns UV_EINVAL if any is
  * NULL. Tests use this to make the Nth allocation fail. */
-AUV_EXTERN int auv_replace_allocator(auv_malloc_func malloc_func,
-                                     auv_realloc_func realloc_func,
-                                     auv_calloc_func calloc_func,
-                                     auv_free_func free_func);
+AUV_EXTERN int auv_replace_allocator(auv_malloc_fn malloc_func,
+                                     auv_realloc_fn realloc_func,
+                                     auv_calloc_fn calloc_func,
+                                     auv_free_fn free_func);
 
 /* ------------------------------------------------------------------------
  * Types
@@ -312,7 +312,7 @@ AUV_EXTERN auv_loop_t *auv_future_get_loop(const auv_future_t *future);
  * its loop is closed, UV_ENOTSUP on a task's future (a task's outcome is
  * what its function returns). */
 AUV_EXTERN int auv_future_set_result(auv_future_t *future, void *value,
-                                     auv_free_func free_value);
+                                     auv_free_fn free_value);
 /* Mark the future failed with err, a negative code other than UV_ECANCELED
  * (use auv_future_cancel for that): UV_EINVAL otherwise. AUV_EINVALSTATE if
  * already done, AUV_ECLOSED if its loop is closed, UV_ENOTSUP on a task's
@@ -371,7 +371,7 @@ typedef struct auv_task_options_s {
                                  Rounded up to whole pages, at least 16 KiB,
                                  at most 4 GiB; a 64 KiB guard region comes
                                  on top (see docs/coroutines.md) */
-  auv_free_func free_result;  /* destructor for the result, or NULL; also
+  auv_free_fn free_result;  /* destructor for the result, or NULL; also
                                  called for a result the function set
                                  before it failed or was cancelled */
 } auv_task_options_t;
@@ -382,10 +382,8 @@ typedef struct auv_task_options_s {
  * UV_EINVAL for a NULL argument or a stack_size over the limit,
  * AUV_ECLOSED if the loop is closed. */
 AUV_EXTERN int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
+                            const auv_task_options_t *options,
                             auv_task_t **task);
-AUV_EXTERN int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
-                               const auv_task_options_t *options,
-                               auv_task_t **task);
 AUV_EXTERN auv_future_t *auv_task_future(auv_task_t *task);
 AUV_EXTERN auv_task_t *auv_task_ref(auv_task_t *task);
 AUV_EXTERN void auv_task_unref(auv_task_t *task);

@@ -120,7 +120,7 @@ set +e
     grep 'asm-win64' >/dev/null
   # The DLL exports the API and nothing else: exactly the functions the
   # public headers declare AUV_EXTERN, no internal auv__ symbol.
-  x86_64-w64-mingw32-objdump -p "$dir/libauv-0.dll" >"$logs/windows-dll-exports.txt"
+  x86_64-w64-mingw32-objdump -p "$dir/libauv-0.2.dll" >"$logs/windows-dll-exports.txt"
   python3 - "$logs/windows-dll-exports.txt" include/auv.h include/auv/*.h <<'PY'
 import re, sys
 dump = open(sys.argv[1]).read()
@@ -133,7 +133,7 @@ for path in sys.argv[2:]:
         declared.update(re.findall(r'\b([A-Za-z_]\w*)\s*\(', decl)[:1])
 internal = sorted(n for n in exported if n.startswith('auv__'))
 missing, extra = sorted(declared - exported), sorted(exported - declared)
-print('libauv-0.dll exports %d symbols; the headers declare %d AUV_EXTERN '
+print('libauv-0.2.dll exports %d symbols; the headers declare %d AUV_EXTERN '
       'functions' % (len(exported), len(declared)))
 for what, names in (('internal symbols exported', internal),
                     ('declared but not exported', missing),
@@ -142,11 +142,11 @@ for what, names in (('internal symbols exported', internal),
         print('error: %s: %s' % (what, ' '.join(names)), file=sys.stderr)
 sys.exit(1 if internal or missing or extra or not declared else 0)
 PY
-  # A program links either library: loop-demo.exe imports libauv-0.dll;
+  # A program links either library: loop-demo.exe imports libauv-0.2.dll;
   # loop-demo-static.exe (the same source, AUV_STATIC, libauv_static.a)
   # imports no auv DLL. Both run under wine after the prefix is made.
   x86_64-w64-mingw32-objdump -p "$dir/examples/loop-demo.exe" |
-    grep 'DLL Name: libauv-0.dll' >/dev/null
+    grep 'DLL Name: libauv-0.2.dll' >/dev/null
   if x86_64-w64-mingw32-objdump -p "$dir/examples/loop-demo-static.exe" |
       grep -i 'DLL Name: libauv' >/dev/null; then
     echo "error: loop-demo-static.exe imports an auv DLL" >&2
@@ -182,7 +182,7 @@ wineboot </dev/null >/dev/null 2>&1 || true
 step_result wine-prefix "$t0" 0 "$WINEPREFIX ($(wine --version 2>/dev/null))"
 
 # ---------------------------------------------------------------------------
-# 3b. Both libraries at run time: loop-demo through libauv-0.dll and
+# 3b. Both libraries at run time: loop-demo through libauv-0.2.dll and
 # loop-demo-static with the static library print the same trace (the
 # times in brackets aside) and exit 0.
 # ---------------------------------------------------------------------------
@@ -200,7 +200,7 @@ set +e
 ) 2>&1 | tee "$logs/windows-link.log"
 rc=${PIPESTATUS[0]}
 set -e
-step_result dll-and-static "$t0" "$rc" "loop-demo.exe (libauv-0.dll) and loop-demo-static.exe (libauv_static.a) agree"
+step_result dll-and-static "$t0" "$rc" "loop-demo.exe (libauv-0.2.dll) and loop-demo-static.exe (libauv_static.a) agree"
 
 # ---------------------------------------------------------------------------
 # 4. The Check suite

@@ -10,16 +10,16 @@
 #include "internal.h"
 
 static struct {
-  auv_malloc_func malloc_func;
-  auv_realloc_func realloc_func;
-  auv_calloc_func calloc_func;
-  auv_free_func free_func;
+  auv_malloc_fn malloc_func;
+  auv_realloc_fn realloc_func;
+  auv_calloc_fn calloc_func;
+  auv_free_fn free_func;
 } allocator = { malloc, realloc, calloc, free };
 
-int auv_replace_allocator(auv_malloc_func malloc_func,
-                          auv_realloc_func realloc_func,
-                          auv_calloc_func calloc_func,
-                          auv_free_func free_func) {
+int auv_replace_allocator(auv_malloc_fn malloc_func,
+                          auv_realloc_fn realloc_func,
+                          auv_calloc_fn calloc_func,
+                          auv_free_fn free_func) {
   if (malloc_func == NULL || realloc_func == NULL || calloc_func == NULL ||
       free_func == NULL)
     return UV_EINVAL;

@@ -92,7 +92,7 @@ void auv__req_abort(uv_req_t *req, auv_future_t **out) {
  * was already done (cancelled in at-once mode) or its loop is closing: the
  * caller then disposes of value itself. */
 int auv__req_complete(uv_req_t *req, int err, void *value,
-                      auv_free_func free_value) {
+                      auv_free_fn free_value) {
   auv_future_t *f = req->data;
   int delivered = 0;
   f->cancel_hook = NULL;
@@ -137,7 +137,7 @@ typedef struct {
   void *arg;                  /* its argument */
   void *result;               /* what fn stored in *result */
   int ret;                    /* what fn returned */
-  auv_free_func free_result;  /* destructor for result, or NULL */
+  auv_free_fn free_result;  /* destructor for result, or NULL */
 } work_t;
 
 /* On a pool thread. libuv's queue hands ret and result to the loop thread
@@ -160,7 +160,7 @@ static void work_done(uv_work_t *req, int status) {
 }
 
 static int work_start(auv_loop_t *loop, auv_work_fn fn, void *arg,
-                      auv_free_func free_result, int at_once,
+                      auv_free_fn free_result, int at_once,
                       auv_future_t **out) {
   work_t *w;
   int err;
@@ -184,13 +184,13 @@ static int work_start(auv_loop_t *loop, auv_work_fn fn, void *arg,
 }
 
 int auv_run_in_executor(auv_loop_t *loop, auv_work_fn fn, void *arg,
-                        auv_free_func free_result, auv_future_t **out) {
+                        auv_free_fn free_result, auv_future_t **out) {
   if (loop == NULL || fn == NULL || out == NULL)
     return UV_EINVAL;
   return work_start(loop, fn, arg, free_result, 1, out);
 }
 
-int auv_to_thread(auv_work_fn fn, void *arg, auv_free_func free_result,
+int auv_to_thread(auv_work_fn fn, void *arg, auv_free_fn free_result,
                   void **result) {
   auv_loop_t *loop = auv__req_task_loop();
   auv_future_t *f;

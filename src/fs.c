@@ -61,7 +61,7 @@ static void fs_done(uv_fs_t *req) {
   ssize_t res = req->result;
   int err = res < 0 ? (int) res : 0;
   void *value = NULL;
-  auv_free_func free_value = NULL;
+  auv_free_fn free_value = NULL;
   int delivered;
 
   if (err == 0) {

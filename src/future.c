@@ -163,7 +163,7 @@ static int future_check_pending(const auv_future_t *f) {
 }
 
 int auv__future_set_result(auv_future_t *f, void *value,
-                           auv_free_func free_value) {
+                           auv_free_fn free_value) {
   int err = future_check_pending(f);
   if (err != 0)
     return err;
@@ -196,7 +196,7 @@ void auv__future_finish_cancelled(auv_future_t *f, char *owned_msg) {
 /* A task's outcome is what its function returns: asyncio refuses
  * set_result / set_exception on a Task too. */
 int auv_future_set_result(auv_future_t *f, void *value,
-                          auv_free_func free_value) {
+                          auv_free_fn free_value) {
   if (f == NULL)
     return UV_EINVAL;
   if (f->is_task)

@@ -410,8 +410,8 @@ static void wait_completed(wait_t *w, auv_future_t *f) {
   if (w->left)
     return;
   w->counter--;
-  if (w->counter == 0 || w->mode == AUV_FIRST_COMPLETED ||
-      (w->mode == AUV_FIRST_EXCEPTION && !auv_future_cancelled(f) &&
+  if (w->counter == 0 || w->mode == AUV_WAIT_FIRST_COMPLETED ||
+      (w->mode == AUV_WAIT_FIRST_EXCEPTION && !auv_future_cancelled(f) &&
        auv_future_result(f, NULL) != 0)) {
     if (!auv_future_done(w->waiter))
       auv__future_set_result(w->waiter, NULL, NULL);
@@ -452,8 +452,8 @@ int auv_wait(auv_future_t *const *futures, size_t n, double timeout,
 
   if (futures == NULL || n == 0 || done == NULL || ndone == NULL ||
       pending == NULL || npending == NULL || isnan(timeout) ||
-      (mode != AUV_FIRST_COMPLETED && mode != AUV_FIRST_EXCEPTION &&
-       mode != AUV_ALL_COMPLETED))
+      (mode != AUV_WAIT_FIRST_COMPLETED && mode != AUV_WAIT_FIRST_EXCEPTION &&
+       mode != AUV_WAIT_ALL_COMPLETED))
     return UV_EINVAL;
   if (n > UINT32_MAX / 2)
     return UV_EINVAL;

@@ -74,6 +74,30 @@ typedef struct auv__slot_chunk_s {
   auv__slot_t slots[1];            /* count slots follow */
 } auv__slot_chunk_t;
 
+/* ---- the object registry ------------------------------------------------- */
+/* Every object auv makes that holds libuv handles or requests (streams,
+ * servers, UDP endpoints, processes, signal handlers, ...) is registered
+ * with its loop while it is open, as libuv keeps its handle_queue, so that
+ * auv_loop_close reaches all of them without naming their kinds. An object
+ * embeds an auv__object_t, registers when it is made and unregisters when
+ * its close begins (its own close, or the loop's). */
+typedef struct auv__object_s auv__object_t;
+
+typedef struct auv__object_ops_s {
+  const char *kind;                   /* "stream", "server", ... */
+  /* The loop is closing and the object is still open: close it now, at
+   * once (no waiting for a peer), starting its libuv closes. Called after
+   * the object was unregistered; its close callbacks run in the loop's last
+   * libuv iteration (the host's next one, for an attached loop). */
+  void (*close)(auv__object_t *obj);
+} auv__object_ops_t;
+
+struct auv__object_s {
+  auv__list_t node;                   /* in loop->objects, or unlinked
+                                         (pointing to itself) */
+  const auv__object_ops_t *ops;
+};
+
 /* ---- the loop ------------------------------------------------------------ */
 struct auv_loop_s {
   uv_loop_t *uv;                /* the libuv loop: ours or the host's */
@@ -117,6 +141,7 @@ struct auv_loop_s {
   unsigned nfree_tasks;         /* how many (at most AUV__TASK_POOL_MAX) */
   auv_exception_handler_fn handler;  /* or NULL for the default */
   void *handler_data;
+  auv__list_t objects;          /* auv__object_t: the open I/O objects */
 
   unsigned owned : 1;           /* uv was created by auv_loop_new */
   unsigned running : 1;         /* inside auv_run_forever/_until_complete */
@@ -157,7 +182,7 @@ void auv__slot_run_call(auv_loop_t *loop, auv__qnode_t *node, int discard);
 int auv__req_begin(auv_loop_t *loop, uv_req_t *req, int at_once);
 void auv__req_abort(uv_req_t *req, auv_future_t **out);
 int auv__req_complete(uv_req_t *req, int err, void *value,
-                      auv_free_func free_value);
+                      auv_free_fn free_value);
 auv_loop_t *auv__req_task_loop(void);
 int auv__req_await(auv_future_t *f, void **value);
 
@@ -177,6 +202,13 @@ int auv__stream_start(auv_stream_t *s);
  * never opened, is a stream fed only this way). */
 int auv__stream_feed(auv_stream_t *s, const void *data, size_t len);
 void auv__stream_feed_eof(auv_stream_t *s);
+
+/* the object registry (loop.c): register obj with loop (obj->node must not
+ * be linked); unregister it (a no-op when it is not registered). */
+void auv__object_register(auv_loop_t *loop, auv__object_t *obj,
+                          const auv__object_ops_t *ops);
+void auv__object_unregister(auv__object_t *obj);
+int auv__object_registered(const auv__object_t *obj);
 
 /* signal handlers (signal.c): close the loop's signal handles */
 void auv__signals_close(auv_loop_t *loop);
@@ -217,7 +249,7 @@ struct auv_future_s {
   unsigned retrieved : 1;    /* the error was read by auv_future_result */
   unsigned is_task : 1;      /* this future is the head of an auv_task_t */
   void *value;               /* the result, when state is RESULT */
-  auv_free_func free_value;  /* destructor for value, or NULL */
+  auv_free_fn free_value;  /* destructor for value, or NULL */
   char *cancel_msg;          /* copy of the cancel message, or NULL */
   /* Intercepts auv_future_cancel while pending (gather's children must be
    * cancelled instead, as asyncio's _GatheringFuture.cancel does). */
@@ -240,7 +272,7 @@ struct auv_task_s {
   void *arg;                   /* its argument */
   void *result;                /* what it stored in *result */
   int ret;                     /* what it returned */
-  auv_free_func free_result;   /* destructor for result */
+  auv_free_fn free_result;   /* destructor for result */
   auv_future_t *waiting;       /* the future awaited (a reference), or NULL */
   auv_handle_t sleep_handle;   /* auv_sleep's timer, while sleeping */
   char *name;                  /* heap copy of a name given by the program */
@@ -280,7 +312,7 @@ void auv__timeouts_task_ended(auv_task_t *t, int report);
 void auv__future_init(auv_future_t *f, auv_loop_t *loop);
 void auv__future_pool_destroy(auv_loop_t *loop);
 int auv__future_set_result(auv_future_t *f, void *value,
-                           auv_free_func free_value);
+                           auv_free_fn free_value);
 int auv__future_set_error(auv_future_t *f, int err);
 void auv__future_finish_cancelled(auv_future_t *f, char *owned_msg);
 void auv__future_run_callbacks(auv_loop_t *loop, auv__qnode_t *node,

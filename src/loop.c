@@ -303,6 +303,7 @@ static int loop_init(auv_loop_t *loop, uv_loop_t *uv, int owned) {
   loop->pass_budget_ns = DEFAULT_PASS_BUDGET_NS;
   loop->slow_ns = DEFAULT_SLOW_NS;
   auv__fifo_init(&loop->ready);
+  auv__list_init(&loop->objects);
   auv__fifo_init(&loop->ts_queue);
   auv__coro_init_main(&loop->main_coro);
   env = getenv("AUV_DEBUG");
@@ -435,6 +436,38 @@ static void loop_shutdown(auv_loop_t *loop) {
   uv_close((uv_handle_t *) &loop->async, handle_closed);
 }
 
+/* ------------------------------------------------------------------------
+ * The object registry
+ * ------------------------------------------------------------------------ */
+
+void auv__object_register(auv_loop_t *loop, auv__object_t *obj,
+                          const auv__object_ops_t *ops) {
+  assert(ops != NULL && ops->close != NULL);
+  assert(!loop->closing);
+  obj->ops = ops;
+  auv__list_insert_tail(&loop->objects, &obj->node);
+}
+
+void auv__object_unregister(auv__object_t *obj) {
+  auv__list_remove(&obj->node);
+}
+
+int auv__object_registered(const auv__object_t *obj) {
+  return obj->node.next != &obj->node;
+}
+
+/* Close every object still open, oldest first. Each is unlinked before its
+ * close runs, and a close may register nothing new (the loop is closing),
+ * so this ends. */
+static void objects_close(auv_loop_t *loop) {
+  auv__list_t *n;
+  while ((n = auv__list_first(&loop->objects)) != NULL) {
+    auv__object_t *obj = AUV__CONTAINER_OF(n, auv__object_t, node);
+    auv__object_unregister(obj);
+    obj->ops->close(obj);
+  }
+}
+
 int auv_loop_close(auv_loop_t *loop) {
   int err;
 
@@ -451,6 +484,7 @@ int auv_loop_close(auv_loop_t *loop) {
     auv__signals_close(loop);  /* before pending callbacks are dropped */
     auv__processes_close(loop);  /* the children go on, unreaped */
     auv__streams_close(loop);  /* flushing streams: abort (drop) */
+    objects_close(loop);
     loop_shutdown(loop);
   }
   if (loop->owned) {

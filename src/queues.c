@@ -443,7 +443,7 @@ static void list_release_all(auv_queue_t *q, auv__list_t *list) {
  * closing no task will ever resume (auv_run abandons the ones that ignore
  * cancellation), so then everything is released. Items go to free_item in
  * the order gets would have returned them. */
-int auv_queue_free(auv_queue_t *q, auv_free_func free_item) {
+int auv_queue_free(auv_queue_t *q, auv_free_fn free_item) {
   waiter_t *w;
   if (q == NULL)
     return UV_EINVAL;
@@ -709,7 +709,7 @@ int auv_queue_join_future(auv_queue_t *q, auv_future_t **out) {
 /* Python 3.13's Queue.shutdown. Items dropped by an immediate shutdown are
  * popped before free_item sees them, so free_item may use the queue (a put
  * from it fails with AUV_EQSHUTDOWN). */
-int auv_queue_shutdown(auv_queue_t *q, int immediate, auv_free_func free_item) {
+int auv_queue_shutdown(auv_queue_t *q, int immediate, auv_free_fn free_item) {
   waiter_t *w;
   if (q == NULL)
     return UV_EINVAL;

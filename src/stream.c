@@ -111,7 +111,7 @@ typedef struct wreq_s {
   uv_write_t req;             /* req.data = the stream */
   size_t len;                 /* bytes this request carries */
   void *owned;                /* write_owned's data, or NULL */
-  auv_free_func free_owned;   /* its destructor, or NULL */
+  auv_free_fn free_owned;   /* its destructor, or NULL */
 } wreq_t;
 
 typedef union {
@@ -1312,7 +1312,7 @@ int auv_stream_write(auv_stream_t *s, const void *buf, size_t len) {
 }
 
 int auv_stream_write_owned(auv_stream_t *s, void *data, size_t len,
-                           auv_free_func free_data) {
+                           auv_free_fn free_data) {
   uv_buf_t b;
   ssize_t sent;
   wreq_t *w;
@@ -1992,7 +1992,7 @@ static void accept_one(listener_t *l) {
     memset(&topts, 0, sizeof(topts));
     topts.stack_size = sv->stack_size;
     s->server = sv;
-    err = auv_task_new_ex(sv->loop, conn_task, s, &topts, &task);
+    err = auv_task_new(sv->loop, conn_task, s, &topts, &task);
     if (err == 0) {
       err = auv_future_add_done_callback(auv_task_future(task), conn_done, s);
       if (err != 0)

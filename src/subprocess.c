@@ -476,7 +476,7 @@ void auv_process_free(auv_process_t *p) {
   process_unref(p);
 }
 
-void auv_bytes_free(auv_bytes_t *bytes) {
+void auv_bytes_clear(auv_bytes_t *bytes) {
   if (bytes == NULL)
     return;
   auv__free(bytes->data);
@@ -693,7 +693,7 @@ int auv_process_communicate(auv_process_t *p, const void *input, size_t len,
     memset(&topts, 0, sizeof(topts));
     topts.name = "communicate-stderr";
     topts.stack_size = HELPER_STACK;
-    err = auv_task_new_ex(p->loop, helper_fn, &ec, &topts, &helper);
+    err = auv_task_new(p->loop, helper_fn, &ec, &topts, &helper);
     if (err != 0)
       goto done;
   }
@@ -774,8 +774,8 @@ typedef struct comm_s {
 
 static void comm_free(void *arg) {
   comm_t *c = arg;
-  auv_bytes_free(&c->res.out);
-  auv_bytes_free(&c->res.err);
+  auv_bytes_clear(&c->res.out);
+  auv_bytes_clear(&c->res.err);
   process_unref(c->p);
   auv__free(c);
 }
@@ -811,7 +811,7 @@ int auv_process_communicate_future(auv_process_t *p, const void *input,
   memset(&topts, 0, sizeof(topts));
   topts.name = "communicate";
   topts.free_result = comm_free;
-  err = auv_task_new_ex(p->loop, comm_fn, c, &topts, &t);
+  err = auv_task_new(p->loop, comm_fn, c, &topts, &t);
   if (err != 0) {
     auv__free(c);
     return err;

@@ -47,11 +47,6 @@ static unsigned long task_counter;
  * Creation and destruction
  * ------------------------------------------------------------------------ */
 
-int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
-                 auv_task_t **task) {
-  return auv_task_new_ex(loop, fn, arg, NULL, task);
-}
-
 /* "Task-<n>" without snprintf: creating a task is on the fast path. */
 static void format_default_name(char *buf, unsigned long n) {
   char digits[24];
@@ -67,8 +62,8 @@ static void format_default_name(char *buf, unsigned long n) {
   *buf = '\0';
 }
 
-int auv_task_new_ex(auv_loop_t *loop, auv_task_fn fn, void *arg,
-                    const auv_task_options_t *options, auv_task_t **out) {
+int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
+                 const auv_task_options_t *options, auv_task_t **out) {
   auv_task_t *t;
   size_t stack_size;
   int err;
@@ -675,7 +670,7 @@ int auv_run(auv_task_fn main_fn, void *arg, void **result) {
   err = auv_loop_new(&loop);
   if (err != 0)
     return err;
-  err = auv_task_new(loop, main_fn, arg, &task);
+  err = auv_task_new(loop, main_fn, arg, NULL, &task);
   if (err == 0) {
     err = auv_run_until_complete(loop, auv_task_future(task), result);
     auv_task_unref(task);

@@ -138,7 +138,7 @@ int auv_taskgroup_create_task(auv_taskgroup_t *g, auv_task_fn fn, void *arg,
   err = group_reserve(g);
   if (err != 0)
     return err;
-  err = auv_task_new_ex(g->loop, fn, arg, options, &t);
+  err = auv_task_new(g->loop, fn, arg, options, &t);
   if (err != 0)
     return err;
   /* A new task's first callback is stored inline: this cannot fail. */

@@ -683,7 +683,7 @@ int auv_udp_getpeername(const auv_udp_t *ep, struct sockaddr_storage *addr) {
   return uv_udp_getpeername(&ep->handle, (struct sockaddr *) addr, &n);
 }
 
-uv_udp_t *auv_udp_handle(auv_udp_t *ep) {
+uv_udp_t *auv_udp_uv(auv_udp_t *ep) {
   return ep != NULL ? &ep->handle : NULL;
 }
 

@@ -207,7 +207,7 @@ int test_run_main(auv_loop_t **loop, auv_task_fn fn, void *arg) {
   auv_task_t *m = NULL;
   int err;
   *loop = test_loop_new();
-  ck_assert_int_eq(auv_task_new(*loop, fn, arg, &m), 0);
+  ck_assert_int_eq(auv_task_new(*loop, fn, arg, NULL, &m), 0);
   err = auv_run_until_complete(*loop, auv_task_future(m), NULL);
   auv_task_unref(m);
   CLOSE_LOOP(*loop);
@@ -217,7 +217,7 @@ int test_run_main(auv_loop_t **loop, auv_task_fn fn, void *arg) {
 
 auv_task_t *test_spawn(auv_loop_t *loop, auv_task_fn fn, void *arg) {
   auv_task_t *t = NULL;
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &t), 0);
+  ck_assert_int_eq(auv_task_new(loop, fn, arg, NULL, &t), 0);
   return t;
 }
 

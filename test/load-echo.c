@@ -319,7 +319,7 @@ static int run_clients(void) {
   memset(&to, 0, sizeof(to));
   to.stack_size = TASK_STACK;
   for (i = 0; i < nconns && err == 0; i++) {
-    err = auv_task_new_ex(client_loop, client_task, (void *) (intptr_t) i,
+    err = auv_task_new(client_loop, client_task, (void *) (intptr_t) i,
                           &to, &tasks[i]);
     if (err == 0)
       started++;
@@ -447,7 +447,7 @@ static int run_loop(auv_task_fn fn, void *arg) {
   cst.live_start = atomic_load(&live_blocks);
   err = auv_loop_new(&client_loop);
   if (err == 0)
-    err = auv_task_new(client_loop, fn, arg, &t);
+    err = auv_task_new(client_loop, fn, arg, NULL, &t);
   if (err != 0) {
     fprintf(stderr, "load-echo: %s\n", auv_err_name(err));
     return err;

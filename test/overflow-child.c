@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
     return 91;
   memset(&opts, 0, sizeof(opts));
   opts.name = "first-name";
-  if (auv_task_new_ex(loop, overflowing_task, NULL, &opts, &task) != 0)
+  if (auv_task_new(loop, overflowing_task, NULL, &opts, &task) != 0)
     return 92;
   if (auv_task_set_name(task, "overflowing-task") != 0)
     return 93;

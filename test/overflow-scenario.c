@@ -196,16 +196,16 @@ int overflow_scenario_run(const char *which) {
    * its neighbours get unguarded stacks (red zones). */
   for (i = 0; i < fillers; i++) {
     auv_task_t *f;
-    if (auv_task_new(loop, filler_task, NULL, &f) != 0)
+    if (auv_task_new(loop, filler_task, NULL, NULL, &f) != 0)
       return 93;
   }
   memset(&opts, 0, sizeof(opts));
   opts.name = OVERFLOW_TASK_NAME;
-  if (auv_task_new_ex(loop, big_frame_task, NULL, &opts, &task) != 0)
+  if (auv_task_new(loop, big_frame_task, NULL, &opts, &task) != 0)
     return 92;
   for (t = 0; t < NEIGHBOURS; t++) {
     auv_task_t *n;
-    if (auv_task_new(loop, neighbour_task, (void *) (intptr_t) t, &n) != 0)
+    if (auv_task_new(loop, neighbour_task, (void *) (intptr_t) t, NULL, &n) != 0)
       return 93;
   }
   auv_run_until_complete(loop, auv_task_future(task), NULL);

@@ -31,7 +31,7 @@ static inline int ticks(int n) {
 
 static inline auv_task_t *spawn(auv_task_fn fn, void *arg) {
   auv_task_t *task = NULL;
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, fn, arg, NULL, &task), 0);
   return task;
 }
 

@@ -138,7 +138,7 @@ START_TEST(callee_saved_registers_survive_switches_between_tasks) {
   for (i = 0; i < 5; i++) {
     c[i].seed = 0x1000u * (uint64_t)(i + 1) + 17;
     c[i].got = 0;
-    ck_assert_int_eq(auv_task_new(loop, churn_task, &c[i], &tasks[i]), 0);
+    ck_assert_int_eq(auv_task_new(loop, churn_task, &c[i], NULL, &tasks[i]), 0);
   }
   ck_assert_int_eq(
       auv_run_until_complete(loop, auv_task_future(tasks[4]), NULL), 0);
@@ -236,7 +236,7 @@ START_TEST(each_task_keeps_its_own_rounding_mode_and_the_loop_keeps_its_own) {
   probe.loop = loop;
   ck_assert_int_eq(auv_call_soon(loop, probe_cb, &probe, NULL), 0);
   for (i = 0; i < 4; i++)
-    ck_assert_int_eq(auv_task_new(loop, rounding_task, &r[i], &tasks[i]), 0);
+    ck_assert_int_eq(auv_task_new(loop, rounding_task, &r[i], NULL, &tasks[i]), 0);
   ck_assert_int_eq(
       auv_run_until_complete(loop, auv_task_future(tasks[3]), NULL), 0);
   probe.stop = 1; /* its last run is still queued: one more iteration */
@@ -269,7 +269,7 @@ START_TEST(a_new_task_starts_with_the_loop_threads_rounding_mode) {
   rounder_t r = {FE_TOWARDZERO, -1, 0};
   auv_task_t *task;
   ck_assert_int_eq(fesetround(FE_UPWARD), 0);
-  ck_assert_int_eq(auv_task_new(loop, rounding_task, &r, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, rounding_task, &r, NULL, &task), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
                    0);
   /* Like a new thread, which inherits its creator's environment. */
@@ -334,7 +334,7 @@ START_TEST(a_task_with_a_one_mib_stack_can_use_512_kib_of_locals) {
   auv_task_t *task;
   memset(&opts, 0, sizeof(opts));
   opts.stack_size = 1024 * 1024;
-  ck_assert_int_eq(auv_task_new_ex(loop, stack_user, &u, &opts, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, stack_user, &u, &opts, &task), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
                    0);
   ck_assert_int_eq(u.switched, 1);
@@ -352,7 +352,7 @@ START_TEST(a_task_with_the_default_stack_can_use_128_kib_of_locals) {
   int i;
   ck_assert_int_ge(AUV_TASK_DEFAULT_STACK_SIZE, 256 * 1024);
   for (i = 0; i < 3; i++)
-    ck_assert_int_eq(auv_task_new(loop, stack_user, &u[i], &tasks[i]), 0);
+    ck_assert_int_eq(auv_task_new(loop, stack_user, &u[i], NULL, &tasks[i]), 0);
   ck_assert_int_eq(
       auv_run_until_complete(loop, auv_task_future(tasks[2]), NULL), 0);
   for (i = 0; i < 3; i++) {
@@ -387,7 +387,7 @@ START_TEST(live_tasks_run_on_distinct_stacks_away_from_the_thread_stack) {
   int i, j;
   memset(w, 0, sizeof(w));
   for (i = 0; i < 3; i++)
-    ck_assert_int_eq(auv_task_new(loop, where_task, &w[i], &tasks[i]), 0);
+    ck_assert_int_eq(auv_task_new(loop, where_task, &w[i], NULL, &tasks[i]), 0);
   ck_assert_int_eq(
       auv_run_until_complete(loop, auv_task_future(tasks[2]), NULL), 0);
   for (i = 0; i < 3; i++) {
@@ -447,7 +447,7 @@ START_TEST(a_stack_reused_by_a_new_task_or_a_new_loop_starts_clean) {
     auv_loop_t *loop = test_loop_new();
     auv_task_t *a, *b;
     unsigned long got = 0;
-    ck_assert_int_eq(auv_task_new(loop, leave_frames, NULL, &a), 0);
+    ck_assert_int_eq(auv_task_new(loop, leave_frames, NULL, NULL, &a), 0);
     ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(a), NULL),
                      0);
     auv_task_unref(a);
@@ -455,7 +455,7 @@ START_TEST(a_stack_reused_by_a_new_task_or_a_new_loop_starts_clean) {
       CLOSE_LOOP(loop);
       loop = test_loop_new();
     }
-    ck_assert_int_eq(auv_task_new(loop, array_in_own_frame, &got, &b), 0);
+    ck_assert_int_eq(auv_task_new(loop, array_in_own_frame, &got, NULL, &b), 0);
     ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(b), NULL),
                      0);
     ck_assert_uint_eq(got, want);
@@ -534,7 +534,7 @@ static void overflow_child(int err_fd) {
     _exit(91);
   memset(&opts, 0, sizeof(opts));
   opts.name = "first-name";
-  if (auv_task_new_ex(loop, overflowing_task, NULL, &opts, &task) != 0)
+  if (auv_task_new(loop, overflowing_task, NULL, &opts, &task) != 0)
     _exit(92);
   /* The report must use the current name. */
   if (auv_task_set_name(task, "overflowing-task") != 0)
@@ -593,8 +593,8 @@ static int overflow_main(void *arg, void **result) {
   }
   snprintf(text, sizeof(text), "%.*s", (int)err.len,
            err.data != NULL ? err.data : "");
-  auv_bytes_free(&out);
-  auv_bytes_free(&err);
+  auv_bytes_clear(&out);
+  auv_bytes_clear(&err);
   auv_process_free(p);
   ck_assert_msg(status == 0, "communicate with the child: %s; stderr: %s",
                 auv_err_name(status), text);

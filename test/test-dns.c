@@ -127,7 +127,7 @@ START_TEST(task_forms_resolve_and_hand_over_the_list) {
   dns_task_t d;
   auv_task_t *task;
   memset(&d, 0, sizeof(d));
-  ck_assert_int_eq(auv_task_new(loop, dns_task, &d, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, dns_task, &d, NULL, &task), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
                    0);
   ck_assert_int_eq(d.err4, 0);

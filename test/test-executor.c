@@ -157,7 +157,7 @@ START_TEST(to_thread_in_a_task_returns_the_result) {
   auv_loop_t *loop = test_loop_new();
   auv_task_t *task;
   void *value = NULL;
-  ck_assert_int_eq(auv_task_new(loop, to_thread_task, NULL, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, to_thread_task, NULL, NULL, &task), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task),
                                           &value), 0);
   ck_assert_int_eq((uintptr_t) value, 2);
@@ -285,7 +285,7 @@ START_TEST(to_thread_cancelled_while_running_returns_after_the_work) {
   freed_count = 0;
   c.loop = loop;
   ck_assert_int_eq(uv_sem_init(&c.cancelled, 0), 0);
-  ck_assert_int_eq(auv_task_new(loop, to_thread_cancelled_task, &c, &c.task),
+  ck_assert_int_eq(auv_task_new(loop, to_thread_cancelled_task, &c, NULL, &c.task),
                    0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(c.task),
                                           NULL), UV_ECANCELED);
@@ -315,7 +315,7 @@ START_TEST(to_thread_cancelled_while_queued_returns_at_once_and_never_runs) {
   auv_task_t *task;
   ran_count = 0;
   pool_fill(loop, &pool);
-  ck_assert_int_eq(auv_task_new(loop, to_thread_count_run, NULL, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, to_thread_count_run, NULL, NULL, &task), 0);
   /* Let the task start and queue its work behind the blockers. */
   ck_assert_int_eq(auv_call_soon(loop, stop_cb, loop, NULL), 0);
   ck_assert_int_eq(auv_run_forever(loop), 0);

@@ -163,7 +163,7 @@ START_TEST(task_forms_walk_through_a_files_life) {
   auv_task_t *task;
   walk_t w = {0, 0};
   make_dir();
-  ck_assert_int_eq(auv_task_new(loop, walk_task, &w, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, walk_task, &w, NULL, &task), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
                    0);
   ck_assert_msg(w.err == 0, "step %d failed: %s", w.step,
@@ -234,7 +234,7 @@ START_TEST(cancelling_a_task_in_a_queued_request_cancels_it) {
   make_dir();
   in_dir(path, sizeof(path), "never");
   pool_fill(loop, &pool);
-  ck_assert_int_eq(auv_task_new(loop, mkdir_task, path, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, mkdir_task, path, NULL, &task), 0);
   ck_assert_int_eq(auv_call_soon(loop, stop_cb, loop, NULL), 0);
   ck_assert_int_eq(auv_run_forever(loop), 0);
   ck_assert_int_eq(auv_task_cancel(task, NULL), 1);
@@ -282,7 +282,7 @@ START_TEST(many_tasks_do_file_work_at_once) {
   intptr_t i;
   make_dir();
   for (i = 0; i < N; i++) {
-    ck_assert_int_eq(auv_task_new(loop, file_task, (void *) i, &tasks[i]), 0);
+    ck_assert_int_eq(auv_task_new(loop, file_task, (void *) i, NULL, &tasks[i]), 0);
     fs[i] = auv_task_future(tasks[i]);
   }
   ck_assert_int_eq(auv_gather(loop, fs, N, 0, &all), 0);

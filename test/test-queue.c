@@ -53,7 +53,7 @@ static void mark(void *token) {
 
 static auv_task_t *new_task(auv_loop_t *loop, auv_task_fn fn, void *arg) {
   auv_task_t *task = NULL;
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, fn, arg, NULL, &task), 0);
   return task;
 }
 
@@ -1448,7 +1448,7 @@ static void stress_run(int kind) {
   opts.stack_size = 16 * 1024;
   for (i = 0; i < n; i++) {
     int producer = i < ST.nprod;
-    ck_assert_int_eq(auv_task_new_ex(ST.loop,
+    ck_assert_int_eq(auv_task_new(ST.loop,
                                      producer ? stress_producer
                                               : stress_consumer,
                                      (void *)(intptr_t)i, &opts,

@@ -200,7 +200,7 @@ START_TEST(a_task_awaits_the_next_sigusr2) {
   auv_task_t *t = NULL;
   void *r = (void *) 1;
   guard_start(&g);
-  ck_assert_int_eq(auv_task_new(loop, wait_usr2, loop, &t), 0);
+  ck_assert_int_eq(auv_task_new(loop, wait_usr2, loop, NULL, &t), 0);
   ck_assert_int_eq(auv_call_later(loop, 0.01, kill_usr2, NULL, NULL), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(t), &r), 0);
   ck_assert_int_eq((int) (intptr_t) r, 0);
@@ -215,7 +215,7 @@ static int cancel_a_waiter(void *arg, void **result) {
   auv_task_t *t = NULL;
   void *r = NULL;
   (void) result;
-  ck_assert_int_eq(auv_task_new(loop, wait_usr2, loop, &t), 0);
+  ck_assert_int_eq(auv_task_new(loop, wait_usr2, loop, NULL, &t), 0);
   ck_assert_int_eq(auv_sleep(0), 0);  /* it waits now */
   ck_assert_int_eq(auv_task_cancel(t, NULL), 1);
   ck_assert_int_eq(auv_await(auv_task_future(t), &r), 0);
@@ -230,7 +230,7 @@ START_TEST(a_cancelled_waiter_leaves_and_frees_its_handle) {
   auv_task_t *t = NULL;
   auv_future_t *f = NULL;
   guard_start(&g);
-  ck_assert_int_eq(auv_task_new(loop, cancel_a_waiter, loop, &t), 0);
+  ck_assert_int_eq(auv_task_new(loop, cancel_a_waiter, loop, NULL, &t), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(t), NULL), 0);
   auv_task_unref(t);
   /* Nothing waits on SIG_B any more, so nothing keeps the loop alive. */

@@ -193,8 +193,8 @@ static int communicate_main(void *arg, void **result) {
   trace_addf(t, "cat=%s,%s,%d", show(&out, 1, b1, sizeof(b1)),
              show(&err, 1, b2, sizeof(b2)), rc);
   ck_assert_ptr_null(err.data);  /* empty is NULL */
-  auv_bytes_free(&out);
-  auv_bytes_free(&err);
+  auv_bytes_clear(&out);
+  auv_bytes_clear(&err);
   /* communicate closed the pipes it read. */
   ck_assert_ptr_null(auv_process_stdout(p));
   ck_assert_ptr_null(auv_process_stderr(p));
@@ -205,8 +205,8 @@ static int communicate_main(void *arg, void **result) {
   ck_assert_int_eq(auv_process_communicate(p, NULL, 0, &out, &err, &rc), 0);
   trace_addf(t, "apart=%s,%s,%d", show(&out, 1, b1, sizeof(b1)),
              show(&err, 1, b2, sizeof(b2)), rc);
-  auv_bytes_free(&out);
-  auv_bytes_free(&err);
+  auv_bytes_clear(&out);
+  auv_bytes_clear(&err);
   auv_process_free(p);
 
   p = spawn(CHILD("out", "out", "err", "err", "exit", "5"), AUV_STDIO_INHERIT,
@@ -216,7 +216,7 @@ static int communicate_main(void *arg, void **result) {
   trace_addf(t, "merged=%s,%s,%d", show(&out, 1, b1, sizeof(b1)),
              show(&err, 0, b2, sizeof(b2)), rc);
   ck_assert_ptr_null(err.data);
-  auv_bytes_free(&out);
+  auv_bytes_clear(&out);
   auv_process_free(p);
 
   /* The child exits without reading: the broken pipe is not an error. */
@@ -239,7 +239,7 @@ static int communicate_main(void *arg, void **result) {
   ck_assert_int_eq(auv_process_communicate(p, NULL, 0, &out, &err, &rc), 0);
   trace_addf(t, "devnull=%s,%s,%d", show(&out, 0, b1, sizeof(b1)),
              show(&err, 1, b2, sizeof(b2)), rc);
-  auv_bytes_free(&err);
+  auv_bytes_clear(&err);
   auv_process_free(p);
   return 0;
 }
@@ -283,8 +283,8 @@ static int big_main(void *arg, void **result) {
   ck_assert_uint_eq(out.len, BIG_LEN);
   ck_assert_int_eq(memcmp(out.data, in, BIG_LEN), 0);
   ck_assert_uint_eq(err.len, 0);
-  auv_bytes_free(&out);
-  auv_bytes_free(&err);
+  auv_bytes_clear(&out);
+  auv_bytes_clear(&err);
   ck_assert_ptr_null(out.data);
   auv_process_free(p);
   free(in);
@@ -314,8 +314,8 @@ static int flood_main(void *arg, void **result) {
   ck_assert_uint_eq(err.len, 300000);
   for (i = 0; i < err.len; i++)
     ck_assert_int_eq(err.data[i], 0);
-  auv_bytes_free(&out);
-  auv_bytes_free(&err);
+  auv_bytes_clear(&out);
+  auv_bytes_clear(&err);
   auv_process_free(p);
   /* The same discarding both outputs. */
   p = spawn(CHILD("zeros", "300000", "out", "done"), AUV_STDIO_INHERIT,
@@ -494,8 +494,8 @@ static int two_waiters_main(void *arg, void **result) {
   (void) arg;
   (void) result;
   trace_init(&t);
-  ck_assert_int_eq(auv_task_new(loop, waiter_task, &a, &ta), 0);
-  ck_assert_int_eq(auv_task_new(loop, waiter_task, &b, &tb), 0);
+  ck_assert_int_eq(auv_task_new(loop, waiter_task, &a, NULL, &ta), 0);
+  ck_assert_int_eq(auv_task_new(loop, waiter_task, &b, NULL, &tb), 0);
   ck_assert_int_eq(auv_sleep(0), 0);  /* both wait now */
   ck_assert_int_eq(auv_stream_write(auv_process_stdin(p), "go\n", 3), 0);
   /* The program gives up its reference while both still wait: they hold
@@ -632,7 +632,7 @@ static int cancel_wait_main(void *arg, void **result) {
   int rc = -1;
   (void) arg;
   (void) result;
-  ck_assert_int_eq(auv_task_new(loop, plain_wait_task, &w, &t), 0);
+  ck_assert_int_eq(auv_task_new(loop, plain_wait_task, &w, NULL, &t), 0);
   ck_assert_int_eq(auv_sleep(0), 0);
   ck_assert_int_eq(auv_task_cancel(t, NULL), 1);
   ck_assert_int_eq(auv_await(auv_task_future(t), NULL), 0);
@@ -688,7 +688,7 @@ static int cancel_communicate_main(void *arg, void **result) {
   ck_assert_int_eq(auv_stream_readline(auv_process_stderr(p), line,
                                        sizeof(line), &len), 0);
   /* A communicate cancelled before its first step never starts. */
-  ck_assert_int_eq(auv_task_new(loop, comm_task, &c, &t), 0);
+  ck_assert_int_eq(auv_task_new(loop, comm_task, &c, NULL, &t), 0);
   ck_assert_int_eq(auv_task_cancel(t, NULL), 1);
   ck_assert_int_eq(auv_await(auv_task_future(t), NULL), UV_ECANCELED);
   auv_task_unref(t);
@@ -700,7 +700,7 @@ static int cancel_communicate_main(void *arg, void **result) {
    * the stderr helper, parking in the read of stdout) in the snapshot
    * before this task's, with no poll in between. */
   c.ret = 1;
-  ck_assert_int_eq(auv_task_new(loop, comm_task, &c, &t), 0);
+  ck_assert_int_eq(auv_task_new(loop, comm_task, &c, NULL, &t), 0);
   ck_assert_int_eq(auv_sleep(0), 0);
   ck_assert_int_eq(auv_task_cancel(t, NULL), 1);
   ck_assert_int_eq(auv_await(auv_task_future(t), NULL), 0);
@@ -710,8 +710,8 @@ static int cancel_communicate_main(void *arg, void **result) {
    * (the "end" line may or may not have been read before the cancel). */
   ck_assert_int_eq(auv_process_wait(p, &rc), 0);
   ck_assert_int_eq(rc, 0);
-  auv_bytes_free(&c.out);
-  auv_bytes_free(&c.err);
+  auv_bytes_clear(&c.out);
+  auv_bytes_clear(&c.err);
   auv_process_free(p);
   return 0;
 }
@@ -738,7 +738,7 @@ static int devnull_main(void *arg, void **result) {
   ck_assert_uint_eq(out.len, 4);
   ck_assert_int_eq(memcmp(out.data, "end\n", 4), 0);
   ck_assert_ptr_null(err.data);
-  auv_bytes_free(&out);
+  auv_bytes_clear(&out);
   auv_process_free(p);
   /* stdout to the null device, stderr merged into it: nothing anywhere. */
   p = spawn(CHILD("out", "a", "err", "b", "exit", "6"), AUV_STDIO_DEVNULL,
@@ -788,7 +788,7 @@ static int env_cwd_main(void *arg, void **result) {
   ck_assert_int_eq(rc, 0);
   ck_assert_uint_eq(out.len, strlen(expect));
   ck_assert_int_eq(memcmp(out.data, expect, out.len), 0);
-  auv_bytes_free(&out);
+  auv_bytes_clear(&out);
   auv_process_free(p);
   return 0;
 }
@@ -882,7 +882,7 @@ START_TEST(bad_options_are_einval_and_allocate_nothing) {
   ck_assert_ptr_null(auv_process_stdout(NULL));
   ck_assert_ptr_null(auv_process_stderr(NULL));
   auv_process_free(NULL);
-  auv_bytes_free(NULL);
+  auv_bytes_clear(NULL);
   ck_assert_ptr_null(f);
   /* A closed loop spawns nothing (a future keeps its memory). */
   ck_assert_int_eq(auv_future_new(loop, &f), 0);
@@ -966,7 +966,7 @@ START_TEST(closing_the_loop_while_a_child_runs_closes_its_handles) {
   auv_future_t *f;
   int rc, pid, qpid;
   loop = test_loop_new();
-  ck_assert_int_eq(auv_task_new(loop, spawn_and_keep_main, &p, &m), 0);
+  ck_assert_int_eq(auv_task_new(loop, spawn_and_keep_main, &p, NULL, &m), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(m), NULL), 0);
   auv_task_unref(m);
   ck_assert_int_eq(auv_process_wait_future(p, &f), 0);
@@ -1029,8 +1029,8 @@ static int alloc_main(void *arg, void **result) {
       ck_assert_uint_eq(out.len, 11);
       ck_assert_int_eq(memcmp(out.data, "0123456789\n", 11), 0);
     }
-    auv_bytes_free(&out);
-    auv_bytes_free(&err);
+    auv_bytes_clear(&out);
+    auv_bytes_clear(&err);
     if (rc != 0) {
       /* The child may still run (its input not written): end it. */
       auv_process_kill(p);

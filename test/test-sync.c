@@ -40,7 +40,7 @@ static auv_task_t *tb, *tc, *tw1, *tw2, *tw3, *ta;
 
 static auv_task_t *spawn(auv_task_fn fn, const char *name) {
   auv_task_t *task = NULL;
-  ck_assert_int_eq(auv_task_new(loop, fn, (void *)name, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, fn, (void *)name, NULL, &task), 0);
   return task;
 }
 
@@ -932,7 +932,7 @@ START_TEST(lock_future_waiter_behind_a_cancelled_task_waiter_is_not_overtaken) {
   setup_loop();
   ck_assert_int_eq(auv_lock_new(loop, &lock), 0);
   ck_assert_int_eq(auv_lock_acquire_future(lock, &held), 0);
-  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, lock, &fw_b), 0);
+  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, lock, NULL, &fw_b), 0);
   ck_assert_int_eq(auv_call_soon(loop, fw_queue_future, lock, NULL), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(fw_b), NULL),
                    UV_ECANCELED);
@@ -959,7 +959,7 @@ START_TEST(semaphore_future_waiter_behind_a_cancelled_task_waiter_gets_the_unit)
   auv_future_t *newcomer;
   setup_loop();
   ck_assert_int_eq(auv_semaphore_new(loop, 0, &sem), 0);
-  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, sem, &fw_b), 0);
+  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, sem, NULL, &fw_b), 0);
   ck_assert_int_eq(auv_call_soon(loop, fw_queue_future, sem, NULL), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(fw_b), NULL),
                    UV_ECANCELED);
@@ -976,7 +976,7 @@ START_TEST(semaphore_future_waiter_behind_a_cancelled_task_waiter_gets_the_unit)
   /* The fast path with a live (woken, not yet run) task waiter ahead: a
    * newcomer does not jump ahead of it, even with a unit free. */
   auv_task_unref(fw_b);
-  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, sem, &fw_b), 0);
+  ck_assert_int_eq(auv_task_new(loop, cancelled_parker, sem, NULL, &fw_b), 0);
   run_once_loop();                                 /* B parks */
   ck_assert_int_eq(auv_semaphore_release(sem), 0); /* B woken, unit taken */
   ck_assert_int_eq(auv_semaphore_release(sem), 0); /* one unit free */
@@ -1525,7 +1525,7 @@ static int parked_main(void *arg, void **result) {
     auv_task_t *task = NULL;
     int c1, c2;
     ck_assert_int_eq(
-        auv_task_new(loop, parked_waiter, (void *)(uintptr_t)i, &task), 0);
+        auv_task_new(loop, parked_waiter, (void *)(uintptr_t)i, NULL, &task), 0);
     SLEEP0();  /* the task parks */
     c1 = auv_task_cancel(task, "first");
     c2 = auv_task_cancel(task, "second");

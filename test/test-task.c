@@ -72,7 +72,7 @@ static void run_once(auv_loop_t *loop) {
 
 static auv_task_t *new_task(auv_loop_t *loop, auv_task_fn fn, void *arg) {
   auv_task_t *task = NULL;
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &task), 0);
+  ck_assert_int_eq(auv_task_new(loop, fn, arg, NULL, &task), 0);
   ck_assert_ptr_nonnull(task);
   return task;
 }
@@ -228,7 +228,7 @@ START_TEST(the_result_destructor_runs_once_when_the_task_is_freed) {
   opts.free_result = free_result;
   freed_results = 0;
   ck_assert_int_eq(
-      auv_task_new_ex(loop, malloc_result_task, NULL, &opts, &task), 0);
+      auv_task_new(loop, malloc_result_task, NULL, &opts, &task), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), &value),
                    0);
   ck_assert_int_eq(*(int *)value, 7);
@@ -260,7 +260,7 @@ START_TEST(a_result_dropped_because_the_task_ends_cancelled_is_freed_with_free_r
   memset(&opts, 0, sizeof(opts));
   opts.free_result = free_result;
   freed_results = 0;
-  ck_assert_int_eq(auv_task_new_ex(loop, malloc_result_then_self_cancel, NULL,
+  ck_assert_int_eq(auv_task_new(loop, malloc_result_then_self_cancel, NULL,
                                    &opts, &task),
                    0);
   ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
@@ -294,7 +294,7 @@ START_TEST(a_result_set_before_the_task_fails_is_freed_with_free_result) {
   opts.free_result = free_result;
   for (i = 0; i < 2; i++) {
     freed_results = 0;
-    ck_assert_int_eq(auv_task_new_ex(loop, malloc_result_then_fail,
+    ck_assert_int_eq(auv_task_new(loop, malloc_result_then_fail,
                                      i ? "sleep" : NULL, &opts, &task), 0);
     if (i)
       ck_assert_int_eq(auv_call_later(loop, 0.01, cancel_task_cb, task, NULL),
@@ -313,9 +313,9 @@ END_TEST
 START_TEST(task_new_rejects_null_arguments) {
   auv_loop_t *loop = test_loop_new();
   auv_task_t *task = NULL;
-  ck_assert_int_eq(auv_task_new(NULL, mark_task, "x", &task), UV_EINVAL);
-  ck_assert_int_eq(auv_task_new(loop, NULL, "x", &task), UV_EINVAL);
-  ck_assert_int_eq(auv_task_new(loop, mark_task, "x", NULL), UV_EINVAL);
+  ck_assert_int_eq(auv_task_new(NULL, mark_task, "x", NULL, &task), UV_EINVAL);
+  ck_assert_int_eq(auv_task_new(loop, NULL, "x", NULL, &task), UV_EINVAL);
+  ck_assert_int_eq(auv_task_new(loop, mark_task, "x", NULL, NULL), UV_EINVAL);
   ck_assert_ptr_null(task);
   ck_assert_int_eq(auv_all_tasks(loop, NULL, 0), 0);
   CLOSE_LOOP(loop);
@@ -800,8 +800,8 @@ static void cycle_child(void) {
   int rc;
   setrlimit(RLIMIT_CORE, &no_core); /* no core file if it crashes */
   if (auv_loop_new(&loop) != 0 ||
-      auv_task_new(loop, cycle_body, &cycle_b, &cycle_a) != 0 ||
-      auv_task_new(loop, cycle_body, &cycle_a, &cycle_b) != 0)
+      auv_task_new(loop, cycle_body, &cycle_b, NULL, &cycle_a) != 0 ||
+      auv_task_new(loop, cycle_body, &cycle_a, NULL, &cycle_b) != 0)
     _exit(90);
   if (auv_run_until_complete(loop, auv_task_future(cycle_a), NULL) !=
       AUV_ESTALLED)
@@ -1672,7 +1672,7 @@ START_TEST(default_names_are_task_n_counting_up_and_set_name_copies) {
   memset(&opts, 0, sizeof(opts));
   snprintf(buf, sizeof(buf), "given");
   opts.name = buf;
-  ck_assert_int_eq(auv_task_new_ex(loop, mark_task, "c", &opts, &c), 0);
+  ck_assert_int_eq(auv_task_new(loop, mark_task, "c", &opts, &c), 0);
   buf[0] = 'X';
   ck_assert_str_eq(auv_task_get_name(c), "given");
   trace_init(&t);
@@ -1871,7 +1871,7 @@ static int run_main(void *arg, void **result) {
   *(auv_loop_t **)arg = loop;
   ck_assert_ptr_nonnull(loop);
   ck_assert_ptr_eq(auv_task_get_loop(auv_current_task(NULL)), loop);
-  ck_assert_int_eq(auv_task_new(loop, leftover_body, NULL, &left), 0);
+  ck_assert_int_eq(auv_task_new(loop, leftover_body, NULL, NULL, &left), 0);
   auv_task_unref(left); /* the loop keeps it until it is done */
   ck_assert_int_eq(auv_sleep(0), 0);
   trace_add(&t, "main-done");
@@ -1927,7 +1927,7 @@ static int run_main_leaving_a_stubborn_task(void *arg, void **result) {
   (void)arg;
   ck_assert_int_eq(auv_set_exception_handler(loop, record_handler, NULL), 0);
   ck_assert_int_eq(auv_future_new(loop, &never_done), 0);
-  ck_assert_int_eq(auv_task_new(loop, stubborn_leftover, NULL, &left), 0);
+  ck_assert_int_eq(auv_task_new(loop, stubborn_leftover, NULL, NULL, &left), 0);
   auv_task_unref(left);
   ck_assert_int_eq(auv_sleep(0), 0);
   *result = "r";
@@ -2164,7 +2164,7 @@ static int thread_main(void *arg, void **result) {
   int i, err = 0;
   (void)result;
   for (i = 0; i < THREAD_TASKS; i++) {
-    err = auv_task_new(loop, thread_member, r, &tasks[i]);
+    err = auv_task_new(loop, thread_member, r, NULL, &tasks[i]);
     if (err != 0)
       return err;
     if (sscanf(auv_task_get_name(tasks[i]), "Task-%lu",
@@ -2298,7 +2298,7 @@ START_TEST(task_new_fails_with_enomem_at_every_allocation_and_leaks_nothing) {
     /* Alternate default names and given ones: both are copied. */
     opts.name = (n & 1) ? "named" : NULL;
     test_alloc_fail_at(n);
-    rc = auv_task_new_ex(loop, count_runs, &ran, &opts, &task);
+    rc = auv_task_new(loop, count_runs, &ran, &opts, &task);
     spent = test_alloc_failed();
     test_alloc_fail_at(-1);
     if (rc == 0 && !spent)

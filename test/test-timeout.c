@@ -531,14 +531,14 @@ START_TEST(a_scope_left_open_is_reported_and_never_cancels_a_task_reusing_its_me
   open_scope_reports = 0;
   open_scope_reported_task = NULL;
   ck_assert_int_eq(auv_set_exception_handler(loop, count_open_scope, NULL), 0);
-  ck_assert_int_eq(auv_task_new(loop, leaves_scope_open, &deadline, &leaver),
+  ck_assert_int_eq(auv_task_new(loop, leaves_scope_open, &deadline, NULL, &leaver),
                    0);
   ck_assert_int_eq(
       auv_run_until_complete(loop, auv_task_future(leaver), NULL), 0);
   leaver_memory = leaver;
   auv_task_unref(leaver);  /* its memory goes back to the loop's pool */
   for (i = 0; i < 4; i++)
-    ck_assert_int_eq(auv_task_new(loop, naps, &nap, &after[i]), 0);
+    ck_assert_int_eq(auv_task_new(loop, naps, &nap, NULL, &after[i]), 0);
   /* The pool hands the leaver's block to the first new task: that is the
    * task its scope's deadline would have cancelled. */
   ck_assert_ptr_eq(after[0], leaver_memory);

@@ -22,7 +22,7 @@ Suite *udp_suite(void);
 
 static auv_task_t *spawn(auv_loop_t *loop, auv_task_fn fn, void *arg) {
   auv_task_t *t = NULL;
-  ck_assert_int_eq(auv_task_new(loop, fn, arg, &t), 0);
+  ck_assert_int_eq(auv_task_new(loop, fn, arg, NULL, &t), 0);
   return t;
 }
 
@@ -319,7 +319,7 @@ static int sockopt(auv_udp_t *ep, int level, int name) {
   uv_os_fd_t fd;
   int v = -1;
   socklen_t n = sizeof(v);
-  ck_assert_int_eq(uv_fileno((uv_handle_t *) auv_udp_handle(ep), &fd), 0);
+  ck_assert_int_eq(uv_fileno((uv_handle_t *) auv_udp_uv(ep), &fd), 0);
   ck_assert_int_eq(getsockopt(fd, level, name, &v, &n), 0);
   return v;
 }
@@ -583,7 +583,7 @@ START_TEST(sends_queued_behind_another_keep_their_order_and_failures_are_counted
    * it done (a loop iteration later), uv_udp_try_send says EAGAIN, so auv
    * queues a copy of each datagram behind it. */
   req.data = &raw_status;
-  ck_assert_int_eq(uv_udp_send(&req, auv_udp_handle(p.tx), &b, 1, to,
+  ck_assert_int_eq(uv_udp_send(&req, auv_udp_uv(p.tx), &b, 1, to,
                                raw_sent), 0);
   ck_assert_int_eq(auv_udp_send_future(p.tx, msg, 6, to, &second), 0);
   ck_assert(!auv_future_done(second));  /* queued, not sent yet */

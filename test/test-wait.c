@@ -63,7 +63,7 @@ static void list_names(char *buf, auv_future_t **fs, auv_future_t **list,
 
 static int modes_main(void *arg, void **result) {
   static const auv_wait_mode_t modes[3] = {
-      AUV_FIRST_COMPLETED, AUV_FIRST_EXCEPTION, AUV_ALL_COMPLETED};
+      AUV_WAIT_FIRST_COMPLETED, AUV_WAIT_FIRST_EXCEPTION, AUV_WAIT_ALL_COMPLETED};
   static const char *const mode_names[3] = {
       "FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"};
   int m, i;
@@ -110,18 +110,18 @@ static int timeout_main(void *arg, void **result) {
   size_t nd, np;
   (void) arg;
   (void) result;
-  ck_assert_int_eq(auv_wait(fs, 2, 0.01, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(fs, 2, 0.01, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), 0);
   trace_addf(&t, "done=%zu pending=%zu", nd, np);
   trace_addf(&t, "slow.cancelled=%d", auv_task_cancelled(slow));
   fresh = spawn(ticks_fn, (void *) 0);
   fs[0] = auv_task_future(fresh);
   fs[1] = auv_task_future(slow);
-  ck_assert_int_eq(auv_wait(fs, 2, 0, AUV_ALL_COMPLETED, done, &nd, pending,
+  ck_assert_int_eq(auv_wait(fs, 2, 0, AUV_WAIT_ALL_COMPLETED, done, &nd, pending,
                             &np), 0);
   trace_addf(&t, "zero:done=%zu pending=%zu", nd, np);
   auv_task_cancel(slow, NULL);
-  ck_assert_int_eq(auv_wait(&fs[1], 1, INFINITY, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(&fs[1], 1, INFINITY, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), 0);
   trace_addf(&t, "slow.cancelled=%d", auv_task_cancelled(slow));
   auv_task_unref(slow);
@@ -161,7 +161,7 @@ static int done_yields_main(void *arg, void **result) {
   ck_assert_int_eq(auv_future_set_result(f, NULL, NULL), 0);
   fs[0] = fs[1] = f;
   ck_assert_int_eq(auv_call_soon(loop, mark_x, NULL, NULL), 0);
-  ck_assert_int_eq(auv_wait(fs, 2, INFINITY, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(fs, 2, INFINITY, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), 0);
   trace_addf(&t, "wait:done=%zu:pending=%zu", nd, np);
   ck_assert_ptr_eq(done[0], f);
@@ -195,7 +195,7 @@ static int many_main(void *arg, void **result) {
   for (i = 0; i < N; i += 3)  /* f0, f3, f6, f9 done before */
     ck_assert_int_eq(auv_future_set_result(f[i], NULL, NULL), 0);
   ck_assert_int_eq(auv_call_soon(loop, set_null, f[5], NULL), 0);
-  ck_assert_int_eq(auv_wait(fs, M, 0.005, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(fs, M, 0.005, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), 0);
   ck_assert_int_eq(nd, 5);
   ck_assert_int_eq(np, 7);
@@ -210,7 +210,7 @@ static int many_main(void *arg, void **result) {
   ck_assert_int_eq(auv_future_cancel(f[1], NULL), 1);
   ck_assert_int_eq(auv_call_soon(loop, set_null, f[2], NULL), 0);
   ck_assert_int_eq(auv_future_set_error(f[4], UV_EIO), 0);
-  ck_assert_int_eq(auv_wait(&fs[1], 4, INFINITY, AUV_FIRST_EXCEPTION, done,
+  ck_assert_int_eq(auv_wait(&fs[1], 4, INFINITY, AUV_WAIT_FIRST_EXCEPTION, done,
                             &nd, pending, &np), 0);
   ck_assert_int_eq(nd, 4);  /* f1 cancelled, f2, f3, f4 failed */
   ck_assert_int_eq(np, 0);
@@ -231,7 +231,7 @@ END_TEST
 static int wait_forever(void *arg, void **result) {
   auv_future_t *done[1], *pending[1];
   size_t nd = 9, np = 9;
-  int err = auv_wait((auv_future_t **) &arg, 1, INFINITY, AUV_ALL_COMPLETED,
+  int err = auv_wait((auv_future_t **) &arg, 1, INFINITY, AUV_WAIT_ALL_COMPLETED,
                      done, &nd, pending, &np);
   (void) result;
   ck_assert_int_eq(np, 1);
@@ -275,17 +275,17 @@ static int bad_input_main(void *arg, void **result) {
   ck_assert_int_eq(auv_future_new(other, &alien), 0);
   fs[0] = f;
   fs[1] = alien;
-  ck_assert_int_eq(auv_wait(fs, 0, INFINITY, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(fs, 0, INFINITY, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), UV_EINVAL);
-  ck_assert_int_eq(auv_wait(NULL, 1, INFINITY, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(NULL, 1, INFINITY, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), UV_EINVAL);
   ck_assert_int_eq(auv_wait(fs, 1, INFINITY, (auv_wait_mode_t) 7, done, &nd,
                             pending, &np), UV_EINVAL);
-  ck_assert_int_eq(auv_wait(fs, 1, NAN, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(fs, 1, NAN, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), UV_EINVAL);
-  ck_assert_int_eq(auv_wait(fs, 1, INFINITY, AUV_ALL_COMPLETED, NULL, &nd,
+  ck_assert_int_eq(auv_wait(fs, 1, INFINITY, AUV_WAIT_ALL_COMPLETED, NULL, &nd,
                             pending, &np), UV_EINVAL);
-  ck_assert_int_eq(auv_wait(fs, 2, INFINITY, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(fs, 2, INFINITY, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), AUV_EWRONGLOOP);
   ck_assert_int_eq(auv_as_completed_new(fs, 2, INFINITY, &it),
                    AUV_EWRONGLOOP);
@@ -311,7 +311,7 @@ START_TEST(wait_and_as_completed_reject_bad_input) {
   /* Outside a task. */
   loop = test_loop_new();
   ck_assert_int_eq(auv_future_new(loop, &f), 0);
-  ck_assert_int_eq(auv_wait(&f, 1, INFINITY, AUV_ALL_COMPLETED, done, &nd,
+  ck_assert_int_eq(auv_wait(&f, 1, INFINITY, AUV_WAIT_ALL_COMPLETED, done, &nd,
                             pending, &np), AUV_ENOTASK);
   ck_assert_int_eq(auv_as_completed_new(&f, 1, INFINITY, &it), 0);
   ck_assert_int_eq(auv_as_completed_next(it, &got), AUV_ENOTASK);
@@ -456,7 +456,7 @@ static int wait_alloc_main(void *arg, void **result) {
       ck_assert_int_eq(auv_future_new(loop, &f[i]), 0);
     ck_assert_int_eq(auv_future_set_result(f[0], NULL, NULL), 0);
     ck_assert_int_eq(auv_call_soon(loop, set_null, f[1], NULL), 0);
-    TRY_AT(n, auv_wait(f, 3, 10.0, AUV_FIRST_COMPLETED, done, &nd, pending,
+    TRY_AT(n, auv_wait(f, 3, 10.0, AUV_WAIT_FIRST_COMPLETED, done, &nd, pending,
                        &np), rc, spent);
     if (rc == 0) {
       ck_assert_int_eq(nd, 2);

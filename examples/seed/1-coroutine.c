@@ -32,7 +32,7 @@ int main(void) {
     return 1;
   }
   puts("starting coroutine");
-  err = auv_task_new(loop, coroutine, NULL, &task);
+  err = auv_task_new(loop, coroutine, NULL, NULL, &task);
   if (err == 0) {
     puts("entering event loop");
     err = auv_run_until_complete(loop, auv_task_future(task), &value);

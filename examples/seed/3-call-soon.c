@@ -45,7 +45,7 @@ int main(void) {
   if (err != 0)
     return 1;
   puts("entering event loop");
-  err = auv_task_new(loop, main_task, loop, &task);
+  err = auv_task_new(loop, main_task, loop, NULL, &task);
   if (err == 0) {
     err = auv_run_until_complete(loop, auv_task_future(task), NULL);
     auv_task_unref(task);

@@ -71,9 +71,9 @@ AUV_EXTERN int auv_shield(auv_future_t *inner, auv_future_t **outer);
 
 /* asyncio.wait's return_when. */
 typedef enum {
-  AUV_FIRST_COMPLETED = 1,
-  AUV_FIRST_EXCEPTION = 2,
-  AUV_ALL_COMPLETED = 3
+  AUV_WAIT_FIRST_COMPLETED = 1,
+  AUV_WAIT_FIRST_EXCEPTION = 2,
+  AUV_WAIT_ALL_COMPLETED = 3
 } auv_wait_mode_t;
 
 /* asyncio.wait, inside a task: wait until mode is satisfied or timeout

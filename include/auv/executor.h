@@ -58,7 +58,7 @@ typedef int (*auv_work_fn)(void *arg, void **result);
  * returned, which the program learns from free_result or from its own
  * signal when it cancels a running call. */
 AUV_EXTERN int auv_run_in_executor(auv_loop_t *loop, auv_work_fn fn,
-                                   void *arg, auv_free_func free_result,
+                                   void *arg, auv_free_fn free_result,
                                    auv_future_t **future);
 /* Inside a task: run fn(arg) on the thread pool and wait (asyncio's
  * to_thread). 0 with *result (may be NULL) set and owned by the caller,
@@ -66,7 +66,7 @@ AUV_EXTERN int auv_run_in_executor(auv_loop_t *loop, auv_work_fn fn,
  * or ran to its end before this returned and its result went to
  * free_result. */
 AUV_EXTERN int auv_to_thread(auv_work_fn fn, void *arg,
-                             auv_free_func free_result, void **result);
+                             auv_free_fn free_result, void **result);
 
 /* ---- DNS ---------------------------------------------------------------- */
 

@@ -53,7 +53,7 @@ AUV_EXTERN int auv_priority_queue_new(auv_loop_t *loop, size_t maxsize,
  * task woken by it has not resumed yet (cancelled futures do not count;
  * after the loop is closed nothing counts); items left are passed to
  * free_item (may be NULL), in the order gets would have returned them. */
-AUV_EXTERN int auv_queue_free(auv_queue_t *queue, auv_free_func free_item);
+AUV_EXTERN int auv_queue_free(auv_queue_t *queue, auv_free_fn free_item);
 
 /* Inside a task: wait for room, then put item. AUV_EQSHUTDOWN if the queue
  * is or becomes shut down (the item is then not taken). */
@@ -88,7 +88,7 @@ AUV_EXTERN int auv_queue_join_future(auv_queue_t *queue,
  * every waiting getter is woken with AUV_EQSHUTDOWN. Calling it again is
  * harmless (immediate 1 then drops what is left). */
 AUV_EXTERN int auv_queue_shutdown(auv_queue_t *queue, int immediate,
-                                  auv_free_func free_item);
+                                  auv_free_fn free_item);
 
 AUV_EXTERN size_t auv_queue_qsize(const auv_queue_t *queue);
 AUV_EXTERN size_t auv_queue_maxsize(const auv_queue_t *queue);

@@ -197,7 +197,7 @@ AUV_EXTERN int auv_stream_write(auv_stream_t *stream, const void *buf,
  * on every error return, before it returns). free_data may be NULL for
  * static data. */
 AUV_EXTERN int auv_stream_write_owned(auv_stream_t *stream, void *data,
-                                      size_t len, auv_free_func free_data);
+                                      size_t len, auv_free_fn free_data);
 /* Write n buffers, in order, as one write (copying what does not go out
  * at once). write, write_owned and writelines carry at most UINT_MAX bytes
  * in total per call (one uv_buf_t's worth on every platform): UV_EINVAL

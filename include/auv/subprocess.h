@@ -99,12 +99,12 @@ AUV_EXTERN int auv_process_returncode(const auv_process_t *process,
                                       int *returncode);
 
 /* Bytes collected by communicate. data is from auv's allocator (see
- * auv_replace_allocator): release it with auv_bytes_free. */
+ * auv_replace_allocator): release it with auv_bytes_clear. */
 typedef struct auv_bytes_s {
   char *data;  /* NULL when empty */
   size_t len;
 } auv_bytes_t;
-AUV_EXTERN void auv_bytes_free(auv_bytes_t *bytes);
+AUV_EXTERN void auv_bytes_clear(auv_bytes_t *bytes);
 
 /* Inside a task, asyncio's Process.communicate: write input (len bytes;
  * NULL/0 for none) to the child's stdin, then close it (also with no
@@ -114,7 +114,7 @@ AUV_EXTERN void auv_bytes_free(auv_bytes_t *bytes);
  * *returncode (may be NULL). A child that exits without reading its input
  * is not an error (UV_EPIPE is ignored, as asyncio ignores
  * BrokenPipeError). *out and *err are always set (empty on an early
- * error): free them with auv_bytes_free whatever the outcome. On
+ * error): free them with auv_bytes_clear whatever the outcome. On
  * cancellation, UV_ECANCELED with what was read so far; the child goes on
  * running (the input already handed over is still written). UV_EINVAL for
  * input without a stdin pipe; UV_ENOMEM (reading still drains the pipes

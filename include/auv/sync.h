@@ -50,6 +50,8 @@ AUV_EXTERN int auv_event_wait_future(auv_event_t *event,
 
 /* ---- Condition ----------------------------------------------------------- */
 typedef struct auv_condition_s auv_condition_t;
+/* A condition's predicate: nonzero when the awaited state holds. */
+typedef int (*auv_predicate_fn)(void *arg);
 /* lock NULL: the condition makes its own. The condition does not own a
  * lock it is given; free the condition first. */
 AUV_EXTERN int auv_condition_new(auv_loop_t *loop, auv_lock_t *lock,
@@ -66,7 +68,7 @@ AUV_EXTERN int auv_condition_wait(auv_condition_t *condition);
 /* Wait until predicate(arg) is true (checked first, then after each
  * wake-up); returns 0 when it is, or the error that ended the wait. */
 AUV_EXTERN int auv_condition_wait_for(auv_condition_t *condition,
-                                      int (*predicate)(void *arg), void *arg);
+                                      auv_predicate_fn predicate, void *arg);
 /* Wake up to n waiters (AUV_ENOTHELD without the lock). */
 AUV_EXTERN int auv_condition_notify(auv_condition_t *condition, size_t n);
 AUV_EXTERN int auv_condition_notify_all(auv_condition_t *condition);

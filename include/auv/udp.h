@@ -143,7 +143,7 @@ AUV_EXTERN int auv_udp_getpeername(const auv_udp_t *ep,
 /* The libuv handle, for options of libuv's that auv does not wrap
  * (multicast, buffer sizes, uv_unref). Do not close it or stop receiving:
  * use auv_udp_close. NULL for NULL. */
-AUV_EXTERN uv_udp_t *auv_udp_handle(auv_udp_t *ep);
+AUV_EXTERN uv_udp_t *auv_udp_uv(auv_udp_t *ep);
 
 /* Datagrams waiting in the receive queue; datagrams dropped because it
  * was full; queued sends that failed. 0 for NULL. */

@@ -1,8 +1,10 @@
 /* auv/version.h: the library's version, in one place.
  *
- * The rule is libuv's: the same major version means the same ABI. A minor
- * version adds functions and never changes an existing one; a patch version
- * fixes bugs only. Compare AUV_VERSION_HEX at build time and auv_version()
+ * From 1.0 on the rule is libuv's: the same major version means the same
+ * ABI; a minor version adds functions and never changes an existing one; a
+ * patch version fixes bugs only. Before 1.0 a minor version may change the
+ * API and the ABI (docs/changes.md lists every change), so the soname then
+ * carries the minor version too (libauv.so.0.2). Compare AUV_VERSION_HEX at build time and auv_version()
  * at run time to tell the header you compiled against from the library you
  * loaded.
  */
@@ -10,7 +12,7 @@
 #define AUV_VERSION_H
 
 #define AUV_VERSION_MAJOR 0
-#define AUV_VERSION_MINOR 1
+#define AUV_VERSION_MINOR 2
 #define AUV_VERSION_PATCH 0
 #define AUV_VERSION_IS_RELEASE 0
 #define AUV_VERSION_SUFFIX "dev"

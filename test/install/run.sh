@@ -53,7 +53,7 @@ expect=(
   "$prefix/include/auv/version.h"
   "$libdir/libauv.a"
   "$libdir/libauv.so"
-  "$libdir/libauv.so.0"
+  "$libdir/libauv.so.0.2"
   "$libdir/pkgconfig/auv.pc"
   "$libdir/cmake/auv/auvConfig.cmake"
   "$libdir/cmake/auv/auvConfigVersion.cmake"
@@ -105,7 +105,7 @@ cmake_consumer() {
     >"$out.log" 2>&1 ||
     { cat "$out.log"; return 1; }
   grep 'found auv' "$out.log" | sed 's/^/   /'
-  grep -q "found auv 0.1.0 in $where/" "$out.log" ||
+  grep -q "found auv $version in $where/" "$out.log" ||
     { echo "error: find_package(auv) did not find the package under $where" >&2; return 1; }
   cmake --build "$out" -j"$(auv_jobs)" >>"$out.log" 2>&1 ||
     { cat "$out.log"; return 1; }
