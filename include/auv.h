@@ -458,8 +458,10 @@ AUV_EXTERN const char *auv_coro_backend(void);
 #include "auv/streams.h"
 /* The thread pool, DNS and files */
 #include "auv/executor.h"
-/* UDP endpoints and signals */
+/* UDP endpoints */
 #include "auv/udp.h"
+/* Signal handlers and awaiting a signal */
+#include "auv/signals.h"
 /* Subprocesses: create_subprocess_exec, pipes as streams, wait, signals */
 #include "auv/subprocess.h"
 
