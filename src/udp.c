@@ -642,11 +642,15 @@ int auv_udp_recv(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
   w.cap = cap;
   auv__list_insert_tail(&ep->waiters, &w.node);
   err = auv__task_park(t, &cancelled);
+  /* Woken with an outcome (w.done), or cancelled while still waiting. */
+  assert(w.done || err != 0);
   if (w.ep_gone) {
     /* Closed while waiting, or after serving us: ep may be freed. */
+    assert(w.done && w.node.next == &w.node);
     if (err == 0)
       err = w.err;
   } else {
+    assert(!ep->closing);
     auv__list_remove(&w.node);
     if (err == 0) {
       err = w.err;
@@ -672,6 +676,7 @@ static void sweep(auv_udp_t *ep) {
   for (; n != &ep->waiters; n = next) {
     waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
     next = n->next;
+    assert(!w->done);
     if (w->future != NULL && auv_future_done(w->future))
       future_release(ep, w);
   }
@@ -708,6 +713,7 @@ int auv_udp_recv_future(auv_udp_t *ep, auv_future_t **out) {
   }
   if (ep->nfutures >= ep->sweep_at)
     sweep(ep);
+  assert(ep->cb == NULL && !ep->closing);
   w->future = auv_future_ref(f);
   auv__list_insert_tail(&ep->waiters, &w->node);
   ep->nfutures++;

@@ -8,7 +8,9 @@
  * sent to 255.255.255.255, the tests need no network); truncation with
  * UV_EMSGSIZE; the future form and the callback mode; a receiver cancelled
  * while waiting; closing with receivers waiting (each gets UV_EBADF and
- * nothing leaks). Every test ends with the loop closed successfully.
+ * nothing leaks); closing twice (0, nothing more); wait_closed, before the
+ * close (it waits for one from elsewhere, and never starts it) and after.
+ * Every test ends with the loop closed successfully.
  */
 #include <stdio.h>
 #include <string.h>
