@@ -174,19 +174,25 @@ AUV_EXTERN uv_loop_t *auv_loop_uv(auv_loop_t *loop);
 
 /* Close the loop: refuses with AUV_ERUNNING while the loop runs (including
  * from inside one of its callbacks) and with AUV_ETASKS while tasks are
- * pending (auv_cancel_all_tasks first, as asyncio.run does). Callbacks,
- * timers and cross-thread calls still pending are dropped without running,
- * as asyncio's close() drops them. Every internal handle is closed, and
- * so are the handles of the loop's signal handlers and waiters and of its
- * subprocesses (their children go on, unreaped). For an
- * owned loop the uv_loop_t is closed too, after one non-blocking uv
+ * pending (auv_cancel_all_tasks first, as asyncio.run does). Otherwise it
+ * closes every object auv made on the loop that is still open, whatever
+ * its kind, at once and as its own close would: streams are aborted (what
+ * is queued to write is dropped), servers closed, UDP endpoints closed
+ * (their waiting receivers let go), processes closed with their children
+ * left running, unreaped, and signal handlers removed (signal waits
+ * dropped). A closing loop completes no future: those still pending stay
+ * pending, and their holders unref them as usual. Then callbacks, timers
+ * and cross-thread calls still pending are dropped without running, as
+ * asyncio's close() drops them, and the internal handles are closed. For
+ * an owned loop the uv_loop_t is closed too, after one non-blocking uv
  * iteration that runs the close callbacks (and any of the program's own uv
- * callbacks that are due); if the program left handles of its own on it,
- * this returns UV_EBUSY and can be called again once they are closed. For an
- * attached loop the internal handles finish closing the next time the host
- * runs its uv loop (as every libuv handle does), so run it once more before
- * uv_loop_close(). After a successful close, use the loop pointer only
- * through futures still referenced: they keep the memory they need alive,
+ * callbacks that are due); UV_EBUSY only if the program left libuv handles
+ * of its own on it (auv's objects never cause it), and the call can be
+ * made again once they are closed. For an attached loop the close
+ * callbacks run the next time the host runs its uv loop (as every libuv
+ * handle's do), so run it once more before uv_loop_close(). After a
+ * successful close, use the loop pointer only through futures still
+ * referenced: they keep the memory they need alive,
  * auv_future_get_loop() and auv_is_closed() work on it, and operations
  * report AUV_ECLOSED. */
 AUV_EXTERN int auv_loop_close(auv_loop_t *loop);
@@ -458,8 +464,10 @@ AUV_EXTERN const char *auv_coro_backend(void);
 #include "auv/streams.h"
 /* The thread pool, DNS and files */
 #include "auv/executor.h"
-/* UDP endpoints and signals */
+/* UDP endpoints */
 #include "auv/udp.h"
+/* Signal handlers and awaiting a signal */
+#include "auv/signals.h"
 /* Subprocesses: create_subprocess_exec, pipes as streams, wait, signals */
 #include "auv/subprocess.h"
 

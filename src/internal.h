@@ -142,6 +142,7 @@ struct auv_loop_s {
   auv_exception_handler_fn handler;  /* or NULL for the default */
   void *handler_data;
   auv__list_t objects;          /* auv__object_t: the open I/O objects */
+  struct auv__sigrec_s *signals;  /* signal.c's live records, linked */
 
   unsigned owned : 1;           /* uv was created by auv_loop_new */
   unsigned running : 1;         /* inside auv_run_forever/_until_complete */
@@ -210,8 +211,6 @@ void auv__object_register(auv_loop_t *loop, auv__object_t *obj,
 void auv__object_unregister(auv__object_t *obj);
 int auv__object_registered(const auv__object_t *obj);
 
-/* signal handlers (signal.c): close the loop's signal handles */
-void auv__signals_close(auv_loop_t *loop);
 /* subprocesses (subprocess.c): close the loop's process handles and
  * pipes; the children go on, unreaped */
 void auv__processes_close(auv_loop_t *loop);

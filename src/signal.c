@@ -10,21 +10,22 @@
  * and the record is freed in the close callback, as every libuv handle's
  * memory is.
  *
- * The records of a thread sit in one thread-local list (one running loop
- * per thread, docs/design.md section 3; a loop is only used from its
- * thread). It is searched linearly: a program handles a handful of
- * signals. auv__signals_close(loop) closes a loop's records;
- * auv_loop_close calls it before it drops the pending callbacks.
+ * A loop's records sit in its own list (loop->signals), searched linearly:
+ * a program handles a handful of signals. Each record is also one object
+ * of the loop's registry while it lives: auv_loop_close closes the records
+ * left (handlers still installed, waits still pending) as it closes every
+ * other object, before it drops the pending callbacks.
  */
 #include <signal.h>
 #include <stdint.h>
 
 #include "internal.h"
 
-typedef struct sigrec_s {
+typedef struct auv__sigrec_s {
   uv_signal_t handle;        /* handle.data points back here */
+  auv__object_t reg;         /* in loop->objects while in loop->signals */
   auv_loop_t *loop;          /* holds a reference on it until freed */
-  struct sigrec_s *next;     /* the thread's list of live records */
+  struct auv__sigrec_s *next;  /* loop->signals: the live records */
   int signum;
   auv_callback_fn cb;        /* the handler, or NULL */
   void *arg;                 /* its argument */
@@ -35,20 +36,21 @@ typedef struct sigrec_s {
   size_t cap;
 } sigrec_t;
 
-static AUV__THREAD_LOCAL sigrec_t *records;
-
-
 static sigrec_t *find(auv_loop_t *loop, int signum) {
   sigrec_t *r;
-  for (r = records; r != NULL; r = r->next)
-    if (r->loop == loop && r->signum == signum)
+  for (r = loop->signals; r != NULL; r = r->next) {
+    assert(r->loop == loop && auv__object_registered(&r->reg));
+    if (r->signum == signum)
       return r;
+  }
   return NULL;
 }
 
 static void close_cb(uv_handle_t *handle) {
   sigrec_t *r = handle->data;
   auv_loop_t *loop = r->loop;
+  assert(r->nwaiters == 0 && r->npending == 0 && r->cb == NULL);
+  assert(!auv__object_registered(&r->reg));
   auv__free(r->waiters);
   auv__free(r);
   auv__loop_unref(loop);
@@ -56,13 +58,15 @@ static void close_cb(uv_handle_t *handle) {
 
 static void waiter_done(auv_future_t *f, void *arg);
 
-/* Unlink r, drop its waiters and close its handle. */
+/* Unlink r (from the loop's records and its registry), drop its handler
+ * and its waiters and close its handle. */
 static void record_close(sigrec_t *r) {
   sigrec_t **p;
   size_t i;
-  for (p = &records; *p != r; p = &(*p)->next)
-    ;
+  for (p = &r->loop->signals; *p != r; p = &(*p)->next)
+    assert(*p != NULL);
   *p = r->next;
+  auv__object_unregister(&r->reg);
   if (r->npending > 0)
     auv_handle_cancel(r->pending);
   r->npending = 0;
@@ -74,6 +78,14 @@ static void record_close(sigrec_t *r) {
   r->nwaiters = 0;
   uv_close((uv_handle_t *) &r->handle, close_cb);
 }
+
+/* The loop is closing with r still live (the registry's close, which has
+ * unregistered it already). */
+static void object_close(auv__object_t *obj) {
+  record_close(AUV__CONTAINER_OF(obj, sigrec_t, reg));
+}
+
+static const auv__object_ops_t sigrec_ops = {"signal", object_close};
 
 /* Close r if nothing needs it any more. */
 static void maybe_release(sigrec_t *r) {
@@ -104,6 +116,7 @@ static void run_handler(void *arg) {
   auv_callback_fn cb = r->cb;
   void *cb_arg = r->arg;
   assert(r->npending > 0 && cb != NULL);
+  assert(auv__object_registered(&r->reg));
   if (--r->npending > 0 &&
       auv_call_soon(r->loop, run_handler, r, &r->pending) != 0)
     r->npending = 0;  /* out of memory: the later deliveries are lost */
@@ -115,6 +128,8 @@ static void signal_cb(uv_signal_t *handle, int signum) {
   sigrec_t *r = handle->data;
   size_t i, n = r->nwaiters;
   (void) signum;
+  assert(r->signum == signum && auv__object_registered(&r->reg));
+  assert(r->cb != NULL || r->nwaiters > 0);  /* else it would be closed */
   if (r->cb != NULL) {
     if (r->npending == 0 &&
         auv_call_soon(r->loop, run_handler, r, &r->pending) != 0)
@@ -153,6 +168,7 @@ static int record_get(auv_loop_t *loop, int signum, sigrec_t **out) {
   r->handle.data = r;
   r->loop = loop;
   r->signum = signum;
+  auv__list_init(&r->reg.node);
   loop->refs++;
   err = uv_signal_start(&r->handle, signal_cb, signum);
   if (err != 0) {
@@ -160,8 +176,9 @@ static int record_get(auv_loop_t *loop, int signum, sigrec_t **out) {
     uv_close((uv_handle_t *) &r->handle, close_cb);
     return err;
   }
-  r->next = records;
-  records = r;
+  r->next = loop->signals;
+  loop->signals = r;
+  auv__object_register(loop, &r->reg, &sigrec_ops);
   *out = r;
   return 0;
 }
@@ -276,16 +293,4 @@ int auv_signal_wait(auv_loop_t *loop, int signum) {
   err = auv_await(f, NULL);
   auv_future_unref(f);
   return err;
-}
-
-/* Close every record of loop: for auv_loop_close, before its last uv
- * iteration (which runs the close callbacks). Waiting futures are left
- * pending, as everything else a closing loop drops. */
-void auv__signals_close(auv_loop_t *loop) {
-  sigrec_t *r = records, *next;
-  for (; r != NULL; r = next) {
-    next = r->next;
-    if (r->loop == loop)
-      record_close(r);
-  }
 }

@@ -23,6 +23,14 @@
  * future; cancelled ones are skipped when met and swept when their number
  * doubles, so cancelling receive futures on an idle endpoint uses bounded
  * memory.
+ *
+ * Closing (docs/design.md 1a, I/O objects): udp_close begins it, once,
+ * whether the program calls auv_udp_close or auv_loop_close reaches the
+ * endpoint through the loop's object registry. It unregisters the
+ * endpoint, settles every receiver and empties the queue at once; libuv's
+ * close callback then completes the wait_closed futures and frees the
+ * memory. A wait_closed caller touches the endpoint only before it waits,
+ * so "no waiter is left" holds by the time the close callback runs.
  */
 #include <limits.h>
 #include <string.h>
@@ -34,6 +42,10 @@ typedef struct {
   int err;                 /* a receive error, or 0 */
 } entry_t;
 
+/* A receiver. Its states: waiting (in ep->waiters, !done); served, a task
+ * not yet back (in ep->woken, done, future NULL); finished (unlinked: the
+ * task unlinked itself, or ep_gone). A future record is never in woken: it
+ * is freed as soon as it is served. */
 typedef struct waiter_s {
   auv__list_t node;        /* in ep->waiters or ep->woken, or unlinked */
   auv_future_t *future;    /* future form: a reference; task form: NULL */
@@ -58,6 +70,7 @@ typedef struct {
 
 struct auv_udp_s {
   uv_udp_t handle;            /* handle.data points back here */
+  auv__object_t reg;          /* in loop->objects while open */
   auv_loop_t *loop;           /* a reference, dropped in the close callback */
   char *rbuf;                 /* libuv's receive buffer */
   entry_t *ring;              /* the receive queue */
@@ -71,8 +84,11 @@ struct auv_udp_s {
   void *cb_arg;
   uint64_t dropped;           /* datagrams the full queue refused */
   uint64_t send_errors;       /* queued sends that failed */
-  auv_future_t *closed;       /* done when freed (a reference), or NULL */
-  unsigned closing : 1;       /* auv_udp_close was called */
+  auv_future_t **closed;      /* wait_closed futures (references) */
+  size_t nclosed, closed_cap; /* entries in closed, its capacity */
+  unsigned closing : 1;       /* the close has begun: registry left,
+                                 receivers settled, queue empty, uv_close
+                                 called (or about to be, in auv_udp_new) */
 };
 
 /* ------------------------------------------------------------------------
@@ -82,6 +98,7 @@ struct auv_udp_s {
 static int ring_grow(auv_udp_t *ep) {
   size_t cap = ep->cap != 0 ? ep->cap * 2 : FIRST_CAP, i;
   entry_t *ring;
+  assert(ep->len == ep->cap && ep->cap < ep->max);
   if (cap > ep->max)
     cap = ep->max;
   ring = auv__malloc(cap * sizeof(*ring));
@@ -98,6 +115,7 @@ static int ring_grow(auv_udp_t *ep) {
 
 /* Room for one more entry, or the reason there is none. */
 static int ring_room(auv_udp_t *ep) {
+  assert(ep->len <= ep->cap && ep->cap <= ep->max);
   if (ep->len >= ep->max)
     return AUV_EQFULL;
   if (ep->len == ep->cap)
@@ -106,7 +124,9 @@ static int ring_room(auv_udp_t *ep) {
 }
 
 static entry_t ring_pop(auv_udp_t *ep) {
-  entry_t e = ep->ring[ep->head];
+  entry_t e;
+  assert(ep->len > 0 && ep->len <= ep->cap && ep->head < ep->cap);
+  e = ep->ring[ep->head];
   ep->head = (ep->head + 1) % ep->cap;
   ep->len--;
   return e;
@@ -135,6 +155,8 @@ static auv_udp_datagram_t *datagram_new(const char *data, size_t len,
 static void enqueue(auv_udp_t *ep, int err, const char *data, size_t len,
                     const struct sockaddr *from, int at_head) {
   entry_t e;
+  assert(!ep->closing);
+  assert(err != 0 || data != NULL || len == 0);
   e.err = err;
   e.d = NULL;
   if (ring_room(ep) != 0) {
@@ -162,6 +184,7 @@ static void enqueue(auv_udp_t *ep, int err, const char *data, size_t len,
 static void fill_task(waiter_t *w, int err, const char *data, size_t len,
                       const struct sockaddr *from) {
   size_t n = len < w->cap ? len : w->cap;
+  assert(w->future == NULL && !w->done && !w->ep_gone);
   if (n > 0)
     memcpy(w->buf, data, n);
   w->len = n;
@@ -177,6 +200,7 @@ static void free_datagram(void *p) {
 }
 
 static void future_release(auv_udp_t *ep, waiter_t *w) {
+  assert(w->future != NULL && ep->nfutures > 0);
   auv__list_remove(&w->node);
   ep->nfutures--;
   auv_future_unref(w->future);
@@ -198,6 +222,7 @@ static waiter_t *first_waiter(auv_udp_t *ep) {
   while (!auv__list_empty(&ep->waiters)) {
     waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->waiters), waiter_t,
                                     node);
+    assert(!w->done && !w->ep_gone);
     if (w->future == NULL || !auv_future_done(w->future))
       return w;
     future_release(ep, w);
@@ -210,7 +235,9 @@ static waiter_t *first_waiter(auv_udp_t *ep) {
  * if nobody waits (d then untouched). */
 static int serve(auv_udp_t *ep, int err, const char *data, size_t len,
                  const struct sockaddr *from, auv_udp_datagram_t *d) {
-  waiter_t *w = first_waiter(ep);
+  waiter_t *w;
+  assert(!ep->closing && ep->cb == NULL);
+  w = first_waiter(ep);
   if (w == NULL)
     return 0;
   if (w->future == NULL) {
@@ -258,7 +285,7 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
   if (err == 0 && (flags & UV_UDP_PARTIAL))
     err = UV_EMSGSIZE;
   if (ep->closing)
-    return;
+    return;  /* libuv stopped receiving; a backend may still hand one in */
   if (ep->cb != NULL) {
     ep->cb(ep, err, err == 0 || err == UV_EMSGSIZE ? ep->rbuf : NULL, len,
            addr, ep->cb_arg);
@@ -275,15 +302,32 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
 static void close_cb(uv_handle_t *handle) {
   auv_udp_t *ep = handle->data;
   auv_loop_t *loop = ep->loop;
-  if (ep->closed != NULL) {
-    auv_future_set_result(ep->closed, NULL, NULL);
-    auv_future_unref(ep->closed);
+  size_t i;
+  assert(ep->closing && !auv__object_registered(&ep->reg));
+  assert(auv__list_empty(&ep->waiters) && auv__list_empty(&ep->woken));
+  assert(ep->len == 0 && ep->nfutures == 0);
+  /* A waiter withdrawn by cancelling is done already; on a closing loop
+   * nothing completes (the future stays pending, as every other). */
+  for (i = 0; i < ep->nclosed; i++) {
+    if (!auv_future_done(ep->closed[i]))
+      auv_future_set_result(ep->closed[i], NULL, NULL);
+    auv_future_unref(ep->closed[i]);
   }
+  auv__free(ep->closed);
   auv__free(ep->ring);
   auv__free(ep->rbuf);
   auv__free(ep);
   auv__loop_unref(loop);
 }
+
+static void udp_close(auv_udp_t *ep);
+
+/* The loop is closing with ep still open (the registry's close). */
+static void object_close(auv__object_t *obj) {
+  udp_close(AUV__CONTAINER_OF(obj, auv_udp_t, reg));
+}
+
+static const auv__object_ops_t udp_ops = {"udp", object_close};
 
 int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
                 const struct sockaddr *remote,
@@ -324,6 +368,7 @@ int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
   ep->sweep_at = SWEEP_MIN;
   auv__list_init(&ep->waiters);
   auv__list_init(&ep->woken);
+  auv__list_init(&ep->reg.node);
 
   if (local != NULL)
     err = uv_udp_bind(&ep->handle, local, options->bind_flags);
@@ -341,28 +386,33 @@ int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
     uv_close((uv_handle_t *) &ep->handle, close_cb);
     return err;
   }
+  auv__object_register(loop, &ep->reg, &udp_ops);
   *out = ep;
   return 0;
 }
 
-/* Wake every receiver with UV_EBADF, drop the queue, close the handle. */
-static int udp_close(auv_udp_t *ep) {
+/* Begin the close, once: leave the registry, wake every receiver with
+ * UV_EBADF, drop the queue, close the handle. Later calls do nothing. */
+static void udp_close(auv_udp_t *ep) {
   if (ep->closing)
-    return UV_EBADF;
+    return;
   ep->closing = 1;
+  auv__object_unregister(&ep->reg);
   uv_udp_recv_stop(&ep->handle);
   while (!auv__list_empty(&ep->woken)) {
     waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->woken), waiter_t,
                                     node);
+    assert(w->future == NULL && w->done && !w->ep_gone);
     auv__list_remove(&w->node);
     w->ep_gone = 1;
   }
   while (!auv__list_empty(&ep->waiters)) {
     waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->waiters), waiter_t,
                                     node);
+    assert(!w->done && !w->ep_gone);
     if (w->future != NULL) {
       if (!auv_future_done(w->future))
-        auv_future_set_error(w->future, UV_EBADF);
+        auv_future_set_error(w->future, UV_EBADF);  /* AUV_ECLOSED: stays */
       future_release(ep, w);
     } else {
       auv__list_remove(&w->node);
@@ -373,35 +423,61 @@ static int udp_close(auv_udp_t *ep) {
       auv__task_unpark(w->task);
     }
   }
+  assert(ep->nfutures == 0);
   while (ep->len > 0)
     auv__free(ring_pop(ep).d);
   uv_close((uv_handle_t *) &ep->handle, close_cb);
-  return 0;
 }
 
 int auv_udp_close(auv_udp_t *ep) {
   if (ep == NULL)
     return UV_EINVAL;
-  return udp_close(ep);
+  udp_close(ep);
+  return 0;
 }
 
-int auv_udp_close_future(auv_udp_t *ep, auv_future_t **out) {
+int auv_udp_is_closing(const auv_udp_t *ep) {
+  return ep != NULL && ep->closing;
+}
+
+/* Drop the references of waiters whose futures were cancelled, so that
+ * waiting and cancelling over and over keeps bounded memory. O(waiters),
+ * and they are few. */
+static void closed_sweep(auv_udp_t *ep) {
+  size_t i = 0;
+  while (i < ep->nclosed) {
+    if (auv_future_done(ep->closed[i])) {
+      auv_future_unref(ep->closed[i]);
+      ep->closed[i] = ep->closed[--ep->nclosed];
+    } else {
+      i++;
+    }
+  }
+}
+
+int auv_udp_wait_closed_future(auv_udp_t *ep, auv_future_t **out) {
   auv_future_t *f;
   int err;
   if (ep == NULL || out == NULL)
     return UV_EINVAL;
-  if (ep->closing)
-    return UV_EBADF;
+  closed_sweep(ep);
+  if (ep->nclosed == ep->closed_cap) {
+    size_t cap = ep->closed_cap != 0 ? ep->closed_cap * 2 : 2;
+    auv_future_t **c = auv__realloc(ep->closed, cap * sizeof(*c));
+    if (c == NULL)
+      return UV_ENOMEM;
+    ep->closed = c;
+    ep->closed_cap = cap;
+  }
   err = auv_future_new(ep->loop, &f);
   if (err != 0)
     return err;
-  ep->closed = auv_future_ref(f);
-  udp_close(ep);
+  ep->closed[ep->nclosed++] = auv_future_ref(f);  /* close_cb's */
   *out = f;
   return 0;
 }
 
-int auv_udp_close_wait(auv_udp_t *ep) {
+int auv_udp_wait_closed(auv_udp_t *ep) {
   auv_future_t *f;
   int err;
   if (ep == NULL)
@@ -410,9 +486,11 @@ int auv_udp_close_wait(auv_udp_t *ep) {
     return AUV_ENOTASK;
   if (auv__running_task->future.loop != ep->loop)
     return AUV_EWRONGLOOP;
-  err = auv_udp_close_future(ep, &f);
+  err = auv_udp_wait_closed_future(ep, &f);
   if (err != 0)
     return err;
+  /* From here on ep is not touched: close_cb may free it before this task
+   * runs again. */
   err = auv_await(f, NULL);
   auv_future_unref(f);
   return err;
@@ -564,11 +642,15 @@ int auv_udp_recv(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
   w.cap = cap;
   auv__list_insert_tail(&ep->waiters, &w.node);
   err = auv__task_park(t, &cancelled);
+  /* Woken with an outcome (w.done), or cancelled while still waiting. */
+  assert(w.done || err != 0);
   if (w.ep_gone) {
     /* Closed while waiting, or after serving us: ep may be freed. */
+    assert(w.done && w.node.next == &w.node);
     if (err == 0)
       err = w.err;
   } else {
+    assert(!ep->closing);
     auv__list_remove(&w.node);
     if (err == 0) {
       err = w.err;
@@ -594,6 +676,7 @@ static void sweep(auv_udp_t *ep) {
   for (; n != &ep->waiters; n = next) {
     waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
     next = n->next;
+    assert(!w->done);
     if (w->future != NULL && auv_future_done(w->future))
       future_release(ep, w);
   }
@@ -630,6 +713,7 @@ int auv_udp_recv_future(auv_udp_t *ep, auv_future_t **out) {
   }
   if (ep->nfutures >= ep->sweep_at)
     sweep(ep);
+  assert(ep->cb == NULL && !ep->closing);
   w->future = auv_future_ref(f);
   auv__list_insert_tail(&ep->waiters, &w->node);
   ep->nfutures++;
@@ -669,18 +753,32 @@ int auv_udp_set_ttl(auv_udp_t *ep, int ttl) {
   return uv_udp_set_ttl(&ep->handle, ttl);
 }
 
-int auv_udp_getsockname(const auv_udp_t *ep, struct sockaddr_storage *addr) {
+/* As auv_stream_sockname: *addr zeroed first, *len written on success
+ * only, UV_ENOTCONN once closing (the socket may be gone). */
+static int udp_name(const auv_udp_t *ep, struct sockaddr_storage *addr,
+                    int *len, int peer) {
   int n = (int) sizeof(*addr);
+  int err;
   if (ep == NULL || addr == NULL)
     return UV_EINVAL;
-  return uv_udp_getsockname(&ep->handle, (struct sockaddr *) addr, &n);
+  if (ep->closing)
+    return UV_ENOTCONN;
+  memset(addr, 0, sizeof(*addr));
+  err = peer ? uv_udp_getpeername(&ep->handle, (struct sockaddr *) addr, &n)
+             : uv_udp_getsockname(&ep->handle, (struct sockaddr *) addr, &n);
+  if (err == 0 && len != NULL)
+    *len = n;
+  return err;
 }
 
-int auv_udp_getpeername(const auv_udp_t *ep, struct sockaddr_storage *addr) {
-  int n = (int) sizeof(*addr);
-  if (ep == NULL || addr == NULL)
-    return UV_EINVAL;
-  return uv_udp_getpeername(&ep->handle, (struct sockaddr *) addr, &n);
+int auv_udp_sockname(const auv_udp_t *ep, struct sockaddr_storage *addr,
+                     int *len) {
+  return udp_name(ep, addr, len, 0);
+}
+
+int auv_udp_peername(const auv_udp_t *ep, struct sockaddr_storage *addr,
+                     int *len) {
+  return udp_name(ep, addr, len, 1);
 }
 
 uv_udp_t *auv_udp_uv(auv_udp_t *ep) {

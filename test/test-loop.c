@@ -1,9 +1,10 @@
 /* test-loop.c: the loop's life: creation, the uv loop under it, the clock,
  * is_running / get_running_loop, closing (with work pending, from inside,
- * with handles of the program's own left open, and what a future that
- * outlives its loop reports), the batch limits and debug mode from the
- * environment. */
+ * with handles of the program's own left open, with auv's own I/O objects
+ * left open, and what a future that outlives its loop reports), the batch
+ * limits and debug mode from the environment. */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +279,91 @@ START_TEST(close_with_a_handle_of_the_program_still_open_returns_ebusy_until_it_
 }
 END_TEST
 
+/* The loop-close policy: auv_loop_close closes every object auv made that
+ * is still open. Left open here: a UDP endpoint with a receive future and a
+ * wait_closed future pending, one in callback mode, and a signal handler.
+ * Closing succeeds, the callbacks are never called, the futures stay
+ * pending (a closing loop completes nothing), and once the program drops
+ * its references every block is back (valgrind checks the same). */
+typedef struct {
+  int calls;
+} left_open_t;
+
+static void left_open_recv(auv_udp_t *ep, int err, const char *data,
+                           size_t len, const struct sockaddr *from,
+                           void *arg) {
+  (void)ep;
+  (void)err;
+  (void)data;
+  (void)len;
+  (void)from;
+  ((left_open_t *)arg)->calls++;
+}
+
+static void left_open_signal(void *arg) {
+  ((left_open_t *)arg)->calls++;
+}
+
+typedef struct {
+  auv_udp_t *queued, *callback;
+  auv_future_t *recv, *closed;
+  left_open_t seen;
+} left_t;
+
+static void leave_open(auv_loop_t *loop, left_t *l) {
+  struct sockaddr_in at;
+  memset(l, 0, sizeof(*l));
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &at), 0);
+  ck_assert_int_eq(auv_udp_new(loop, (struct sockaddr *)&at, NULL, NULL,
+                               &l->queued), 0);
+  ck_assert_int_eq(auv_udp_new(loop, (struct sockaddr *)&at, NULL, NULL,
+                               &l->callback), 0);
+  ck_assert_int_eq(auv_udp_set_recv_callback(l->callback, left_open_recv,
+                                             &l->seen), 0);
+  ck_assert_int_eq(auv_udp_recv_future(l->queued, &l->recv), 0);
+  ck_assert_int_eq(auv_udp_wait_closed_future(l->queued, &l->closed), 0);
+  ck_assert_int_eq(auv_add_signal_handler(loop, SIGINT, left_open_signal,
+                                          &l->seen), 0);
+}
+
+static void check_left_closed(left_t *l) {
+  ck_assert_int_eq(auv_future_done(l->recv), 0);
+  ck_assert_int_eq(auv_future_done(l->closed), 0);
+  ck_assert_int_eq(l->seen.calls, 0);
+  auv_future_unref(l->recv);
+  auv_future_unref(l->closed);
+}
+
+START_TEST(close_closes_udp_endpoints_and_signal_handlers_left_open) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  left_t l;
+  leave_open(loop, &l);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(auv_is_closed(loop), 1);
+  check_left_closed(&l);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+START_TEST(close_of_an_attached_loop_closes_udp_endpoints_and_signal_handlers) {
+  long live = test_alloc_live();
+  uv_loop_t uv;
+  auv_loop_t *loop;
+  left_t l;
+  ck_assert_int_eq(uv_loop_init(&uv), 0);
+  ck_assert_int_eq(auv_loop_attach(&uv, &loop), 0);
+  leave_open(loop, &l);
+  CLOSE_LOOP(loop);
+  /* Their close callbacks run in the host's next iteration. */
+  ck_assert_int_eq(uv_loop_close(&uv), UV_EBUSY);
+  ck_assert_int_eq(uv_run(&uv, UV_RUN_NOWAIT), 0);
+  ck_assert_int_eq(uv_loop_close(&uv), 0);
+  check_left_closed(&l);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
 /* A future that outlives its loop keeps what it needs and reports
  * AUV_ECLOSED for everything that would touch the loop. */
 static int freed_values;
@@ -528,6 +614,8 @@ Suite *loop_suite(void) {
   ADD(tc, close_with_a_handle_of_the_program_still_open_returns_ebusy_until_it_is_closed);
   ADD(tc, a_future_that_outlives_its_loop_reports_eclosed);
   ADD(tc, a_done_future_that_outlives_its_loop_keeps_its_result);
+  ADD(tc, close_closes_udp_endpoints_and_signal_handlers_left_open);
+  ADD(tc, close_of_an_attached_loop_closes_udp_endpoints_and_signal_handlers);
   suite_add_tcase(s, tc);
 
   tc = test_tcase_create("batching", 10);

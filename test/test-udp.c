@@ -8,7 +8,9 @@
  * sent to 255.255.255.255, the tests need no network); truncation with
  * UV_EMSGSIZE; the future form and the callback mode; a receiver cancelled
  * while waiting; closing with receivers waiting (each gets UV_EBADF and
- * nothing leaks). Every test ends with the loop closed successfully.
+ * nothing leaks); closing twice (0, nothing more); wait_closed, before the
+ * close (it waits for one from elsewhere, and never starts it) and after.
+ * Every test ends with the loop closed successfully.
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +52,11 @@ static auv_udp_t *bound(auv_loop_t *loop, const struct sockaddr_storage *at,
   auv_udp_t *ep = NULL;
   ck_assert_int_eq(auv_udp_new(loop, (const struct sockaddr *) at, NULL, opt,
                                &ep), 0);
-  ck_assert_int_eq(auv_udp_getsockname(ep, name), 0);
+  int len = 0;
+  ck_assert_int_eq(auv_udp_sockname(ep, name, &len), 0);
+  ck_assert_int_eq(len, name->ss_family == AF_INET6
+                            ? (int) sizeof(struct sockaddr_in6)
+                            : (int) sizeof(struct sockaddr_in));
   ck_assert_int_ne(port_of(name), 0);
   return ep;
 }
@@ -115,10 +121,12 @@ static int echo_client(void *arg, void **result) {
       e->received++;
     }
   }
-  ck_assert_int_eq(auv_udp_close_wait(e->server), 0);
+  ck_assert_int_eq(auv_udp_close(e->server), 0);
+  ck_assert_int_eq(auv_udp_wait_closed(e->server), 0);
   ck_assert_int_eq(auv_await(auv_task_future(server), NULL), 0);
   auv_task_unref(server);
-  ck_assert_int_eq(auv_udp_close_wait(e->client), 0);
+  ck_assert_int_eq(auv_udp_close(e->client), 0);
+  ck_assert_int_eq(auv_udp_wait_closed(e->client), 0);
   return 0;
 }
 
@@ -281,9 +289,9 @@ static int connected_exchange(void *arg, void **result) {
   (void) result;
   ck_assert_int_eq(auv_udp_new(loop, NULL, (struct sockaddr *) &p->rx_addr,
                                NULL, &c), 0);
-  ck_assert_int_eq(auv_udp_getpeername(c, &peer), 0);
+  ck_assert_int_eq(auv_udp_peername(c, &peer, NULL), 0);
   ck_assert_int_eq(port_of(&peer), port_of(&p->rx_addr));
-  ck_assert_int_eq(auv_udp_getsockname(c, &me), 0);
+  ck_assert_int_eq(auv_udp_sockname(c, &me, NULL), 0);
   /* To the peer without an address; an address is refused. */
   ck_assert_int_eq(auv_udp_send(c, "ping", 4, NULL), 0);
   ck_assert_int_eq(auv_udp_send(c, "x", 1, (struct sockaddr *) &p->rx_addr),
@@ -297,8 +305,9 @@ static int connected_exchange(void *arg, void **result) {
   ck_assert(len == 4 && memcmp(buf, "pong", 4) == 0);
   /* An unconnected endpoint needs an address. */
   ck_assert_int_eq(auv_udp_send(p->tx, "x", 1, NULL), UV_EDESTADDRREQ);
-  ck_assert_int_eq(auv_udp_getpeername(p->tx, &peer), UV_ENOTCONN);
-  ck_assert_int_eq(auv_udp_close_wait(c), 0);
+  ck_assert_int_eq(auv_udp_peername(p->tx, &peer, NULL), UV_ENOTCONN);
+  ck_assert_int_eq(auv_udp_close(c), 0);
+  ck_assert_int_eq(auv_udp_wait_closed(c), 0);
   return 0;
 }
 
@@ -484,7 +493,8 @@ static int close_under_receivers(void *arg, void **result) {
   (void) result;
   ck_assert_int_eq(auv_udp_recv_future(p->rx, &f), 0);
   ck_assert_int_eq(auv_sleep(0), 0);
-  ck_assert_int_eq(auv_udp_close_wait(p->rx), 0);
+  ck_assert_int_eq(auv_udp_close(p->rx), 0);
+  ck_assert_int_eq(auv_udp_wait_closed(p->rx), 0);
   ck_assert_int_eq(auv_await(auv_task_future(a), &ra), 0);
   ck_assert_int_eq(auv_await(auv_task_future(b), &rb), 0);
   ck_assert_int_eq((int) (intptr_t) ra, UV_EBADF);
@@ -526,6 +536,140 @@ START_TEST(closing_drops_queued_datagrams) {
 }
 END_TEST
 
+/* auv_udp_close may be called again, with nothing more done; meanwhile the
+ * endpoint says it is closing and refuses everything else. */
+START_TEST(a_second_close_returns_zero_and_does_nothing) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  struct sockaddr_storage at, name;
+  auv_future_t *closed = NULL;
+  char buf[4];
+  auv_udp_t *ep;
+  addr4(&at, "127.0.0.1", 0);
+  ep = bound(loop, &at, NULL, &name);
+  ck_assert_int_eq(auv_udp_is_closing(ep), 0);
+  ck_assert_int_eq(auv_udp_is_closing(NULL), 0);
+  ck_assert_int_eq(auv_udp_close(ep), 0);
+  ck_assert_int_eq(auv_udp_is_closing(ep), 1);
+  ck_assert_int_eq(auv_udp_close(ep), 0);
+  ck_assert_int_eq(auv_udp_close(NULL), UV_EINVAL);
+  ck_assert_int_eq(auv_udp_is_closing(ep), 1);
+  ck_assert_int_eq(auv_udp_send(ep, "x", 1, (struct sockaddr *) &name),
+                   UV_EBADF);
+  ck_assert_int_eq(auv_udp_recv_nowait(ep, buf, sizeof(buf), NULL, NULL),
+                   UV_EBADF);
+  ck_assert_int_eq(auv_udp_sockname(ep, &name, NULL), UV_ENOTCONN);
+  ck_assert_int_eq(auv_udp_wait_closed_future(ep, &closed), 0);
+  ck_assert_int_eq(auv_udp_close(ep), 0);
+  ck_assert_int_eq(auv_future_done(closed), 0);  /* libuv has not run */
+  ck_assert_int_eq(auv_run_until_complete(loop, closed, NULL), 0);
+  auv_future_unref(closed);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+typedef struct {
+  auv_udp_t *ep;
+  trace_t trace;
+} closer_t;
+
+static int wait_for_close(void *arg, void **result) {
+  closer_t *c = arg;
+  (void) result;
+  trace_add(&c->trace, "wait");
+  ck_assert_int_eq(auv_udp_wait_closed(c->ep), 0);
+  trace_add(&c->trace, "closed");
+  return 0;
+}
+
+static void close_later(void *arg) {
+  closer_t *c = arg;
+  /* The waiter has waited all this time without closing anything. */
+  ck_assert_int_eq(auv_udp_is_closing(c->ep), 0);
+  trace_add(&c->trace, "close");
+  ck_assert_int_eq(auv_udp_close(c->ep), 0);
+}
+
+static int wait_then_cancelled(void *arg, void **result) {
+  closer_t *c = arg;
+  (void) result;
+  return auv_udp_wait_closed(c->ep);
+}
+
+START_TEST(wait_closed_before_close_waits_for_a_close_from_elsewhere) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  struct sockaddr_storage at, name;
+  auv_task_t *t, *gone;
+  auv_future_t *f = NULL;
+  closer_t c;
+  long mid = 0;
+  int i;
+  addr4(&at, "127.0.0.1", 0);
+  trace_init(&c.trace);
+  c.ep = bound(loop, &at, NULL, &name);
+  /* Waiting and cancelling, many times: the close is never started, and
+   * the withdrawn waits do not pile up. */
+  for (i = 0; i < 100; i++) {
+    gone = spawn(loop, wait_then_cancelled, &c);
+    ck_assert_int_eq(auv_stop(loop), 0);  /* one iteration: it waits */
+    ck_assert_int_eq(auv_run_forever(loop), 0);
+    ck_assert_int_eq(auv_task_done(gone), 0);
+    ck_assert_int_eq(auv_task_cancel(gone, NULL), 1);
+    ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(gone),
+                                            NULL), UV_ECANCELED);
+    auv_task_unref(gone);
+    ck_assert_int_eq(auv_udp_wait_closed_future(c.ep, &f), 0);
+    ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+    auv_future_unref(f);
+    if (i == 1)
+      mid = test_alloc_live();
+  }
+  ck_assert_int_eq(test_alloc_live(), mid);
+  ck_assert_int_eq(auv_udp_is_closing(c.ep), 0);
+  t = spawn(loop, wait_for_close, &c);
+  ck_assert_int_eq(auv_call_later(loop, 0.02, close_later, &c, NULL), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(t), NULL),
+                   0);
+  ck_assert_str_eq(trace_str(&c.trace), "wait close closed");
+  auv_task_unref(t);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+static int close_then_wait(void *arg, void **result) {
+  closer_t *c = arg;
+  auv_future_t *f = NULL;
+  (void) result;
+  ck_assert_int_eq(auv_udp_close(c->ep), 0);
+  ck_assert_int_eq(auv_udp_wait_closed_future(c->ep, &f), 0);
+  trace_add(&c->trace, "closing");
+  ck_assert_int_eq(auv_udp_wait_closed(c->ep), 0);
+  /* The close callback has run: the future form is done too. */
+  ck_assert_int_eq(auv_future_done(f), 1);
+  ck_assert_int_eq(auv_future_result(f, NULL), 0);
+  auv_future_unref(f);
+  trace_add(&c->trace, "closed");
+  return 0;
+}
+
+START_TEST(wait_closed_after_close_returns_once_closed) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  struct sockaddr_storage at, name;
+  closer_t c;
+  addr4(&at, "127.0.0.1", 0);
+  trace_init(&c.trace);
+  c.ep = bound(loop, &at, NULL, &name);
+  ck_assert_int_eq(run_task(loop, close_then_wait, &c), 0);
+  ck_assert_str_eq(trace_str(&c.trace), "closing closed");
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
 START_TEST(task_forms_outside_a_task_say_so) {
   auv_loop_t *loop = test_loop_new();
   pair_t p;
@@ -533,7 +677,7 @@ START_TEST(task_forms_outside_a_task_say_so) {
   pair_new(loop, &p, 0);
   ck_assert_int_eq(auv_udp_recv(p.rx, buf, sizeof(buf), NULL, NULL),
                    AUV_ENOTASK);
-  ck_assert_int_eq(auv_udp_close_wait(p.rx), AUV_ENOTASK);
+  ck_assert_int_eq(auv_udp_wait_closed(p.rx), AUV_ENOTASK);
   ck_assert_int_eq(auv_udp_recv(NULL, buf, sizeof(buf), NULL, NULL),
                    UV_EINVAL);
   ck_assert_int_eq(auv_udp_send(NULL, "x", 1, NULL), UV_EINVAL);
@@ -656,6 +800,9 @@ Suite *udp_suite(void) {
   tc = test_tcase_create("close", 30);
   ADD(tc, closing_wakes_receivers_with_ebadf_and_frees_everything);
   ADD(tc, closing_drops_queued_datagrams);
+  ADD(tc, a_second_close_returns_zero_and_does_nothing);
+  ADD(tc, wait_closed_before_close_waits_for_a_close_from_elsewhere);
+  ADD(tc, wait_closed_after_close_returns_once_closed);
   ADD(tc, task_forms_outside_a_task_say_so);
   suite_add_tcase(s, tc);
   return s;

@@ -1,7 +1,6 @@
-/* auv/udp.h: UDP endpoints (asyncio's create_datagram_endpoint) and
- * signal handlers (add_signal_handler / remove_signal_handler, plus a way
- * for a task to await a signal). Included by <auv.h>. Everything here is
- * for the loop's own thread. See docs/udp.md and docs/signals.md.
+/* auv/udp.h: UDP endpoints (asyncio's create_datagram_endpoint). Included
+ * by <auv.h>. Everything here is for the loop's own thread. See
+ * docs/udp.md.
  *
  * Waiting operations come in the shapes of auv/sync.h: a task form that
  * waits inside a task (AUV_ENOTASK elsewhere, AUV_EWRONGLOOP in a task of
@@ -27,9 +26,11 @@
  * endpoint's UV_ECONNREFUSED, say) travel the same way as datagrams.
  *
  * An open endpoint keeps the loop alive, as a receiving libuv handle does.
- * Memory: the endpoint is freed in its close callback, after auv_udp_close;
- * it holds a reference on the loop until then. An endpoint left open makes
- * auv_loop_close of an owned loop fail with UV_EBUSY.
+ * Lifetime (docs/design.md 1a, I/O objects): auv_udp_close begins the
+ * close; the memory goes back once the close has finished (libuv's close
+ * callback) and no auv_udp_wait_closed call is left waiting on it. There
+ * is no free. An endpoint still open when auv_loop_close runs is closed by
+ * it, as auv_udp_close would.
  * ------------------------------------------------------------------------ */
 typedef struct auv_udp_s auv_udp_t;
 
@@ -66,7 +67,7 @@ typedef void (*auv_udp_recv_fn)(auv_udp_t *ep, int err, const char *data,
                                 void *arg);
 
 /* Create an endpoint (asyncio's create_datagram_endpoint). local: the
- * address to bind (port 0: one the system picks; auv_udp_getsockname says
+ * address to bind (port 0: one the system picks; auv_udp_sockname says
  * which); NULL binds the wildcard address of remote's family. remote: the
  * peer to connect to (uv_udp_connect: sends without an address go there,
  * datagrams from elsewhere are not received), or NULL. At least one of
@@ -78,15 +79,28 @@ AUV_EXTERN int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
                            const auv_udp_options_t *options,
                            auv_udp_t **ep);
 
-/* Start closing ep: receivers waiting are woken with UV_EBADF, datagrams
+/* Begin closing ep: receivers waiting are woken with UV_EBADF, datagrams
  * still queued are dropped, sends still queued complete with libuv's
- * UV_ECANCELED. ep must not be used after this call (its memory is freed
- * in the close callback). UV_EBADF if it is already closing. */
+ * UV_ECANCELED. Any number of calls: after the first, 0 and nothing done.
+ * Callable from a task, a callback or the endpoint's own receive callback.
+ * After it, ep may still be passed to auv_udp_is_closing and
+ * auv_udp_wait_closed (every other call gives UV_EBADF) until the close
+ * has finished; close(ep) then wait_closed(ep) is always safe. */
 AUV_EXTERN int auv_udp_close(auv_udp_t *ep);
-/* The same, with a future (a new reference) done once ep is freed. */
-AUV_EXTERN int auv_udp_close_future(auv_udp_t *ep, auv_future_t **future);
-/* Inside a task: close ep and wait until it is freed. */
-AUV_EXTERN int auv_udp_close_wait(auv_udp_t *ep);
+/* 1 once auv_udp_close (or auv_loop_close) has begun closing ep, else 0;
+ * 0 for NULL. */
+AUV_EXTERN int auv_udp_is_closing(const auv_udp_t *ep);
+/* Inside a task: wait until ep's close has finished (asyncio's
+ * wait_closed). It never starts the close: called before it, it waits for
+ * a close from elsewhere. ep's memory stays valid until this returns.
+ * Returns 0, UV_ECANCELED (the task was cancelled; the close goes on),
+ * AUV_ENOTASK, AUV_EWRONGLOOP, UV_ENOMEM, AUV_ECLOSED (the loop is
+ * closing). */
+AUV_EXTERN int auv_udp_wait_closed(auv_udp_t *ep);
+/* The future form: a new reference in *future, done (result NULL) once
+ * ep's close has finished. Cancelling it withdraws the wait only. */
+AUV_EXTERN int auv_udp_wait_closed_future(auv_udp_t *ep,
+                                          auv_future_t **future);
 
 /* Send len bytes (a copy is kept when they cannot leave at once) to addr,
  * or, with addr NULL, to the connected peer. uv_udp_try_send is tried
@@ -135,11 +149,14 @@ AUV_EXTERN int auv_udp_set_recv_callback(auv_udp_t *ep, auv_udp_recv_fn cb,
 AUV_EXTERN int auv_udp_set_broadcast(auv_udp_t *ep, int on);
 /* Unicast TTL, 1..255: uv_udp_set_ttl. */
 AUV_EXTERN int auv_udp_set_ttl(auv_udp_t *ep, int ttl);
-/* The bound and the connected address (UV_ENOTCONN if not connected). */
-AUV_EXTERN int auv_udp_getsockname(const auv_udp_t *ep,
-                                   struct sockaddr_storage *addr);
-AUV_EXTERN int auv_udp_getpeername(const auv_udp_t *ep,
-                                   struct sockaddr_storage *addr);
+/* The bound and the connected address, as auv_stream_sockname: the
+ * sockaddr (sockaddr_in or sockaddr_in6) in *addr, its size in *len (may
+ * be NULL; written only on success). UV_ENOTCONN for the peer of an
+ * endpoint that is not connected, and for both once ep is closing. */
+AUV_EXTERN int auv_udp_sockname(const auv_udp_t *ep,
+                                struct sockaddr_storage *addr, int *len);
+AUV_EXTERN int auv_udp_peername(const auv_udp_t *ep,
+                                struct sockaddr_storage *addr, int *len);
 /* The libuv handle, for options of libuv's that auv does not wrap
  * (multicast, buffer sizes, uv_unref). Do not close it or stop receiving:
  * use auv_udp_close. NULL for NULL. */
@@ -150,50 +167,5 @@ AUV_EXTERN uv_udp_t *auv_udp_uv(auv_udp_t *ep);
 AUV_EXTERN size_t auv_udp_recv_queued(const auv_udp_t *ep);
 AUV_EXTERN uint64_t auv_udp_dropped(const auv_udp_t *ep);
 AUV_EXTERN uint64_t auv_udp_send_errors(const auv_udp_t *ep);
-
-/* ------------------------------------------------------------------------
- * Signals
- *
- * asyncio's add_signal_handler on libuv's uv_signal_t. One handler per
- * signal and loop; adding one replaces the previous one. libuv already
- * delivers signals on the loop's thread, outside signal context; auv then
- * runs the handler through call_soon, once per delivery libuv reports
- * (the OS may merge deliveries that arrive close together).
- *
- * A signal with a handler or a waiter keeps the loop alive, as libuv's own
- * signal handles do: run_until_complete then waits for the signal instead
- * of reporting AUV_ESTALLED (the handler is what can complete the future,
- * as in "set an event on SIGTERM, await it"). With neither, the handle is
- * closed and the signal's disposition is restored.
- *
- * Windows: libuv emulates SIGINT, SIGBREAK, SIGHUP and SIGWINCH from
- * console events; every other number gives UV_EINVAL (libuv would accept
- * it and never deliver it), and raise() is not seen. On Unix, SIGKILL and
- * SIGSTOP give UV_EINVAL.
- * ------------------------------------------------------------------------ */
-
-/* Run cb(arg) through call_soon on every delivery of signum. Replaces the
- * previous handler of signum on loop, if any: deliveries not yet handled
- * are then dropped, and the old callback is never called again, so its
- * argument may be freed at once. UV_EINVAL for a NULL loop or cb or
- * signum <= 0, AUV_ECLOSED, UV_ENOMEM, libuv's uv_signal_start errors. */
-AUV_EXTERN int auv_add_signal_handler(auv_loop_t *loop, int signum,
-                                      auv_callback_fn cb, void *arg);
-/* Remove signum's handler: 1 if there was one, 0 if none. Deliveries not
- * yet handled are dropped; the callback is never called again. */
-AUV_EXTERN int auv_remove_signal_handler(auv_loop_t *loop, int signum);
-
-/* Inside a task of loop: wait for the next delivery of signum (one that
- * arrives after this call). Returns 0, UV_ECANCELED, AUV_ENOTASK,
- * AUV_EWRONGLOOP, UV_ENOMEM, libuv's errors. Independent of the handler:
- * both see a delivery. The signal is watched from this call on, not from
- * the task's creation: a delivery before the task's code gets here is
- * missed (use the future form, which watches at once, when that matters). */
-AUV_EXTERN int auv_signal_wait(auv_loop_t *loop, int signum);
-/* The future form: done with result (void *)(intptr_t)signum at the next
- * delivery after this call, from which the signal is watched. Cancelling
- * it withdraws the wait. */
-AUV_EXTERN int auv_signal_wait_future(auv_loop_t *loop, int signum,
-                                      auv_future_t **future);
 
 #endif /* AUV_UDP_H */
