@@ -183,7 +183,7 @@ int auv__req_begin(auv_loop_t *loop, uv_req_t *req, int at_once);
 void auv__req_abort(uv_req_t *req, auv_future_t **out);
 int auv__req_complete(uv_req_t *req, int err, void *value,
                       auv_free_fn free_value);
-auv_loop_t *auv__req_task_loop(void);
+int auv__req_task_check(auv_loop_t *loop);
 int auv__req_await(auv_future_t *f, void **value);
 
 /* streams over pipes a child process uses (stream.c; for subprocess.c):
