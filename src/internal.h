@@ -120,7 +120,7 @@ struct auv_loop_s {
 
   unsigned refs;                /* 1 for the user + 1 per live future
                                    + 1 per internal handle being closed */
-  unsigned max_snapshots;       /* snapshots per pass before polling I/O */
+  size_t max_snapshots;         /* snapshots per pass before polling I/O */
   uint64_t pass_budget_ns;      /* time budget of one pass */
   uint64_t slow_ns;             /* debug: slow-callback threshold */
 

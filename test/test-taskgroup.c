@@ -109,7 +109,7 @@ static int first_failure_main(void *arg, void **result) {
   add_code("exit", auv_taskgroup_wait(tg, err));
   trace_addf(&t, "errors=%d", auv_taskgroup_errors(tg, errors, 4));
   ck_assert_int_eq(errors[0], UV_EIO);
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(task));
   ck_assert_int_eq(auv_taskgroup_free(tg), 0);
   return 0;
 }
@@ -149,7 +149,7 @@ static int fail_while_waiting_main(void *arg, void **result) {
   add_code("exit", auv_taskgroup_wait(tg, 0));
   ck_assert_int_eq(auv_task_result(s, &value), 0);
   trace_addf(&t, "swallow=%s", (const char *) value);
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(task));
   auv_task_unref(s);
   ck_assert_int_eq(auv_taskgroup_free(tg), 0);
   return 0;

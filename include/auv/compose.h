@@ -131,8 +131,10 @@ AUV_EXTERN int auv_timeout_enter_at(double when, auv_timeout_t **scope);
  * already past expires at the next await). AUV_EINVALSTATE once the scope
  * has expired. */
 AUV_EXTERN int auv_timeout_reschedule(auv_timeout_t *scope, double when);
-/* The deadline, INFINITY if none. */
-AUV_EXTERN double auv_timeout_when(const auv_timeout_t *scope);
+/* The deadline in *when (auv_time()'s clock): 0, or UV_EINVAL for a NULL
+ * scope or when. A scope with no deadline writes INFINITY (asyncio's
+ * when() returns None). */
+AUV_EXTERN int auv_timeout_when(const auv_timeout_t *scope, double *when);
 /* 1 once the deadline has passed and cancelled the task. */
 AUV_EXTERN int auv_timeout_expired(const auv_timeout_t *scope);
 AUV_EXTERN int auv_timeout_exit(auv_timeout_t *scope, int err);
