@@ -54,17 +54,17 @@ int auv_getaddrinfo_future(auv_loop_t *loop, const char *node,
   return addrinfo_start(loop, node, service, hints, 1, out);
 }
 
-int auv_getaddrinfo(const char *node, const char *service,
+int auv_getaddrinfo(auv_loop_t *loop, const char *node, const char *service,
                     const struct addrinfo *hints, struct addrinfo **res) {
-  auv_loop_t *loop = auv__req_task_loop();
   auv_future_t *f;
   void *value = NULL;
   int err;
   if (res == NULL || (node == NULL && service == NULL))
     return UV_EINVAL;
   *res = NULL;
-  if (loop == NULL)
-    return AUV_ENOTASK;
+  err = auv__req_task_check(loop);
+  if (err != 0)
+    return err;
   err = addrinfo_start(loop, node, service, hints, 0, &f);
   if (err != 0)
     return err;
@@ -135,16 +135,16 @@ int auv_getnameinfo_future(auv_loop_t *loop, const struct sockaddr *addr,
   return nameinfo_start(loop, addr, flags, 1, out);
 }
 
-int auv_getnameinfo(const struct sockaddr *addr, int flags,
+int auv_getnameinfo(auv_loop_t *loop, const struct sockaddr *addr, int flags,
                     auv_nameinfo_t *info) {
-  auv_loop_t *loop = auv__req_task_loop();
   auv_future_t *f;
   void *value = NULL;
   int err;
   if (addr == NULL || info == NULL)
     return UV_EINVAL;
-  if (loop == NULL)
-    return AUV_ENOTASK;
+  err = auv__req_task_check(loop);
+  if (err != 0)
+    return err;
   err = nameinfo_start(loop, addr, flags, 0, &f);
   if (err != 0)
     return err;

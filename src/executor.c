@@ -109,10 +109,19 @@ int auv__req_complete(uv_req_t *req, int err, void *value,
   return delivered;
 }
 
-/* The loop of the running task, or NULL outside a task. */
-auv_loop_t *auv__req_task_loop(void) {
+/* The check every task form makes of the loop it was given (design.md
+ * 1a: an operation on no object takes its loop first, in both forms):
+ * UV_EINVAL for NULL, AUV_ENOTASK outside a task, AUV_EWRONGLOOP for a
+ * loop other than the running task's, else 0. */
+int auv__req_task_check(auv_loop_t *loop) {
   auv_task_t *t = auv__running_task;
-  return t != NULL ? t->future.loop : NULL;
+  if (loop == NULL)
+    return UV_EINVAL;
+  if (t == NULL)
+    return AUV_ENOTASK;
+  if (t->future.loop != loop)
+    return AUV_EWRONGLOOP;
+  return 0;
 }
 
 /* Inside a task: await f (a request future in if-queued mode), hand its
@@ -190,16 +199,16 @@ int auv_run_in_executor(auv_loop_t *loop, auv_work_fn fn, void *arg,
   return work_start(loop, fn, arg, free_result, 1, out);
 }
 
-int auv_to_thread(auv_work_fn fn, void *arg, auv_free_fn free_result,
-                  void **result) {
-  auv_loop_t *loop = auv__req_task_loop();
+int auv_to_thread(auv_loop_t *loop, auv_work_fn fn, void *arg,
+                  auv_free_fn free_result, void **result) {
   auv_future_t *f;
   void *value = NULL;
   int err;
   if (fn == NULL)
     return UV_EINVAL;
-  if (loop == NULL)
-    return AUV_ENOTASK;
+  err = auv__req_task_check(loop);
+  if (err != 0)
+    return err;
   err = work_start(loop, fn, arg, free_result, 0, &f);
   if (err != 0)
     return err;

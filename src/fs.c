@@ -6,8 +6,9 @@
  * result), ties it to a future with executor.c's auv__req_* helpers in
  * "if queued" mode (a request already running is never abandoned: it may
  * be writing into the caller's buffer), and frees it in the request's
- * callback. The future forms are the primitives; each task form calls its
- * future form on the running task's loop and waits with fs_await.
+ * callback. The future forms are the primitives; each task form checks
+ * that its loop is the running task's, calls its future form and waits
+ * with fs_await.
  */
 #include <limits.h>
 #include <string.h>
@@ -162,14 +163,13 @@ static int fs_await(auv_loop_t *loop, auv_future_t *f, int kind, void *out) {
 }
 
 /* The body of every task form: future_call is the future form's call,
- * writing its future to f, on the running task's loop. */
+ * writing its future to f, on loop, which must be the running task's. */
 #define FS_TASK(kind, out, future_call)                                       \
   do {                                                                        \
-    auv_loop_t *loop = auv__req_task_loop();                                  \
     auv_future_t *f;                                                          \
-    int err_;                                                                 \
-    if (loop == NULL)                                                         \
-      return AUV_ENOTASK;                                                     \
+    int err_ = auv__req_task_check(loop);                                     \
+    if (err_ != 0)                                                            \
+      return err_;                                                            \
     err_ = (future_call);                                                     \
     if (err_ != 0)                                                            \
       return err_;                                                            \
@@ -199,7 +199,8 @@ int auv_fs_open_future(auv_loop_t *loop, const char *path, int flags,
                 out);
 }
 
-int auv_fs_open(const char *path, int flags, int mode, uv_file *fd) {
+int auv_fs_open(auv_loop_t *loop, const char *path, int flags, int mode,
+                uv_file *fd) {
   if (path == NULL || fd == NULL)
     return UV_EINVAL;
   FS_TASK(FS_FD, fd, auv_fs_open_future(loop, path, flags, mode, &f));
@@ -213,7 +214,7 @@ int auv_fs_close_future(auv_loop_t *loop, uv_file fd, auv_future_t **out) {
   return fs_end(op, uv_fs_close(loop->uv, &op->req, fd, fs_done), out);
 }
 
-int auv_fs_close(uv_file fd) {
+int auv_fs_close(auv_loop_t *loop, uv_file fd) {
   FS_TASK(FS_NONE, NULL, auv_fs_close_future(loop, fd, &f));
 }
 
@@ -234,8 +235,8 @@ int auv_fs_read_future(auv_loop_t *loop, uv_file fd, void *buf, size_t len,
                                fs_done), out);
 }
 
-int auv_fs_read(uv_file fd, void *buf, size_t len, int64_t offset,
-                size_t *nread) {
+int auv_fs_read(auv_loop_t *loop, uv_file fd, void *buf, size_t len,
+                int64_t offset, size_t *nread) {
   if (buf == NULL || offset < -1)
     return UV_EINVAL;
   if (nread != NULL)
@@ -259,8 +260,8 @@ int auv_fs_write_future(auv_loop_t *loop, uv_file fd, const void *buf,
                                 fs_done), out);
 }
 
-int auv_fs_write(uv_file fd, const void *buf, size_t len, int64_t offset,
-                 size_t *nwritten) {
+int auv_fs_write(auv_loop_t *loop, uv_file fd, const void *buf, size_t len,
+                 int64_t offset, size_t *nwritten) {
   if (buf == NULL || offset < -1)
     return UV_EINVAL;
   if (nwritten != NULL)
@@ -283,7 +284,7 @@ int auv_fs_stat_future(auv_loop_t *loop, const char *path,
   return fs_end(op, uv_fs_stat(loop->uv, &op->req, path, fs_done), out);
 }
 
-int auv_fs_stat(const char *path, uv_stat_t *st) {
+int auv_fs_stat(auv_loop_t *loop, const char *path, uv_stat_t *st) {
   if (path == NULL || st == NULL)
     return UV_EINVAL;
   FS_TASK(FS_STAT, st, auv_fs_stat_future(loop, path, &f));
@@ -301,7 +302,7 @@ int auv_fs_lstat_future(auv_loop_t *loop, const char *path,
   return fs_end(op, uv_fs_lstat(loop->uv, &op->req, path, fs_done), out);
 }
 
-int auv_fs_lstat(const char *path, uv_stat_t *st) {
+int auv_fs_lstat(auv_loop_t *loop, const char *path, uv_stat_t *st) {
   if (path == NULL || st == NULL)
     return UV_EINVAL;
   FS_TASK(FS_STAT, st, auv_fs_lstat_future(loop, path, &f));
@@ -315,7 +316,7 @@ int auv_fs_fstat_future(auv_loop_t *loop, uv_file fd, auv_future_t **out) {
   return fs_end(op, uv_fs_fstat(loop->uv, &op->req, fd, fs_done), out);
 }
 
-int auv_fs_fstat(uv_file fd, uv_stat_t *st) {
+int auv_fs_fstat(auv_loop_t *loop, uv_file fd, uv_stat_t *st) {
   if (st == NULL)
     return UV_EINVAL;
   FS_TASK(FS_STAT, st, auv_fs_fstat_future(loop, fd, &f));
@@ -335,7 +336,7 @@ int auv_fs_unlink_future(auv_loop_t *loop, const char *path,
   return fs_end(op, uv_fs_unlink(loop->uv, &op->req, path, fs_done), out);
 }
 
-int auv_fs_unlink(const char *path) {
+int auv_fs_unlink(auv_loop_t *loop, const char *path) {
   if (path == NULL)
     return UV_EINVAL;
   FS_TASK(FS_NONE, NULL, auv_fs_unlink_future(loop, path, &f));
@@ -354,7 +355,7 @@ int auv_fs_rename_future(auv_loop_t *loop, const char *path,
                                  fs_done), out);
 }
 
-int auv_fs_rename(const char *path, const char *new_path) {
+int auv_fs_rename(auv_loop_t *loop, const char *path, const char *new_path) {
   if (path == NULL || new_path == NULL)
     return UV_EINVAL;
   FS_TASK(FS_NONE, NULL, auv_fs_rename_future(loop, path, new_path, &f));
@@ -373,7 +374,7 @@ int auv_fs_mkdir_future(auv_loop_t *loop, const char *path, int mode,
                 out);
 }
 
-int auv_fs_mkdir(const char *path, int mode) {
+int auv_fs_mkdir(auv_loop_t *loop, const char *path, int mode) {
   if (path == NULL)
     return UV_EINVAL;
   FS_TASK(FS_NONE, NULL, auv_fs_mkdir_future(loop, path, mode, &f));
@@ -391,7 +392,7 @@ int auv_fs_rmdir_future(auv_loop_t *loop, const char *path,
   return fs_end(op, uv_fs_rmdir(loop->uv, &op->req, path, fs_done), out);
 }
 
-int auv_fs_rmdir(const char *path) {
+int auv_fs_rmdir(auv_loop_t *loop, const char *path) {
   if (path == NULL)
     return UV_EINVAL;
   FS_TASK(FS_NONE, NULL, auv_fs_rmdir_future(loop, path, &f));
@@ -411,7 +412,8 @@ int auv_fs_copyfile_future(auv_loop_t *loop, const char *path,
                                    fs_done), out);
 }
 
-int auv_fs_copyfile(const char *path, const char *new_path, int flags) {
+int auv_fs_copyfile(auv_loop_t *loop, const char *path, const char *new_path,
+                    int flags) {
   if (path == NULL || new_path == NULL)
     return UV_EINVAL;
   FS_TASK(FS_NONE, NULL,
@@ -428,7 +430,7 @@ int auv_fs_fsync_future(auv_loop_t *loop, uv_file fd, auv_future_t **out) {
   return fs_end(op, uv_fs_fsync(loop->uv, &op->req, fd, fs_done), out);
 }
 
-int auv_fs_fsync(uv_file fd) {
+int auv_fs_fsync(auv_loop_t *loop, uv_file fd) {
   FS_TASK(FS_NONE, NULL, auv_fs_fsync_future(loop, fd, &f));
 }
 
@@ -441,7 +443,7 @@ int auv_fs_fdatasync_future(auv_loop_t *loop, uv_file fd,
   return fs_end(op, uv_fs_fdatasync(loop->uv, &op->req, fd, fs_done), out);
 }
 
-int auv_fs_fdatasync(uv_file fd) {
+int auv_fs_fdatasync(auv_loop_t *loop, uv_file fd) {
   FS_TASK(FS_NONE, NULL, auv_fs_fdatasync_future(loop, fd, &f));
 }
 
@@ -458,7 +460,7 @@ int auv_fs_ftruncate_future(auv_loop_t *loop, uv_file fd, int64_t length,
                 out);
 }
 
-int auv_fs_ftruncate(uv_file fd, int64_t length) {
+int auv_fs_ftruncate(auv_loop_t *loop, uv_file fd, int64_t length) {
   if (length < 0)
     return UV_EINVAL;
   FS_TASK(FS_NONE, NULL, auv_fs_ftruncate_future(loop, fd, length, &f));

@@ -726,10 +726,15 @@ int auv_as_completed_next(auv_as_completed_t *it, auv_future_t **future) {
   return UV_ETIMEDOUT;
 }
 
-void auv_as_completed_free(auv_as_completed_t *it) {
+/* A task waiting in next() holds the iterator (it resumes into it->getter
+ * and the queue), so freeing under it would leave that task hanging on
+ * freed memory: UV_EBUSY until it has returned (cancel it first). */
+int auv_as_completed_free(auv_as_completed_t *it) {
   size_t i;
   if (it == NULL || it->freed)
-    return;
+    return 0;
+  if (it->getter != NULL)
+    return UV_EBUSY;
   it->freed = 1;
   if (it->timer.slot_ != NULL)
     auv_handle_cancel(it->timer);
@@ -739,4 +744,5 @@ void auv_as_completed_free(auv_as_completed_t *it) {
   for (i = 0; i < it->n; i++)
     auv_future_unref(untag(it->futs[i]));
   ac_release(it);
+  return 0;
 }

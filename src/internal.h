@@ -120,7 +120,7 @@ struct auv_loop_s {
 
   unsigned refs;                /* 1 for the user + 1 per live future
                                    + 1 per internal handle being closed */
-  unsigned max_snapshots;       /* snapshots per pass before polling I/O */
+  size_t max_snapshots;         /* snapshots per pass before polling I/O */
   uint64_t pass_budget_ns;      /* time budget of one pass */
   uint64_t slow_ns;             /* debug: slow-callback threshold */
 
@@ -184,7 +184,7 @@ int auv__req_begin(auv_loop_t *loop, uv_req_t *req, int at_once);
 void auv__req_abort(uv_req_t *req, auv_future_t **out);
 int auv__req_complete(uv_req_t *req, int err, void *value,
                       auv_free_fn free_value);
-auv_loop_t *auv__req_task_loop(void);
+int auv__req_task_check(auv_loop_t *loop);
 int auv__req_await(auv_future_t *f, void **value);
 
 /* streams over pipes a child process uses (stream.c; for subprocess.c):

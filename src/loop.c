@@ -158,7 +158,7 @@ static void run_snapshot_debug(auv_loop_t *loop) {
 static void run_pass(auv_loop_t *loop) {
   auv_loop_t *prev = running_loop;
   uint64_t start = uv_hrtime();
-  unsigned n = 0;
+  size_t n = 0;
 
   running_loop = loop;
   loop->in_pass = 1;
@@ -379,7 +379,7 @@ int auv_loop_attach(uv_loop_t *uv, auv_loop_t **out) {
   return 0;
 }
 
-uv_loop_t *auv_loop_uv(auv_loop_t *loop) {
+uv_loop_t *auv_loop_uv(const auv_loop_t *loop) {
   return loop != NULL ? loop->uv : NULL;
 }
 
@@ -640,14 +640,14 @@ auv_loop_t *auv_get_running_loop(void) {
   return running_loop;
 }
 
+/* Every loop shares one clock, but a NULL loop still answers 0, as every
+ * query that cannot fail does (design.md 1a). */
 double auv_time(const auv_loop_t *loop) {
-  (void) loop;
-  return (double) uv_hrtime() / 1e9;
+  return loop != NULL ? (double) uv_hrtime() / 1e9 : 0;
 }
 
 uint64_t auv_time_ns(const auv_loop_t *loop) {
-  (void) loop;
-  return uv_hrtime();
+  return loop != NULL ? uv_hrtime() : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -706,7 +706,7 @@ int auv_call_soon(auv_loop_t *loop, auv_callback_fn cb, void *arg,
  * Settings and the exception handler
  * ------------------------------------------------------------------------ */
 
-int auv_set_batch_limits(auv_loop_t *loop, unsigned snapshots,
+int auv_set_batch_limits(auv_loop_t *loop, size_t snapshots,
                          double seconds) {
   if (loop == NULL || snapshots == 0 || !(seconds > 0) || seconds > 3600)
     return UV_EINVAL;

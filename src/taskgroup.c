@@ -214,12 +214,15 @@ int auv_taskgroup_errors(const auv_taskgroup_t *g, int *errors, size_t cap) {
   return (int) g->nerrors;
 }
 
+/* Busy while a task of the group has not been seen done (its done
+ * callback points at g) or while the parent is inside auv_taskgroup_wait
+ * (it resumes into g, even after the last task is seen). */
 int auv_taskgroup_free(auv_taskgroup_t *g) {
   size_t i;
   if (g == NULL)
-    return UV_EINVAL;
-  if (g->npending > 0)
-    return AUV_EINVALSTATE;
+    return 0;
+  if (g->npending > 0 || (g->exiting && !g->finished))
+    return UV_EBUSY;
   for (i = 0; i < g->ntasks; i++)
     auv_task_unref(g->tasks[i]);
   auv__free(g->tasks);

@@ -39,7 +39,7 @@ struct auv_timeout_s {
   auv_task_t *task;      /* the task the scope belongs to */
   double when;           /* the deadline; +inf: none */
   auv_handle_t timer;    /* the armed call, or zeroed */
-  int cancelling;        /* task's cancelling() when the scope was entered */
+  size_t cancelling;     /* task's cancelling() when the scope was entered */
   int state;             /* SCOPE_* */
   int allocated;         /* 1: from auv_timeout_enter*, freed by exit;
                             0: wait_for's, on the task's stack */
@@ -98,7 +98,9 @@ static int scope_exit(auv_timeout_t *s, int err) {
     memset(&s->timer, 0, sizeof(s->timer));
   }
   if (s->state == SCOPE_EXPIRING) {
-    if (auv_task_uncancel(s->task) <= s->cancelling && err == UV_ECANCELED)
+    /* s->task is not NULL, so uncancel returns the count left (>= 0). */
+    if ((size_t) auv_task_uncancel(s->task) <= s->cancelling &&
+        err == UV_ECANCELED)
       err = UV_ETIMEDOUT;
   }
   s->state = SCOPE_DONE;
@@ -166,8 +168,14 @@ int auv_timeout_reschedule(auv_timeout_t *s, double when) {
   return scope_arm(s, when);
 }
 
-double auv_timeout_when(const auv_timeout_t *s) {
-  return s != NULL ? s->when : NAN;
+/* The shape of auv_handle_when (design.md 1a: a query that can fail
+ * answers through its last argument). A scope with no deadline writes
+ * INFINITY, where asyncio's when() returns None. */
+int auv_timeout_when(const auv_timeout_t *s, double *when) {
+  if (s == NULL || when == NULL)
+    return UV_EINVAL;
+  *when = s->when;
+  return 0;
 }
 
 int auv_timeout_expired(const auv_timeout_t *s) {

@@ -103,21 +103,22 @@ typedef struct {
 } dns_task_t;
 
 static int dns_task(void *arg, void **result) {
+  auv_loop_t *loop = auv_get_running_loop();
   dns_task_t *d = arg;
   struct addrinfo hints = stream_hints(AF_UNSPEC, AI_NUMERICHOST);
   struct addrinfo *res = NULL;
   struct sockaddr_in sin;
   (void) result;
-  d->err4 = auv_getaddrinfo("127.0.0.1", "443", &hints, &res);
+  d->err4 = auv_getaddrinfo(loop, "127.0.0.1", "443", &hints, &res);
   if (d->err4 == 0)
     d->n4 = count_loopback(res, 443);
   uv_freeaddrinfo(res);
-  d->err6 = auv_getaddrinfo("::1", "443", &hints, &res);
+  d->err6 = auv_getaddrinfo(loop, "::1", "443", &hints, &res);
   uv_freeaddrinfo(res);
-  d->errbad = auv_getaddrinfo("999.1.1.1", NULL, &hints, &res);
+  d->errbad = auv_getaddrinfo(loop, "999.1.1.1", NULL, &hints, &res);
   ck_assert_ptr_null(res);
   uv_ip4_addr("127.0.0.1", 80, &sin);
-  d->errname = auv_getnameinfo((const struct sockaddr *) &sin,
+  d->errname = auv_getnameinfo(loop, (const struct sockaddr *) &sin,
                                NI_NUMERICHOST | NI_NUMERICSERV, &d->info);
   return 0;
 }
@@ -192,6 +193,54 @@ START_TEST(cancelling_a_queued_lookup_cancels_it) {
 }
 END_TEST
 
+/* The task forms take their loop first and check it against the running
+ * task's: another loop gives AUV_EWRONGLOOP, NULL gives UV_EINVAL, and
+ * nothing is looked up (*res is NULL, as for every failure). */
+typedef struct {
+  auv_loop_t *other;
+  int addr_wrong, addr_null, name_wrong, name_null;
+  struct addrinfo *res;
+} dns_wrong_t;
+
+static int dns_wrong_loop_task(void *arg, void **result) {
+  dns_wrong_t *d = arg;
+  struct addrinfo hints = stream_hints(AF_INET, AI_NUMERICHOST);
+  struct sockaddr_in sin;
+  auv_nameinfo_t info;
+  (void) result;
+  uv_ip4_addr("127.0.0.1", 80, &sin);
+  d->res = (struct addrinfo *) &hints;  /* overwritten with NULL */
+  d->addr_wrong = auv_getaddrinfo(d->other, "127.0.0.1", "80", &hints,
+                                  &d->res);
+  d->addr_null = auv_getaddrinfo(NULL, "127.0.0.1", "80", &hints, &d->res);
+  d->name_wrong = auv_getnameinfo(d->other, (struct sockaddr *) &sin,
+                                  NI_NUMERICHOST, &info);
+  d->name_null = auv_getnameinfo(NULL, (struct sockaddr *) &sin,
+                                 NI_NUMERICHOST, &info);
+  return 0;
+}
+
+START_TEST(task_forms_answer_ewrongloop_for_another_loop) {
+  auv_loop_t *loop = test_loop_new();
+  auv_task_t *task;
+  dns_wrong_t d;
+  memset(&d, 0, sizeof(d));
+  d.other = test_loop_new();
+  ck_assert_int_eq(auv_task_new(loop, dns_wrong_loop_task, &d, NULL, &task),
+                   0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
+                   0);
+  auv_task_unref(task);
+  ck_assert_int_eq(d.addr_wrong, AUV_EWRONGLOOP);
+  ck_assert_int_eq(d.addr_null, UV_EINVAL);
+  ck_assert_int_eq(d.name_wrong, AUV_EWRONGLOOP);
+  ck_assert_int_eq(d.name_null, UV_EINVAL);
+  ck_assert_ptr_null(d.res);
+  CLOSE_LOOP(d.other);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 START_TEST(misuse_gives_error_codes) {
   auv_loop_t *loop = test_loop_new();
   struct sockaddr_in sin;
@@ -209,11 +258,14 @@ START_TEST(misuse_gives_error_codes) {
   ck_assert_int_eq(auv_getnameinfo_future(loop, (struct sockaddr *) &sin, 0,
                                           NULL), UV_EINVAL);
   ck_assert_ptr_null(f);
-  ck_assert_int_eq(auv_getaddrinfo("localhost", NULL, NULL, NULL), UV_EINVAL);
-  ck_assert_int_eq(auv_getaddrinfo("localhost", NULL, NULL, &res),
+  ck_assert_int_eq(auv_getaddrinfo(loop, "localhost", NULL, NULL, NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(auv_getaddrinfo(NULL, "localhost", NULL, NULL, &res),
+                   UV_EINVAL);
+  ck_assert_int_eq(auv_getaddrinfo(loop, "localhost", NULL, NULL, &res),
                    AUV_ENOTASK);
-  ck_assert_int_eq(auv_getnameinfo(NULL, 0, &info), UV_EINVAL);
-  ck_assert_int_eq(auv_getnameinfo((struct sockaddr *) &sin, 0, &info),
+  ck_assert_int_eq(auv_getnameinfo(loop, NULL, 0, &info), UV_EINVAL);
+  ck_assert_int_eq(auv_getnameinfo(loop, (struct sockaddr *) &sin, 0, &info),
                    AUV_ENOTASK);
   /* A future still referenced keeps the closed loop's memory alive, which
    * is what makes the loop pointer usable after close. */
@@ -269,6 +321,7 @@ Suite *dns_suite(void) {
   ADD(tc, task_forms_resolve_and_hand_over_the_list);
   ADD(tc, getnameinfo_future_of_127_0_0_1);
   ADD(tc, cancelling_a_queued_lookup_cancels_it);
+  ADD(tc, task_forms_answer_ewrongloop_for_another_loop);
   ADD(tc, misuse_gives_error_codes);
   ADD(tc, lookups_fail_cleanly_at_every_allocation);
   suite_add_tcase(s, tc);

@@ -139,16 +139,18 @@ static int add_one(void *arg, void **result) {
 }
 
 static int to_thread_task(void *arg, void **result) {
+  auv_loop_t *loop = auv_get_running_loop();
   void *value = NULL;
-  int err = auv_to_thread(add_one, (void *) (uintptr_t) 41, NULL, &value);
+  int err = auv_to_thread(loop, add_one, (void *) (uintptr_t) 41, NULL,
+                          &value);
   (void) arg;
   if (err != 0)
     return err;
-  err = auv_to_thread(fail_with_eio, NULL, NULL, &value);
+  err = auv_to_thread(loop, fail_with_eio, NULL, NULL, &value);
   if (err != UV_EIO || value != NULL)
     return -1;
   *result = value == NULL ? (void *) 0 : value;
-  err = auv_to_thread(add_one, (void *) (uintptr_t) 1, NULL, &value);
+  err = auv_to_thread(loop, add_one, (void *) (uintptr_t) 1, NULL, &value);
   *result = value;
   return err;
 }
@@ -273,7 +275,8 @@ static int to_thread_cancelled_task(void *arg, void **result) {
   cancel_run_t *c = arg;
   void *value = (void *) 1;
   (void) result;
-  c->err = auv_to_thread(cancel_me_then_finish, c, free_counted, &value);
+  c->err = auv_to_thread(c->loop, cancel_me_then_finish, c, free_counted,
+                         &value);
   c->seen_done = c->work_done;
   return c->err == 0 && value == NULL ? -1 : c->err;
 }
@@ -306,7 +309,8 @@ static int to_thread_count_run(void *arg, void **result) {
   void *value;
   (void) arg;
   (void) result;
-  return auv_to_thread(count_run, NULL, NULL, &value);
+  return auv_to_thread(auv_get_running_loop(), count_run, NULL, NULL,
+                       &value);
 }
 
 START_TEST(to_thread_cancelled_while_queued_returns_at_once_and_never_runs) {
@@ -355,6 +359,51 @@ END_TEST
 
 /* ---- misuse and allocation failure --------------------------------------- */
 
+/* auv_to_thread takes its loop first and checks it against the running
+ * task's: another loop gives AUV_EWRONGLOOP, NULL gives UV_EINVAL, and the
+ * work never runs. */
+typedef struct {
+  auv_loop_t *other;
+  int wrong, null;
+  int ran;
+  void *value;
+} thread_wrong_t;
+
+static int mark_ran(void *arg, void **result) {
+  ((thread_wrong_t *) arg)->ran = 1;
+  *result = NULL;
+  return 0;
+}
+
+static int to_thread_wrong_loop_task(void *arg, void **result) {
+  thread_wrong_t *w = arg;
+  (void) result;
+  w->value = w;  /* a failed call leaves *result alone */
+  w->wrong = auv_to_thread(w->other, mark_ran, w, NULL, &w->value);
+  w->null = auv_to_thread(NULL, mark_ran, w, NULL, &w->value);
+  return 0;
+}
+
+START_TEST(to_thread_answers_ewrongloop_for_another_loop) {
+  auv_loop_t *loop = test_loop_new();
+  auv_task_t *task;
+  thread_wrong_t w;
+  memset(&w, 0, sizeof(w));
+  w.other = test_loop_new();
+  ck_assert_int_eq(auv_task_new(loop, to_thread_wrong_loop_task, &w, NULL,
+                                &task), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
+                   0);
+  auv_task_unref(task);
+  ck_assert_int_eq(w.wrong, AUV_EWRONGLOOP);
+  ck_assert_int_eq(w.null, UV_EINVAL);
+  ck_assert_int_eq(w.ran, 0);
+  ck_assert_ptr_eq(w.value, &w);
+  CLOSE_LOOP(w.other);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 START_TEST(misuse_gives_error_codes) {
   auv_loop_t *loop = test_loop_new();
   auv_future_t *f = NULL, *keep;
@@ -365,8 +414,11 @@ START_TEST(misuse_gives_error_codes) {
                    UV_EINVAL);
   ck_assert_int_eq(auv_run_in_executor(loop, add_one, NULL, NULL, NULL),
                    UV_EINVAL);
-  ck_assert_int_eq(auv_to_thread(NULL, NULL, NULL, &value), UV_EINVAL);
-  ck_assert_int_eq(auv_to_thread(add_one, NULL, NULL, &value), AUV_ENOTASK);
+  ck_assert_int_eq(auv_to_thread(loop, NULL, NULL, NULL, &value), UV_EINVAL);
+  ck_assert_int_eq(auv_to_thread(NULL, add_one, NULL, NULL, &value),
+                   UV_EINVAL);
+  ck_assert_int_eq(auv_to_thread(loop, add_one, NULL, NULL, &value),
+                   AUV_ENOTASK);
   ck_assert_ptr_null(f);
   /* A future still referenced keeps the closed loop's memory alive, which
    * is what makes the loop pointer usable after close. */
@@ -411,6 +463,7 @@ Suite *executor_suite(void) {
   ADD(tc, to_thread_cancelled_while_running_returns_after_the_work);
   ADD(tc, to_thread_cancelled_while_queued_returns_at_once_and_never_runs);
   ADD(tc, many_calls_complete_with_their_own_results);
+  ADD(tc, to_thread_answers_ewrongloop_for_another_loop);
   ADD(tc, misuse_gives_error_codes);
   ADD(tc, run_in_executor_fails_cleanly_at_every_allocation);
   suite_add_tcase(s, tc);

@@ -119,6 +119,7 @@ typedef struct {
   } while (0)
 
 static int walk_task(void *arg, void **result) {
+  auv_loop_t *loop = auv_get_running_loop();
   walk_t *w = arg;
   char sub[600], a[700], b[700], c[700], buf[32];
   uv_stat_t st;
@@ -129,32 +130,32 @@ static int walk_task(void *arg, void **result) {
   snprintf(a, sizeof(a), "%s/a", sub);
   snprintf(b, sizeof(b), "%s/b", sub);
   snprintf(c, sizeof(c), "%s/c", sub);
-  STEP(w, auv_fs_mkdir(sub, 0755));
-  STEP(w, auv_fs_mkdir(sub, 0755) == UV_EEXIST ? 0 : -1);
-  STEP(w, auv_fs_open(a, UV_FS_O_CREAT | UV_FS_O_RDWR, 0644, &fd));
-  STEP(w, auv_fs_write(fd, "0123456789", 10, -1, &n));
+  STEP(w, auv_fs_mkdir(loop, sub, 0755));
+  STEP(w, auv_fs_mkdir(loop, sub, 0755) == UV_EEXIST ? 0 : -1);
+  STEP(w, auv_fs_open(loop, a, UV_FS_O_CREAT | UV_FS_O_RDWR, 0644, &fd));
+  STEP(w, auv_fs_write(loop, fd, "0123456789", 10, -1, &n));
   STEP(w, n == 10 ? 0 : -1);
-  STEP(w, auv_fs_write(fd, "ab", 2, 3, NULL));   /* over "34" */
-  STEP(w, auv_fs_read(fd, buf, sizeof(buf), 0, &n));
+  STEP(w, auv_fs_write(loop, fd, "ab", 2, 3, NULL));   /* over "34" */
+  STEP(w, auv_fs_read(loop, fd, buf, sizeof(buf), 0, &n));
   STEP(w, n == 10 && memcmp(buf, "012ab56789", 10) == 0 ? 0 : -1);
-  STEP(w, auv_fs_fsync(fd));
-  STEP(w, auv_fs_fdatasync(fd));
-  STEP(w, auv_fs_ftruncate(fd, 4));
-  STEP(w, auv_fs_fstat(fd, &st));
+  STEP(w, auv_fs_fsync(loop, fd));
+  STEP(w, auv_fs_fdatasync(loop, fd));
+  STEP(w, auv_fs_ftruncate(loop, fd, 4));
+  STEP(w, auv_fs_fstat(loop, fd, &st));
   STEP(w, st.st_size == 4 ? 0 : -1);
-  STEP(w, auv_fs_close(fd));
-  STEP(w, auv_fs_close(fd) == UV_EBADF ? 0 : -1);
-  STEP(w, auv_fs_rename(a, b));
-  STEP(w, auv_fs_stat(a, &st) == UV_ENOENT ? 0 : -1);
-  STEP(w, auv_fs_copyfile(b, c, 0));
-  STEP(w, auv_fs_copyfile(b, c, UV_FS_COPYFILE_EXCL) == UV_EEXIST ? 0 : -1);
-  STEP(w, auv_fs_lstat(c, &st));
+  STEP(w, auv_fs_close(loop, fd));
+  STEP(w, auv_fs_close(loop, fd) == UV_EBADF ? 0 : -1);
+  STEP(w, auv_fs_rename(loop, a, b));
+  STEP(w, auv_fs_stat(loop, a, &st) == UV_ENOENT ? 0 : -1);
+  STEP(w, auv_fs_copyfile(loop, b, c, 0));
+  STEP(w, auv_fs_copyfile(loop, b, c, UV_FS_COPYFILE_EXCL) == UV_EEXIST ? 0 : -1);
+  STEP(w, auv_fs_lstat(loop, c, &st));
   STEP(w, st.st_size == 4 ? 0 : -1);
-  STEP(w, auv_fs_rmdir(sub) == UV_ENOTEMPTY ? 0 : -1);
-  STEP(w, auv_fs_unlink(b));
-  STEP(w, auv_fs_unlink(c));
-  STEP(w, auv_fs_unlink(c) == UV_ENOENT ? 0 : -1);
-  STEP(w, auv_fs_rmdir(sub));
+  STEP(w, auv_fs_rmdir(loop, sub) == UV_ENOTEMPTY ? 0 : -1);
+  STEP(w, auv_fs_unlink(loop, b));
+  STEP(w, auv_fs_unlink(loop, c));
+  STEP(w, auv_fs_unlink(loop, c) == UV_ENOENT ? 0 : -1);
+  STEP(w, auv_fs_rmdir(loop, sub));
   return 0;
 }
 
@@ -218,7 +219,7 @@ END_TEST
  * the task gets UV_ECANCELED and the directory is never made. */
 static int mkdir_task(void *arg, void **result) {
   (void) result;
-  return auv_fs_mkdir((const char *) arg, 0755);
+  return auv_fs_mkdir(auv_get_running_loop(), (const char *) arg, 0755);
 }
 
 static void stop_cb(void *loop) {
@@ -251,6 +252,7 @@ END_TEST
 
 /* Many tasks, each writing its own file, reading it back and removing it. */
 static int file_task(void *arg, void **result) {
+  auv_loop_t *loop = auv_get_running_loop();
   char path[600], want[64], got[64];
   uv_file fd;
   size_t n;
@@ -258,19 +260,19 @@ static int file_task(void *arg, void **result) {
   (void) result;
   snprintf(path, sizeof(path), "%s/f%d", dir, i);
   snprintf(want, sizeof(want), "file number %d", i);
-  err = auv_fs_open(path, UV_FS_O_CREAT | UV_FS_O_EXCL | UV_FS_O_RDWR, 0600,
-                    &fd);
+  err = auv_fs_open(loop, path, UV_FS_O_CREAT | UV_FS_O_EXCL | UV_FS_O_RDWR,
+                    0600, &fd);
   if (err != 0)
     return err;
-  err = auv_fs_write(fd, want, strlen(want), 0, &n);
+  err = auv_fs_write(loop, fd, want, strlen(want), 0, &n);
   if (err == 0)
-    err = auv_fs_read(fd, got, sizeof(got), 0, &n);
+    err = auv_fs_read(loop, fd, got, sizeof(got), 0, &n);
   if (err == 0 && (n != strlen(want) || memcmp(got, want, n) != 0))
     err = -1;
-  if (auv_fs_close(fd) != 0 && err == 0)
+  if (auv_fs_close(loop, fd) != 0 && err == 0)
     err = -2;
   if (err == 0)
-    err = auv_fs_unlink(path);
+    err = auv_fs_unlink(loop, path);
   return err;
 }
 
@@ -297,6 +299,75 @@ START_TEST(many_tasks_do_file_work_at_once) {
 }
 END_TEST
 
+/* Every task form takes its loop first and checks it against the running
+ * task's: another loop gives AUV_EWRONGLOOP and NULL gives UV_EINVAL, and
+ * nothing is done (the directory is not made). */
+typedef struct {
+  auv_loop_t *other;   /* a loop that is not the task's */
+  int wrong[15];       /* each task form's answer for other */
+  int null[15];        /* and for NULL */
+  char path[600];
+} wrong_loop_t;
+
+static void every_task_form(auv_loop_t *l, const char *path, int *codes) {
+  char buf[4] = "abc";
+  uv_stat_t st;
+  uv_file fd = -1;
+  size_t n;
+  int i = 0;
+  codes[i++] = auv_fs_open(l, path, UV_FS_O_RDONLY, 0, &fd);
+  codes[i++] = auv_fs_close(l, 0);
+  codes[i++] = auv_fs_read(l, 0, buf, 1, -1, &n);
+  codes[i++] = auv_fs_write(l, 1, buf, 1, -1, &n);
+  codes[i++] = auv_fs_stat(l, path, &st);
+  codes[i++] = auv_fs_lstat(l, path, &st);
+  codes[i++] = auv_fs_fstat(l, 0, &st);
+  codes[i++] = auv_fs_unlink(l, path);
+  codes[i++] = auv_fs_rename(l, path, path);
+  codes[i++] = auv_fs_mkdir(l, path, 0755);
+  codes[i++] = auv_fs_rmdir(l, path);
+  codes[i++] = auv_fs_copyfile(l, path, path, 0);
+  codes[i++] = auv_fs_fsync(l, 0);
+  codes[i++] = auv_fs_fdatasync(l, 0);
+  codes[i++] = auv_fs_ftruncate(l, 0, 0);
+  ck_assert_int_eq(i, 15);
+  ck_assert_int_eq(fd, -1);
+}
+
+static int wrong_loop_task(void *arg, void **result) {
+  wrong_loop_t *w = arg;
+  (void) result;
+  every_task_form(w->other, w->path, w->wrong);
+  every_task_form(NULL, w->path, w->null);
+  return 0;
+}
+
+START_TEST(task_forms_answer_ewrongloop_for_another_loop) {
+  auv_loop_t *loop = test_loop_new();
+  auv_task_t *task;
+  auv_future_t *g;
+  wrong_loop_t w;
+  int i;
+  memset(&w, 0, sizeof(w));
+  w.other = test_loop_new();
+  make_dir();
+  in_dir(w.path, sizeof(w.path), "never");
+  ck_assert_int_eq(auv_task_new(loop, wrong_loop_task, &w, NULL, &task), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(task), NULL),
+                   0);
+  auv_task_unref(task);
+  for (i = 0; i < 15; i++) {
+    ck_assert_int_eq(w.wrong[i], AUV_EWRONGLOOP);
+    ck_assert_int_eq(w.null[i], UV_EINVAL);
+  }
+  ck_assert_int_eq(auv_fs_stat_future(loop, w.path, &g), 0);
+  ck_assert_int_eq(complete(loop, g, NULL), UV_ENOENT);
+  remove_dir();
+  CLOSE_LOOP(w.other);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
 START_TEST(misuse_gives_error_codes) {
   auv_loop_t *loop = test_loop_new();
   auv_future_t *f = NULL, *keep;
@@ -313,13 +384,14 @@ START_TEST(misuse_gives_error_codes) {
   ck_assert_int_eq(auv_fs_ftruncate_future(loop, 0, -1, &f), UV_EINVAL);
   ck_assert_int_eq(auv_fs_fstat_future(loop, 0, NULL), UV_EINVAL);
   ck_assert_ptr_null(f);
-  ck_assert_int_eq(auv_fs_open(NULL, 0, 0, &fd), UV_EINVAL);
-  ck_assert_int_eq(auv_fs_stat("x", NULL), UV_EINVAL);
-  ck_assert_int_eq(auv_fs_open("x", 0, 0, &fd), AUV_ENOTASK);
-  ck_assert_int_eq(auv_fs_read(0, buf, 1, -1, NULL), AUV_ENOTASK);
-  ck_assert_int_eq(auv_fs_stat("x", &st), AUV_ENOTASK);
-  ck_assert_int_eq(auv_fs_close(0), AUV_ENOTASK);
-  ck_assert_int_eq(auv_fs_unlink("x"), AUV_ENOTASK);
+  ck_assert_int_eq(auv_fs_open(loop, NULL, 0, 0, &fd), UV_EINVAL);
+  ck_assert_int_eq(auv_fs_stat(loop, "x", NULL), UV_EINVAL);
+  ck_assert_int_eq(auv_fs_open(NULL, "x", 0, 0, &fd), UV_EINVAL);
+  ck_assert_int_eq(auv_fs_open(loop, "x", 0, 0, &fd), AUV_ENOTASK);
+  ck_assert_int_eq(auv_fs_read(loop, 0, buf, 1, -1, NULL), AUV_ENOTASK);
+  ck_assert_int_eq(auv_fs_stat(loop, "x", &st), AUV_ENOTASK);
+  ck_assert_int_eq(auv_fs_close(loop, 0), AUV_ENOTASK);
+  ck_assert_int_eq(auv_fs_unlink(loop, "x"), AUV_ENOTASK);
   /* A future still referenced keeps the closed loop's memory alive, which
    * is what makes the loop pointer usable after close. */
   ck_assert_int_eq(auv_future_new(loop, &keep), 0);
@@ -381,6 +453,7 @@ Suite *fs_suite(void) {
   ADD(tc, cancelling_a_queued_request_means_it_is_never_done);
   ADD(tc, cancelling_a_task_in_a_queued_request_cancels_it);
   ADD(tc, many_tasks_do_file_work_at_once);
+  ADD(tc, task_forms_answer_ewrongloop_for_another_loop);
   ADD(tc, misuse_gives_error_codes);
   ADD(tc, requests_fail_cleanly_at_every_allocation);
   suite_add_tcase(s, tc);

@@ -65,6 +65,8 @@ START_TEST(loop_functions_refuse_null) {
   ck_assert_int_eq(uv_run(&uv, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(uv_loop_close(&uv), 0); /* nothing was left on it */
   ck_assert_ptr_null(auv_loop_uv(NULL));
+  ck_assert(auv_time(NULL) == 0);       /* a query answers NULL with 0 */
+  ck_assert_uint_eq(auv_time_ns(NULL), 0);
   ck_assert_int_eq(auv_loop_close(NULL), UV_EINVAL);
   ck_assert_int_eq(auv_run_forever(NULL), UV_EINVAL);
   ck_assert_int_eq(auv_stop(NULL), UV_EINVAL);

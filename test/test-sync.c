@@ -1531,7 +1531,7 @@ static int parked_main(void *arg, void **result) {
     c2 = auv_task_cancel(task, "second");
     trace_addf(&t, "cancel=%d,%d", c1, c2);
     ck_assert_int_eq(auv_await(auv_task_future(task), NULL), UV_ECANCELED);
-    trace_addf(&t, "%s-task=%s cancelling=%d", park_kinds[i].name,
+    trace_addf(&t, "%s-task=%s cancelling=%zu", park_kinds[i].name,
                str_or_null(auv_future_cancel_message(auv_task_future(task))),
                auv_task_cancelling(task));
     auv_task_unref(task);

@@ -886,7 +886,7 @@ START_TEST(cancelling_a_task_that_awaits_a_future_cancels_the_future) {
       UV_ECANCELED);
   trace_addf(&t, "task-cancelled=%d msg=%s", auv_task_cancelled(S.task),
              str_or_null(auv_future_cancel_message(auv_task_future(S.task))));
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(S.task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(S.task));
   ck_assert_str_eq(trace_str(&t),
                    ASYNCIO_TRACE("cancel_while_awaiting",
                                  "start cancel=1 fut-cancelled=1 fut-msg=why "
@@ -948,7 +948,7 @@ static void cancel_twice_uncancel_once(void *arg) {
   (void)arg;
   trace_addf(&t, "cancel=%d", auv_task_cancel(S.task, NULL));
   trace_addf(&t, "cancel=%d", auv_task_cancel(S.task, NULL));
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(S.task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(S.task));
   trace_addf(&t, "uncancel=%d", auv_task_uncancel(S.task));
 }
 
@@ -962,10 +962,10 @@ START_TEST(a_task_that_swallows_ecanceled_ends_with_its_result_and_counts_reques
   ck_assert_int_eq(
       auv_run_until_complete(loop, auv_task_future(S.task), &value), 0);
   trace_addf(&t, "result=%s", (const char *)value);
-  trace_addf(&t, "cancelled=%d cancelling=%d", auv_task_cancelled(S.task),
+  trace_addf(&t, "cancelled=%d cancelling=%zu", auv_task_cancelled(S.task),
              auv_task_cancelling(S.task));
   trace_addf(&t, "cancel-done=%d", auv_task_cancel(S.task, "late"));
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(S.task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(S.task));
   ck_assert_str_eq(trace_str(&t),
                    ASYNCIO_TRACE("cancel_swallowed",
                                  "cancel=1 cancel=1 cancelling=2 uncancel=1 "
@@ -1048,7 +1048,7 @@ START_TEST(a_task_that_cancels_itself_then_awaits_a_pending_future_cancels_that_
   ck_assert_int_eq(
       auv_run_until_complete(loop, auv_task_future(S.task), &value), 0);
   trace_addf(&t, "result=%s", (const char *)value);
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(S.task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(S.task));
   ck_assert_str_eq(trace_str(&t),
                    ASYNCIO_TRACE("self_cancel_then_await",
                                  "self-cancel=1 await=ECANCELED "
@@ -1248,7 +1248,7 @@ START_TEST(cancelling_a_task_that_awaits_a_task_cancels_the_inner_one_first) {
       UV_ECANCELED);
   trace_addf(&t, "outer-cancelled=%d inner-cancelled=%d",
              auv_task_cancelled(S.task), auv_task_cancelled(S.inner));
-  trace_addf(&t, "cancelling=%d,%d", auv_task_cancelling(S.task),
+  trace_addf(&t, "cancelling=%zu,%zu", auv_task_cancelling(S.task),
              auv_task_cancelling(S.inner));
   ck_assert_str_eq(trace_str(&t),
                    ASYNCIO_TRACE("cancel_awaiting_task",
@@ -1327,7 +1327,7 @@ static void run_and_trace_message(auv_task_t *task) {
   if (err == UV_ECANCELED)
     trace_addf(&t, "msg=%s",
                str_or_null(auv_future_cancel_message(auv_task_future(task))));
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(task));
 }
 
 START_TEST(a_sleeping_task_ends_with_the_first_of_two_cancel_messages) {
@@ -1367,7 +1367,7 @@ static int body_await_other(void *arg, void **result) {
 static void cancel_a_in_cycle(void *arg) {
   (void)arg;
   trace_addf(&t, "cancel=%d", auv_task_cancel(S.task, "m"));
-  trace_addf(&t, "cancelling=%d,%d", auv_task_cancelling(S.task),
+  trace_addf(&t, "cancelling=%zu,%zu", auv_task_cancelling(S.task),
              auv_task_cancelling(S.inner));
 }
 
@@ -1386,7 +1386,7 @@ START_TEST(cancelling_one_of_two_tasks_awaiting_each_other_ends_both) {
   ck_assert_int_eq(auv_run_until_complete(loop, all, NULL), 0);
   trace_addf(&t, "B-msg=%s",
              str_or_null(auv_future_cancel_message(auv_task_future(S.inner))));
-  trace_addf(&t, "cancelled=%d,%d cancelling=%d,%d",
+  trace_addf(&t, "cancelled=%d,%d cancelling=%zu,%zu",
              auv_task_cancelled(S.task), auv_task_cancelled(S.inner),
              auv_task_cancelling(S.task), auv_task_cancelling(S.inner));
   ck_assert_str_eq(trace_str(&t),
@@ -1471,7 +1471,7 @@ START_TEST(a_task_that_lets_a_cancelled_futures_ecanceled_escape_ends_cancelled_
       UV_ECANCELED);
   trace_addf(&t, "task-cancelled=%d msg=%s", auv_task_cancelled(S.task),
              str_or_null(auv_future_cancel_message(auv_task_future(S.task))));
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(S.task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(S.task));
   ck_assert_str_eq(trace_str(&t),
                    ASYNCIO_TRACE("cancelled_future_escapes",
                                  "cancel=1 await=ECANCELED task-cancelled=1 "

@@ -34,25 +34,27 @@ static int sleeper(void *arg, void **result) {
 static int expires_main(void *arg, void **result) {
   auv_task_t *task = auv_current_task(NULL);
   auv_timeout_t *cm;
+  double when;
   int err, expired;
   (void) arg;
   (void) result;
   ck_assert_int_eq(auv_timeout_enter(0.01, &cm), 0);
   err = auv_sleep(10);
   add_code("inside", err);
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(task));
   expired = auv_timeout_expired(cm);
   add_code("exit", auv_timeout_exit(cm, err));
   trace_addf(&t, "expired=%d", expired);
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(task));
   ck_assert_int_eq(auv_timeout_enter(10, &cm), 0);
   ck_assert_int_eq(ticks(2), 0);
   trace_addf(&t, "ok:expired=%d", auv_timeout_expired(cm));
   ck_assert_int_eq(auv_timeout_exit(cm, 0), 0);
   ck_assert_int_eq(auv_timeout_enter(INFINITY, &cm), 0);
   ck_assert_int_eq(ticks(1), 0);
-  trace_addf(&t, "none:when=%s",
-             isinf(auv_timeout_when(cm)) ? "None" : "a time");
+  when = 0;
+  ck_assert_int_eq(auv_timeout_when(cm, &when), 0);
+  trace_addf(&t, "none:when=%s", isinf(when) ? "None" : "a time");
   ck_assert_int_eq(auv_timeout_exit(cm, 0), 0);
   return 0;
 }
@@ -151,7 +153,7 @@ static int nested_main(void *arg, void **result) {
   err = auv_timeout_exit(inner, auv_sleep(10));
   add_code("inner", err);
   add_code("outer", auv_timeout_exit(outer, err));
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(task));
   return 0;
 }
 
@@ -183,7 +185,7 @@ static int outside_body(void *arg, void **result) {
     ck_assert_int_eq(auv_sleep(0.03), UV_ECANCELED);  /* the deadline too */
   err = auv_timeout_exit(cm, err);
   add_code("exit", err);
-  trace_addf(&t, "cancelling=%d", auv_task_cancelling(task));
+  trace_addf(&t, "cancelling=%zu", auv_task_cancelling(task));
   return err;
 }
 
@@ -258,7 +260,7 @@ static int wait_for_timeout_main(void *arg, void **result) {
   (void) result;
   add_code("wait_for", auv_wait_for(auv_task_future(inner), 0.01, NULL));
   trace_addf(&t, "inner.cancelled=%d", auv_task_cancelled(inner));
-  trace_addf(&t, "cancelling=%d",
+  trace_addf(&t, "cancelling=%zu",
              auv_task_cancelling(auv_current_task(NULL)));
   auv_task_unref(inner);
   return 0;
@@ -388,6 +390,7 @@ static auv_loop_t *other;
 static int bad_input_main(void *arg, void **result) {
   auv_future_t *alien;
   auv_timeout_t *cm;
+  double when;
   (void) arg;
   (void) result;
   ck_assert_int_eq(auv_future_new(other, &alien), 0);
@@ -396,8 +399,17 @@ static int bad_input_main(void *arg, void **result) {
   ck_assert_int_eq(auv_timeout_enter_at(NAN, &cm), UV_EINVAL);
   ck_assert_int_eq(auv_timeout_exit(NULL, 0), UV_EINVAL);
   ck_assert_int_eq(auv_timeout_reschedule(NULL, 1), UV_EINVAL);
-  ck_assert_int_eq(auv_timeout_enter(1, &cm), 0);
+  ck_assert_int_eq(auv_timeout_enter_at(auv_time(loop) + 5, &cm), 0);
   ck_assert_int_eq(auv_timeout_reschedule(cm, NAN), UV_EINVAL);
+  ck_assert_int_eq(auv_timeout_when(NULL, &when), UV_EINVAL);
+  ck_assert_int_eq(auv_timeout_when(cm, NULL), UV_EINVAL);
+  when = 0;
+  ck_assert_int_eq(auv_timeout_reschedule(cm, 1234.5), 0);
+  ck_assert_int_eq(auv_timeout_when(cm, &when), 0);
+  ck_assert(when == 1234.5);
+  ck_assert_int_eq(auv_timeout_reschedule(cm, INFINITY), 0);
+  ck_assert_int_eq(auv_timeout_when(cm, &when), 0);
+  ck_assert(isinf(when) && when > 0);
   ck_assert_int_eq(auv_timeout_exit(cm, 0), 0);
   ck_assert_int_eq(auv_wait_for(NULL, 1, NULL), UV_EINVAL);
   ck_assert_int_eq(auv_wait_for(alien, NAN, NULL), UV_EINVAL);

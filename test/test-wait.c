@@ -296,7 +296,7 @@ static int bad_input_main(void *arg, void **result) {
   /* An iterator of another loop's futures. */
   ck_assert_int_eq(auv_as_completed_new(&fs[1], 1, INFINITY, &it), 0);
   ck_assert_int_eq(auv_as_completed_next(it, &fs[0]), AUV_EWRONGLOOP);
-  auv_as_completed_free(it);
+  ck_assert_int_eq(auv_as_completed_free(it), 0);
   auv_future_unref(f);
   auv_future_unref(alien);
   return 0;
@@ -315,9 +315,9 @@ START_TEST(wait_and_as_completed_reject_bad_input) {
                             pending, &np), AUV_ENOTASK);
   ck_assert_int_eq(auv_as_completed_new(&f, 1, INFINITY, &it), 0);
   ck_assert_int_eq(auv_as_completed_next(it, &got), AUV_ENOTASK);
-  auv_as_completed_free(it);
+  ck_assert_int_eq(auv_as_completed_free(it), 0);
   ck_assert_int_eq(auv_as_completed_new(NULL, 0, INFINITY, &it), 0);
-  auv_as_completed_free(it);
+  ck_assert_int_eq(auv_as_completed_free(it), 0);
   auv_future_unref(f);
   CLOSE_LOOP(loop);
   CLOSE_LOOP(other);
@@ -350,7 +350,7 @@ static int ac_order_main(void *arg, void **result) {
     trace_add(&t, value);
   }
   ck_assert_int_eq(err, 0);
-  auv_as_completed_free(it);
+  ck_assert_int_eq(auv_as_completed_free(it), 0);
   for (i = 0; i < 3; i++)
     auv_task_unref(ts[i]);
   return 0;
@@ -394,7 +394,7 @@ static int ac_timeout_main(void *arg, void **result) {
   }
   trace_addf(&t, "turns=%d", turns);
   trace_addf(&t, "slow1.cancelled=%d", auv_task_cancelled(s1));
-  auv_as_completed_free(it);
+  ck_assert_int_eq(auv_as_completed_free(it), 0);
   auv_task_cancel(s1, NULL);
   auv_task_cancel(s2, NULL);
   ck_assert_int_eq(auv_sleep(0), 0);
@@ -427,7 +427,7 @@ static int ac_free_early_main(void *arg, void **result) {
   fs[1] = f2;
   ck_assert_int_eq(auv_as_completed_new(fs, 2, 1.0, &it), 0);
   ck_assert_int_eq(auv_future_set_result(f2, NULL, NULL), 0);
-  auv_as_completed_free(it);
+  ck_assert_int_eq(auv_as_completed_free(it), 0);
   auv_future_unref(f1);
   auv_future_unref(f2);
   return ticks(2);
@@ -474,6 +474,47 @@ static int wait_alloc_main(void *arg, void **result) {
   return 0;
 }
 
+/* Freeing an iterator a task is waiting in would leave that task on
+ * freed memory: UV_EBUSY, nothing freed, and the waiter still gets its
+ * future. free(NULL) is a no-op. */
+static auv_as_completed_t *busy_it;
+
+static int ac_waiter(void *arg, void **result) {
+  auv_future_t *f = NULL;
+  int err = auv_as_completed_next(busy_it, &f);
+  (void) result;
+  *(auv_future_t **) arg = f;
+  return err;
+}
+
+static int ac_busy_free_main(void *arg, void **result) {
+  auv_future_t *f1, *got = NULL;
+  auv_task_t *w;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_future_new(loop, &f1), 0);
+  ck_assert_int_eq(auv_as_completed_new(&f1, 1, INFINITY, &busy_it), 0);
+  w = spawn(ac_waiter, &got);
+  ck_assert_int_eq(ticks(1), 0);          /* w is now inside next() */
+  ck_assert_int_eq(auv_as_completed_free(busy_it), UV_EBUSY);
+  trace_add(&t, "busy");
+  ck_assert_int_eq(auv_future_set_result(f1, "v", NULL), 0);
+  ck_assert_int_eq(auv_await(auv_task_future(w), NULL), 0);
+  ck_assert_ptr_eq(got, f1);
+  trace_add(&t, "handed");
+  ck_assert_int_eq(auv_as_completed_free(busy_it), 0);
+  ck_assert_int_eq(auv_as_completed_free(NULL), 0);
+  auv_task_unref(w);
+  auv_future_unref(f1);
+  return 0;
+}
+
+START_TEST(as_completed_free_is_busy_while_a_task_waits_in_next) {
+  ck_assert_int_eq(run_main(ac_busy_free_main), 0);
+  ck_assert_str_eq(trace_str(&t), "busy handed");
+}
+END_TEST
+
 START_TEST(wait_fails_cleanly_at_every_allocation) {
   long before = test_alloc_live();
   ck_assert_int_eq(run_main(wait_alloc_main), 0);
@@ -500,7 +541,7 @@ static int ac_alloc_main(void *arg, void **result) {
       ck_assert_int_eq(auv_as_completed_next(it, &got), 0);
       ck_assert_int_eq(auv_as_completed_next(it, &got), 0);
       count = 2;
-      auv_as_completed_free(it);
+      ck_assert_int_eq(auv_as_completed_free(it), 0);
     }
     ck_assert_int_eq(ticks(1), 0);
     ck_assert_int_eq(auv_future_set_result(f[2], NULL, NULL), 0);
@@ -535,6 +576,7 @@ Suite *wait_suite(void) {
   ADD(tc, as_completed_hands_back_in_completion_order);
   ADD(tc, as_completed_timeout_then_every_turn_times_out);
   ADD(tc, as_completed_free_with_callbacks_in_flight);
+  ADD(tc, as_completed_free_is_busy_while_a_task_waits_in_next);
   ADD(tc, wait_fails_cleanly_at_every_allocation);
   ADD(tc, as_completed_fails_cleanly_at_every_allocation);
   suite_add_tcase(s, tc);

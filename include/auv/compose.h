@@ -131,8 +131,10 @@ AUV_EXTERN int auv_timeout_enter_at(double when, auv_timeout_t **scope);
  * already past expires at the next await). AUV_EINVALSTATE once the scope
  * has expired. */
 AUV_EXTERN int auv_timeout_reschedule(auv_timeout_t *scope, double when);
-/* The deadline, INFINITY if none. */
-AUV_EXTERN double auv_timeout_when(const auv_timeout_t *scope);
+/* The deadline in *when (auv_time()'s clock): 0, or UV_EINVAL for a NULL
+ * scope or when. A scope with no deadline writes INFINITY (asyncio's
+ * when() returns None). */
+AUV_EXTERN int auv_timeout_when(const auv_timeout_t *scope, double *when);
 /* 1 once the deadline has passed and cancelled the task. */
 AUV_EXTERN int auv_timeout_expired(const auv_timeout_t *scope);
 AUV_EXTERN int auv_timeout_exit(auv_timeout_t *scope, int err);
@@ -161,7 +163,11 @@ AUV_EXTERN int auv_as_completed_new(auv_future_t *const *futures, size_t n,
                                     auv_as_completed_t **iterator);
 AUV_EXTERN int auv_as_completed_next(auv_as_completed_t *iterator,
                                      auv_future_t **future);
-AUV_EXTERN void auv_as_completed_free(auv_as_completed_t *iterator);
+/* Free the iterator and drop its references on the futures: 0, or
+ * UV_EBUSY (nothing freed) while a task is waiting in
+ * auv_as_completed_next on it (cancel that task, or let it return, first).
+ * NULL: 0. */
+AUV_EXTERN int auv_as_completed_free(auv_as_completed_t *iterator);
 
 /* asyncio.TaskGroup: structured concurrency, inside a task.
  *
@@ -200,9 +206,10 @@ AUV_EXTERN int auv_taskgroup_wait(auv_taskgroup_t *group, int err);
  * they failed; returns how many there were. */
 AUV_EXTERN int auv_taskgroup_errors(const auv_taskgroup_t *group, int *errors,
                                     size_t cap);
-/* Free the group: AUV_EINVALSTATE (nothing freed) if wait was never called
- * and the group has tasks whose completion it has not seen yet (a task
- * just done is seen one loop pass later). */
+/* Free the group and its references on the tasks: 0, or UV_EBUSY
+ * (nothing freed) while a task of the group's completion has not been
+ * seen yet (wait never called; a task just done is seen one loop pass
+ * later) or the parent is inside auv_taskgroup_wait. NULL: 0. */
 AUV_EXTERN int auv_taskgroup_free(auv_taskgroup_t *group);
 
 #endif /* AUV_COMPOSE_H */

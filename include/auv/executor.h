@@ -10,8 +10,10 @@
  * auv_run_until_complete waits for it instead of reporting AUV_ESTALLED.
  *
  * Shapes, as in the rest of auv:
- * - auv_x(...) waits inside a task and returns the outcome through out
- *   parameters; AUV_ENOTASK elsewhere.
+ * - auv_x(loop, ...) waits inside a task and returns the outcome through
+ *   out parameters; AUV_ENOTASK elsewhere, AUV_EWRONGLOOP inside a task
+ *   of another loop (design.md 1a: a call on no object takes its loop
+ *   first, in both forms).
  * - auv_x_future(loop, ..., &future) works anywhere on the loop's thread
  *   and gives a new reference in *future; the future's result carries the
  *   value, as each function says. If the call returns an error there is no
@@ -65,7 +67,7 @@ AUV_EXTERN int auv_run_in_executor(auv_loop_t *loop, auv_work_fn fn,
  * fn's error, or UV_ECANCELED if the task was cancelled: then fn never ran,
  * or ran to its end before this returned and its result went to
  * free_result. */
-AUV_EXTERN int auv_to_thread(auv_work_fn fn, void *arg,
+AUV_EXTERN int auv_to_thread(auv_loop_t *loop, auv_work_fn fn, void *arg,
                              auv_free_fn free_result, void **result);
 
 /* ---- DNS ---------------------------------------------------------------- */
@@ -80,7 +82,8 @@ AUV_EXTERN int auv_getaddrinfo_future(auv_loop_t *loop, const char *node,
                                       auv_future_t **future);
 /* Inside a task: the same; *res is the caller's, to free with
  * uv_freeaddrinfo(). */
-AUV_EXTERN int auv_getaddrinfo(const char *node, const char *service,
+AUV_EXTERN int auv_getaddrinfo(auv_loop_t *loop, const char *node,
+                               const char *service,
                                const struct addrinfo *hints,
                                struct addrinfo **res);
 
@@ -97,8 +100,8 @@ AUV_EXTERN int auv_getnameinfo_future(auv_loop_t *loop,
                                       const struct sockaddr *addr, int flags,
                                       auv_future_t **future);
 /* Inside a task: the same, written to *info. */
-AUV_EXTERN int auv_getnameinfo(const struct sockaddr *addr, int flags,
-                               auv_nameinfo_t *info);
+AUV_EXTERN int auv_getnameinfo(auv_loop_t *loop, const struct sockaddr *addr,
+                               int flags, auv_nameinfo_t *info);
 
 /* ---- Files -------------------------------------------------------------- */
 /*
@@ -123,62 +126,66 @@ AUV_EXTERN int auv_getnameinfo(const struct sockaddr *addr, int flags,
  * O_CREAT. */
 AUV_EXTERN int auv_fs_open_future(auv_loop_t *loop, const char *path,
                                   int flags, int mode, auv_future_t **future);
-AUV_EXTERN int auv_fs_open(const char *path, int flags, int mode,
-                           uv_file *fd);
+AUV_EXTERN int auv_fs_open(auv_loop_t *loop, const char *path, int flags,
+                           int mode, uv_file *fd);
 AUV_EXTERN int auv_fs_close_future(auv_loop_t *loop, uv_file fd,
                                    auv_future_t **future);
-AUV_EXTERN int auv_fs_close(uv_file fd);
+AUV_EXTERN int auv_fs_close(auv_loop_t *loop, uv_file fd);
 
 /* nread / nwritten may be NULL. */
 AUV_EXTERN int auv_fs_read_future(auv_loop_t *loop, uv_file fd, void *buf,
                                   size_t len, int64_t offset,
                                   auv_future_t **future);
-AUV_EXTERN int auv_fs_read(uv_file fd, void *buf, size_t len, int64_t offset,
-                           size_t *nread);
+AUV_EXTERN int auv_fs_read(auv_loop_t *loop, uv_file fd, void *buf,
+                           size_t len, int64_t offset, size_t *nread);
 AUV_EXTERN int auv_fs_write_future(auv_loop_t *loop, uv_file fd,
                                    const void *buf, size_t len,
                                    int64_t offset, auv_future_t **future);
-AUV_EXTERN int auv_fs_write(uv_file fd, const void *buf, size_t len,
-                            int64_t offset, size_t *nwritten);
+AUV_EXTERN int auv_fs_write(auv_loop_t *loop, uv_file fd, const void *buf,
+                            size_t len, int64_t offset, size_t *nwritten);
 
 AUV_EXTERN int auv_fs_stat_future(auv_loop_t *loop, const char *path,
                                   auv_future_t **future);
-AUV_EXTERN int auv_fs_stat(const char *path, uv_stat_t *st);
+AUV_EXTERN int auv_fs_stat(auv_loop_t *loop, const char *path,
+                           uv_stat_t *st);
 AUV_EXTERN int auv_fs_lstat_future(auv_loop_t *loop, const char *path,
                                    auv_future_t **future);
-AUV_EXTERN int auv_fs_lstat(const char *path, uv_stat_t *st);
+AUV_EXTERN int auv_fs_lstat(auv_loop_t *loop, const char *path,
+                            uv_stat_t *st);
 AUV_EXTERN int auv_fs_fstat_future(auv_loop_t *loop, uv_file fd,
                                    auv_future_t **future);
-AUV_EXTERN int auv_fs_fstat(uv_file fd, uv_stat_t *st);
+AUV_EXTERN int auv_fs_fstat(auv_loop_t *loop, uv_file fd, uv_stat_t *st);
 
 AUV_EXTERN int auv_fs_unlink_future(auv_loop_t *loop, const char *path,
                                     auv_future_t **future);
-AUV_EXTERN int auv_fs_unlink(const char *path);
+AUV_EXTERN int auv_fs_unlink(auv_loop_t *loop, const char *path);
 AUV_EXTERN int auv_fs_rename_future(auv_loop_t *loop, const char *path,
                                     const char *new_path,
                                     auv_future_t **future);
-AUV_EXTERN int auv_fs_rename(const char *path, const char *new_path);
+AUV_EXTERN int auv_fs_rename(auv_loop_t *loop, const char *path,
+                             const char *new_path);
 AUV_EXTERN int auv_fs_mkdir_future(auv_loop_t *loop, const char *path,
                                    int mode, auv_future_t **future);
-AUV_EXTERN int auv_fs_mkdir(const char *path, int mode);
+AUV_EXTERN int auv_fs_mkdir(auv_loop_t *loop, const char *path, int mode);
 AUV_EXTERN int auv_fs_rmdir_future(auv_loop_t *loop, const char *path,
                                    auv_future_t **future);
-AUV_EXTERN int auv_fs_rmdir(const char *path);
+AUV_EXTERN int auv_fs_rmdir(auv_loop_t *loop, const char *path);
 
 AUV_EXTERN int auv_fs_fsync_future(auv_loop_t *loop, uv_file fd,
                                    auv_future_t **future);
-AUV_EXTERN int auv_fs_fsync(uv_file fd);
+AUV_EXTERN int auv_fs_fsync(auv_loop_t *loop, uv_file fd);
 AUV_EXTERN int auv_fs_fdatasync_future(auv_loop_t *loop, uv_file fd,
                                        auv_future_t **future);
-AUV_EXTERN int auv_fs_fdatasync(uv_file fd);
+AUV_EXTERN int auv_fs_fdatasync(auv_loop_t *loop, uv_file fd);
 AUV_EXTERN int auv_fs_ftruncate_future(auv_loop_t *loop, uv_file fd,
                                        int64_t length, auv_future_t **future);
-AUV_EXTERN int auv_fs_ftruncate(uv_file fd, int64_t length);
+AUV_EXTERN int auv_fs_ftruncate(auv_loop_t *loop, uv_file fd,
+                                int64_t length);
 /* flags: UV_FS_COPYFILE_EXCL and friends. */
 AUV_EXTERN int auv_fs_copyfile_future(auv_loop_t *loop, const char *path,
                                       const char *new_path, int flags,
                                       auv_future_t **future);
-AUV_EXTERN int auv_fs_copyfile(const char *path, const char *new_path,
-                               int flags);
+AUV_EXTERN int auv_fs_copyfile(auv_loop_t *loop, const char *path,
+                               const char *new_path, int flags);
 
 #endif /* AUV_EXECUTOR_H */
