@@ -45,9 +45,14 @@
 #             switch benchmarks run under wine (scripts/test-windows.sh)
 #   header    <auv.h> compiled as C99 and C++11 with -pedantic -Werror
 #             (scripts/header-test.sh)
-#   docs      every complete C program in README.md and docs/*.md compiled
-#             (-Wall -Werror) and run, every quoted prototype checked
-#             against include/, every relative link checked
+#   docs      the public headers checked against the mechanical rules of
+#             the API vocabulary, docs/design.md section 1a
+#             (scripts/api-check.py: prefixes, _fn typedefs, enum families,
+#             size_t counts, task and future forms, close/free shapes,
+#             getter shapes); every complete C program in README.md and
+#             docs/*.md compiled (-Wall -Werror) and run, every quoted
+#             prototype checked against include/ and every public function
+#             quoted somewhere, every relative link checked
 #             (scripts/doc-programs.sh)
 #   install   meson install, then a pkg-config and a CMake find_package(auv)
 #             consumer (test/install/run.sh)
@@ -206,7 +211,7 @@ declare -A step_what=(
   [aarch64]="arm64 cross build, suites under qemu (asm and ucontext)"
   [windows]="Windows x64: mingw-w64 build, suites, seed and benchmarks under wine"
   [header]="<auv.h> as C99 and C++11, -pedantic -Werror"
-  [docs]="doc programs built (-Wall -Werror) and run; prototypes and links checked"
+  [docs]="API vocabulary rules; doc programs built (-Wall -Werror) and run; prototypes and links checked"
   [install]="meson install + pkg-config and CMake consumers"
 )
 
@@ -385,8 +390,13 @@ step_header() {
   bash scripts/header-test.sh build/debug
 }
 
+# Both halves run even when the first fails, so one run shows every
+# violation and every broken page.
 step_docs() {
-  bash scripts/doc-programs.sh build/debug
+  local rc=0
+  python3 scripts/api-check.py || rc=1
+  bash scripts/doc-programs.sh build/debug || rc=1
+  return "$rc"
 }
 
 step_install() {

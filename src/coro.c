@@ -416,6 +416,7 @@ static int stack_map(size_t size, auv__stack_t **out) {
 }
 
 static void stack_unmap(auv__stack_t *s) {
+  assert(!s->guarded || __atomic_load_n(&guarded_live, __ATOMIC_RELAXED) > 0);
 #if defined(AUV_HAVE_VALGRIND)
   VALGRIND_STACK_DEREGISTER(s->valgrind_id);
 #endif
@@ -442,12 +443,14 @@ size_t auv__stack_round(size_t usable) {
 int auv__stack_alloc(auv__stack_pool_t *pool, size_t size,
                      auv__stack_t **out) {
   auv__stack_t **link;
+  assert(size > AUV__GUARD_SIZE);  /* from auv__stack_round */
   uv_once(&handler_once, install_handler);
   altstack_ensure(pool);
   /* Reuse a pooled stack of the same size; the pool is short (bounded by
    * AUV__STACK_POOL_MAX) and almost always holds one size only. */
   for (link = &pool->free; *link != NULL; link = &(*link)->next_free) {
     if ((*link)->size == size) {
+      assert(pool->nfree > 0);
       *out = *link;
       *link = (*link)->next_free;
       pool->nfree--;
@@ -458,6 +461,9 @@ int auv__stack_alloc(auv__stack_pool_t *pool, size_t size,
 }
 
 void auv__stack_release(auv__stack_pool_t *pool, auv__stack_t *s) {
+  /* Released once. (Only the most recent double release is caught here:
+   * the free list is not searched.) */
+  assert(s != pool->free);
   if (pool->nfree >= AUV__STACK_POOL_MAX) {
     stack_unmap(s);
     return;
@@ -469,10 +475,14 @@ void auv__stack_release(auv__stack_pool_t *pool, auv__stack_t *s) {
 
 void auv__stack_pool_destroy(auv__stack_pool_t *pool) {
   auv__stack_t *s;
+  unsigned n = 0;
   while ((s = pool->free) != NULL) {
     pool->free = s->next_free;
     stack_unmap(s);
+    n++;
   }
+  assert(n == pool->nfree);  /* the count and the list agree */
+  (void) n;
   pool->nfree = 0;
 #if !defined(_WIN32)
   if (pool->altstack != NULL) {
@@ -507,6 +517,9 @@ void auv__coro_prepare(auv__coro_t *ctx, auv__stack_t *stack,
                        auv__coro_entry_fn entry) {
   char *lo = stack->base + AUV__GUARD_SIZE;
   char *hi = stack->base + stack->size;
+  /* A whole mapping: its top is page-aligned, which the backends' 16-byte
+   * stack alignment relies on. */
+  assert(((uintptr_t) hi & 15) == 0);
   ctx->stack = stack;
   ctx->red_zone = stack->guarded ? NULL : (const uint64_t *) lo - 8;
 #if defined(AUV__ASAN)
@@ -539,6 +552,9 @@ void auv__coro_release(auv__coro_t *ctx) {
  * are where any overflow lands first. */
 void auv__coro_red_zone_check(const auv__coro_t *c) {
   unsigned i;
+  assert(c->stack != NULL && !c->stack->guarded);
+  assert(c->red_zone ==
+         (const uint64_t *) (c->stack->base + AUV__GUARD_SIZE) - 8);
 #if defined(__GNUC__)
   /* Switching from inside a frame that reaches below the stack. (The
    * frame's address, not a local's: ASan may move locals to the heap.) */
@@ -561,6 +577,7 @@ void auv__coro_switch_annotated(auv__coro_t *from, auv__coro_t *to,
   const void *bottom;
   size_t size;
 #endif
+  assert(from != to);
   if (from->red_zone != NULL)
     auv__coro_red_zone_check(from);
   switched_from = from;
@@ -585,6 +602,7 @@ void auv__coro_switch_annotated(auv__coro_t *from, auv__coro_t *to,
 }
 
 void auv__coro_started(auv__coro_t *self) {
+  assert(self->stack != NULL);  /* prepared on a stack of its own */
 #if defined(AUV__ASAN)
   const void *bottom;
   size_t size;

@@ -17,6 +17,7 @@
 #ifndef AUV_HEAP_H
 #define AUV_HEAP_H
 
+#include <assert.h>
 #include <stdint.h>
 
 typedef struct {
@@ -76,6 +77,7 @@ static inline void auv__heap_sift_down(auv__heap_t *h, uint32_t i,
 static inline void auv__heap_insert(auv__heap_t *h, uint64_t key,
                                     uint64_t seq, uint32_t *index) {
   auv__heap_entry_t e;
+  assert(h->len < h->cap);
   e.key = key;
   e.seq = seq;
   e.index = index;
@@ -86,6 +88,7 @@ static inline void auv__heap_insert(auv__heap_t *h, uint64_t key,
 /* Remove the entry at position i. */
 static inline void auv__heap_remove(auv__heap_t *h, uint32_t i) {
   auv__heap_entry_t last;
+  assert(i < h->len && *h->entries[i].index == i);
   h->len--;
   if (i == h->len)
     return;

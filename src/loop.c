@@ -77,6 +77,9 @@ auv__slot_t *auv__slot_alloc(auv_loop_t *loop) {
 }
 
 void auv__slot_free(auv_loop_t *loop, auv__slot_t *s) {
+  /* Freed once per use, by its own loop: a second free would put it on
+   * the free list twice and hand it to two calls. */
+  assert(s->state != AUV__SLOT_FREE);
   s->gen += 2;  /* every handle issued for this use is now stale */
   s->state = AUV__SLOT_FREE;
   s->node.next = (auv__qnode_t *) loop->free_slots;

@@ -75,6 +75,7 @@ int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
   /* Task memory is recycled per loop: a finished task's block, if any. */
   t = loop->free_tasks;
   if (t != NULL) {
+    assert(loop->nfree_tasks > 0);
     loop->free_tasks = t->next;
     loop->nfree_tasks--;
     memset(t, 0, sizeof(*t));
@@ -131,6 +132,10 @@ int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
  * holds and keep its memory for the loop's next task (or free it). */
 void auv__task_free(auv_task_t *t) {
   auv_loop_t *loop = t->future.loop;
+  /* The loop holds a reference until the task is done, so the last one
+   * goes after that, when the task is off the loop's list of pending
+   * tasks. */
+  assert(t->future.state != AUV__FUT_PENDING && t->prev == NULL);
   if (t->stack != NULL) {
     auv__stack_release(&loop->stacks, t->stack);
     t->stack = NULL;
@@ -160,6 +165,7 @@ void auv__task_pool_destroy(auv_loop_t *loop) {
 
 static void task_unlink(auv_task_t *t) {
   auv_loop_t *loop = t->future.loop;
+  assert(loop->ntasks > 0 && (t->prev != NULL || loop->tasks == t));
   if (t->prev != NULL)
     t->prev->next = t->next;
   else
@@ -174,6 +180,10 @@ static void task_unlink(auv_task_t *t) {
  * the outcome and drop the loop's reference. Runs on the loop's stack. */
 void auv__task_finish(auv_task_t *t) {
   auv_future_t *f = &t->future;
+  /* Its function returned, or never ran (cancelled first), and only the
+   * task completes its own future. */
+  assert(t->finished || !t->started);
+  assert(f->state == AUV__FUT_PENDING && t->waiting == NULL);
   if (AUV__UNLIKELY(!auv__list_empty(&t->scopes)))
     auv__timeouts_task_ended(t, 1);
   auv__stack_release(&f->loop->stacks, t->stack);
@@ -210,6 +220,7 @@ void auv__task_finish(auv_task_t *t) {
 
 static void task_entry(void) {
   auv_task_t *t = auv__running_task;
+  assert(t->started && !t->finished);
   auv__coro_started(&t->coro);
   t->ret = t->fn(t->arg, &t->result);
   t->finished = 1;
@@ -222,6 +233,7 @@ static void task_entry(void) {
  * its context is ready to be switched into. The rest of every step is
  * auv__task_step, inline in internal.h. */
 int auv__task_first(auv_task_t *t) {
+  assert(!t->started && !t->finished);
   if (t->must_cancel) {
     /* Cancelled before its first step: the function never runs. */
     t->ret = UV_ECANCELED;
@@ -243,8 +255,10 @@ void auv__task_step_node(auv_loop_t *loop, auv__qnode_t *node,
     auv__task_step(t);
 }
 
-/* Back to the loop until something resumes this task. */
+/* Back to the loop until something resumes this task. Only the running
+ * task suspends, and only itself. */
 static void task_suspend(auv_task_t *t) {
+  assert(t == auv__running_task);
   auv__coro_switch(&t->coro, &t->future.loop->main_coro, 0);
 }
 
@@ -260,6 +274,7 @@ void auv__task_wakeup(auv_future_t *f, void *arg) {
  * wakes its task through call_soon. */
 static void task_sleep_done(void *arg) {
   auv_task_t *t = arg;
+  assert(t->sleeping && !t->parked && t->waiting == NULL);
   t->sleeping = 0;
   auv__loop_ready_push(t->future.loop, &t->step);
 }
@@ -358,6 +373,10 @@ int auv_await(auv_future_t *f, void **result) {
 }
 
 int auv__task_park(auv_task_t *t, int *cancelled) {
+  /* Only the running task parks, itself, and it waits on nothing else. */
+  assert(t == auv__running_task && cancelled != NULL);
+  assert(t->waiting == NULL && !t->sleeping && !t->parked);
+  assert(!t->wait_cancelled && t->park_cancelled == NULL);
   if (t->must_cancel) {
     /* asyncio's __step cancels the future a task yields while a cancel is
      * pending, with the pending message: the wait is cancelled at once,
@@ -371,6 +390,8 @@ int auv__task_park(auv_task_t *t, int *cancelled) {
     t->park_cancelled = cancelled;
   }
   task_suspend(t);
+  /* Resumed only by auv__task_unpark or a cancel, which both clear it. */
+  assert(!t->parked);
   t->parked = 0;
   t->park_cancelled = NULL;
   return task_resume_code(t);
@@ -378,6 +399,8 @@ int auv__task_park(auv_task_t *t, int *cancelled) {
 
 void auv__task_unpark(auv_task_t *t) {
   if (t->parked) {
+    assert(t != auv__running_task && t->park_cancelled != NULL);
+    assert(t->waiting == NULL && !t->sleeping && !t->wait_cancelled);
     t->parked = 0;
     auv__loop_ready_push(t->future.loop, &t->step);
   }
@@ -421,6 +444,9 @@ int auv_task_cancel(auv_task_t *t, const char *msg) {
     return UV_EINVAL;
   if (auv_future_done(&t->future))
     return 0;
+  /* A pending task waits on one thing at most: a future, a sleep or a
+   * park. */
+  assert((t->waiting != NULL) + t->sleeping + t->parked <= 1);
   if (msg != NULL) {
     copy = auv__strdup(msg);
     if (copy == NULL)
@@ -456,6 +482,7 @@ int auv_task_cancel(auv_task_t *t, const char *msg) {
   if (t->parked) {
     /* Parked by a primitive: its wait is cancelled, as the future it
      * stands for would be, and the task resumes through call_soon. */
+    assert(t->park_cancelled != NULL && !t->wait_cancelled);
     *t->park_cancelled = 1;
     t->parked = 0;
     task_wait_cancelled(t, copy);
@@ -607,6 +634,7 @@ int auv_cancel_all_tasks(auv_loop_t *loop) {
       auv_task_cancel(t, NULL);
     err = auv_run_until_complete(loop, all_done, NULL);
   }
+  assert(err != 0 || loop->cancel_all_left == 0);
   loop->cancel_all_future = NULL;
   for (t = loop->tasks; t != NULL; t = t->next)
     auv_future_remove_done_callback(&t->future, cancel_all_one_done, tag);

@@ -29,18 +29,27 @@ static int heap_reserve(auv__heap_t *h) {
     return UV_ENOMEM;
   h->entries = entries;
   h->cap = cap;
+  assert(h->len < h->cap);
   return 0;
 }
 
-static auv__slot_t *slot_of(const auv__heap_entry_t *e) {
-  return AUV__CONTAINER_OF(e->index, auv__slot_t, u.heap_index);
+/* The slot of a heap entry. Every entry points at its slot's heap_index,
+ * which holds the entry's position: the invariant that lets a cancel
+ * remove its timer in O(log n). */
+static auv__slot_t *slot_of(const auv__heap_t *h, uint32_t i) {
+  auv__slot_t *s = AUV__CONTAINER_OF(h->entries[i].index, auv__slot_t,
+                                     u.heap_index);
+  assert(i < h->len && s->u.heap_index == i);
+  assert(s->state == AUV__SLOT_TIMER);
+  return s;
 }
 
 void auv__timers_move_due(auv_loop_t *loop, uint64_t now) {
   auv__heap_t *h = &loop->timers;
   int moved = 0;
   while (h->len > 0 && h->entries[0].key <= now) {
-    auv__slot_t *s = slot_of(&h->entries[0]);
+    auv__slot_t *s = slot_of(h, 0);
+    assert(s->loop == loop);
     auv__heap_remove(h, 0);
     s->state = AUV__SLOT_READY;
     auv__fifo_push(&loop->ready, &s->node);
@@ -100,7 +109,7 @@ void auv__timer_cb(uv_timer_t *timer) {
 void auv__timers_discard(auv_loop_t *loop) {
   uint32_t i;
   for (i = 0; i < loop->timers.len; i++)
-    auv__slot_free(loop, slot_of(&loop->timers.entries[i]));
+    auv__slot_free(loop, slot_of(&loop->timers, i));
   loop->timers.len = 0;
   if (loop->timer_armed != 0) {
     uv_timer_stop(&loop->timer);
@@ -143,11 +152,13 @@ static int schedule_timer(auv_loop_t *loop, uint64_t when, double when_s,
   s = auv__slot_alloc(loop);
   if (s == NULL)
     return UV_ENOMEM;
+  assert(s->state == AUV__SLOT_FREE && loop->timers.len < loop->timers.cap);
   s->node.run = auv__slot_run_call;
   s->cb.call = cb;
   s->arg = arg;
   s->state = AUV__SLOT_TIMER;
   auv__heap_insert(&loop->timers, when, loop->timer_seq++, &s->u.heap_index);
+  assert(slot_of(&loop->timers, s->u.heap_index) == s);
   auv__timers_rearm(loop);
   if (handle != NULL) {
     handle->slot_ = s;
@@ -207,6 +218,7 @@ int auv_handle_cancel(auv_handle_t handle) {
       s->state = AUV__SLOT_CANCELLED;
       return 1;
     case AUV__SLOT_TIMER:
+      assert(slot_of(&loop->timers, s->u.heap_index) == s);
       auv__heap_remove(&loop->timers, s->u.heap_index);
       auv__slot_free(loop, s);
       auv__timers_rearm(loop);

@@ -227,6 +227,69 @@ int test_join(auv_task_t *t) {
   return err;
 }
 
+void stop_cb(void *loop) {
+  auv_stop(loop);
+}
+
+void run_once(auv_loop_t *loop) {
+  ck_assert_int_eq(auv_stop(loop), 0);
+  ck_assert_int_eq(auv_run_forever(loop), 0);
+}
+
+int never_ran;
+
+void must_not_run(void *arg) {
+  (void)arg;
+  never_ran++;
+}
+
+void noop_close_cb(uv_handle_t *handle) {
+  (void)handle;
+}
+
+static uv_sem_t pool_started;
+static uv_sem_t pool_go;
+
+static int pool_blocker(void *arg, void **result) {
+  uv_sem_post(&pool_started);
+  uv_sem_wait(&pool_go);
+  *result = arg;
+  return 0;
+}
+
+static int pool_size(void) {
+  const char *s = getenv("UV_THREADPOOL_SIZE");
+  int n = s != NULL ? atoi(s) : 4;
+  if (n < 1)
+    n = 4;
+  return n > POOL_MAX ? POOL_MAX : n;
+}
+
+void pool_fill(auv_loop_t *loop, pool_t *pool) {
+  int i;
+  ck_assert_int_eq(uv_sem_init(&pool_started, 0), 0);
+  ck_assert_int_eq(uv_sem_init(&pool_go, 0), 0);
+  pool->n = pool_size();
+  for (i = 0; i < pool->n; i++)
+    ck_assert_int_eq(auv_run_in_executor(loop, pool_blocker, NULL, NULL,
+                                         &pool->blockers[i]), 0);
+  for (i = 0; i < pool->n; i++)
+    uv_sem_wait(&pool_started);
+}
+
+void pool_release(auv_loop_t *loop, pool_t *pool) {
+  int i;
+  for (i = 0; i < pool->n; i++)
+    uv_sem_post(&pool_go);
+  for (i = 0; i < pool->n; i++) {
+    ck_assert_int_eq(auv_run_until_complete(loop, pool->blockers[i], NULL),
+                     0);
+    auv_future_unref(pool->blockers[i]);
+  }
+  uv_sem_destroy(&pool_started);
+  uv_sem_destroy(&pool_go);
+}
+
 /* Nothing in these suites takes more than a few seconds, even under
  * valgrind: two minutes means a hang. AUV_TEST_WATCHDOG=<seconds>
  * overrides it. */

@@ -35,6 +35,22 @@ static inline auv_task_t *spawn(auv_task_fn fn, void *arg) {
   return task;
 }
 
+/* A task of (int)(intptr_t)arg passes of the loop. */
+static inline int ticks_fn(void *arg, void **result) {
+  (void) result;
+  return ticks((int) (intptr_t) arg);
+}
+
+/* A task that sleeps 10 s, which in these scenarios means until it is
+ * cancelled; then, if arg names it, it records "<arg>:cancelled". */
+static inline int sleeper(void *arg, void **result) {
+  int err = auv_sleep(10);
+  (void) result;
+  if (err == UV_ECANCELED && arg != NULL)
+    trace_addf(&t, "%s:cancelled", (const char *) arg);
+  return err;
+}
+
 static inline int drain_fn(void *arg, void **result) {
   (void) arg;
   (void) result;

@@ -175,10 +175,6 @@ static int schedule_threadsafe(auv_loop_t *loop, int i, void *ctx) {
   return auv_call_soon_threadsafe(loop, record_cb, (void *)(intptr_t)i);
 }
 
-static void stop_cb(void *arg) {
-  auv_stop(arg);
-}
-
 static void check_growth(schedule_fn schedule, int wanted, double settle) {
   long before = test_alloc_live();
   auv_loop_t *loop = test_loop_new();

@@ -10,16 +10,10 @@
 
 #include "test.h"
 
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 static trace_t t;
 
 static void mark(void *token) {
   trace_add(&t, (const char *)token);
-}
-
-static void stop_cb(void *arg) {
-  auv_stop(arg);
 }
 
 static auv_loop_t *L;

@@ -9,10 +9,6 @@
 static int sentinel;
 #define SENTINEL ((void *)&sentinel)
 
-static void noop_close_cb(uv_handle_t *h) {
-  (void)h;
-}
-
 /* Closes an attached auv loop the way the contract says: auv_loop_close,
  * one more uv_run for the close callbacks, then uv_loop_close. */
 static void close_attached(auv_loop_t *loop, uv_loop_t *uv) {
@@ -20,10 +16,6 @@ static void close_attached(auv_loop_t *loop, uv_loop_t *uv) {
   ck_assert_int_eq(uv_run(uv, UV_RUN_DEFAULT), 0);
   ck_assert_ptr_eq(uv->data, SENTINEL);
   ck_assert_int_eq(uv_loop_close(uv), 0);
-}
-
-static void stop_cb(void *arg) {
-  auv_stop(arg);
 }
 
 START_TEST(attach_uses_the_hosts_uv_loop_and_never_touches_its_data) {
@@ -194,12 +186,6 @@ START_TEST(host_timers_and_auv_callbacks_interleave_under_run_until_complete) {
   close_attached(p.loop, &uv);
 }
 END_TEST
-
-static int never_ran;
-static void must_not_run(void *arg) {
-  (void)arg;
-  never_ran++;
-}
 
 START_TEST(closing_an_attached_loop_drops_pending_work_and_frees_everything) {
   long before = test_alloc_live();

@@ -11,10 +11,6 @@
 
 #include "test.h"
 
-static void stop_cb(void *arg) {
-  auv_stop(arg);
-}
-
 /* FIFO. */
 static int fifo_seen[2000];
 static int fifo_count;

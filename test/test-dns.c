@@ -12,15 +12,6 @@
 
 Suite *dns_suite(void);
 
-/* From test-executor.c. */
-#define POOL_MAX 128
-typedef struct {
-  auv_future_t *blockers[POOL_MAX];
-  int n;
-} pool_t;
-void pool_fill(auv_loop_t *loop, pool_t *pool);
-void pool_release(auv_loop_t *loop, pool_t *pool);
-
 static struct addrinfo stream_hints(int family, int flags) {
   struct addrinfo h;
   memset(&h, 0, sizeof(h));

@@ -331,10 +331,6 @@ static void fast_cb(void *arg) {
   (void)arg;
 }
 
-static void stop_cb(void *arg) {
-  auv_stop(arg);
-}
-
 START_TEST(debug_mode_reports_a_slow_callback_and_not_the_fast_ones) {
   auv_loop_t *loop = test_loop_new();
   seen_t seen = {0};

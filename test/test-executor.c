@@ -21,59 +21,8 @@
 
 Suite *executor_suite(void);
 
-/* Shared with test-dns.c and test-fs.c. */
-#define POOL_MAX 128
-typedef struct {
-  auv_future_t *blockers[POOL_MAX];
-  int n;
-} pool_t;
-void pool_fill(auv_loop_t *loop, pool_t *pool);
-void pool_release(auv_loop_t *loop, pool_t *pool);
-
 static uv_sem_t started;
 static uv_sem_t release;
-
-static int blocker(void *arg, void **result) {
-  uv_sem_post(&started);
-  uv_sem_wait(&release);
-  *result = arg;
-  return 0;
-}
-
-static int pool_size(void) {
-  const char *s = getenv("UV_THREADPOOL_SIZE");
-  int n = s != NULL ? atoi(s) : 4;
-  if (n < 1)
-    n = 4;
-  return n > POOL_MAX ? POOL_MAX : n;
-}
-
-/* Occupy every pool thread with a blocker, and wait until each runs. */
-void pool_fill(auv_loop_t *loop, pool_t *pool) {
-  int i;
-  ck_assert_int_eq(uv_sem_init(&started, 0), 0);
-  ck_assert_int_eq(uv_sem_init(&release, 0), 0);
-  pool->n = pool_size();
-  for (i = 0; i < pool->n; i++)
-    ck_assert_int_eq(auv_run_in_executor(loop, blocker, NULL, NULL,
-                                         &pool->blockers[i]), 0);
-  for (i = 0; i < pool->n; i++)
-    uv_sem_wait(&started);
-}
-
-/* Let the blockers go and run the loop until each is done. */
-void pool_release(auv_loop_t *loop, pool_t *pool) {
-  int i;
-  for (i = 0; i < pool->n; i++)
-    uv_sem_post(&release);
-  for (i = 0; i < pool->n; i++) {
-    ck_assert_int_eq(auv_run_until_complete(loop, pool->blockers[i], NULL),
-                     0);
-    auv_future_unref(pool->blockers[i]);
-  }
-  uv_sem_destroy(&started);
-  uv_sem_destroy(&release);
-}
 
 /* ---- results and errors -------------------------------------------------- */
 
@@ -300,10 +249,6 @@ START_TEST(to_thread_cancelled_while_running_returns_after_the_work) {
   CLOSE_LOOP(loop);
 }
 END_TEST
-
-static void stop_cb(void *loop) {
-  auv_stop(loop);
-}
 
 static int to_thread_count_run(void *arg, void **result) {
   void *value;

@@ -15,15 +15,6 @@
 
 Suite *fs_suite(void);
 
-/* From test-executor.c. */
-#define POOL_MAX 128
-typedef struct {
-  auv_future_t *blockers[POOL_MAX];
-  int n;
-} pool_t;
-void pool_fill(auv_loop_t *loop, pool_t *pool);
-void pool_release(auv_loop_t *loop, pool_t *pool);
-
 static char dir[512];
 
 /* A fresh directory for one test (synchronous libuv calls: the test's own
@@ -220,10 +211,6 @@ END_TEST
 static int mkdir_task(void *arg, void **result) {
   (void) result;
   return auv_fs_mkdir(auv_get_running_loop(), (const char *) arg, 0755);
-}
-
-static void stop_cb(void *loop) {
-  auv_stop(loop);
 }
 
 START_TEST(cancelling_a_task_in_a_queued_request_cancels_it) {

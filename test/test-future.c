@@ -16,12 +16,6 @@ static void count_destroy(void *p) {
   destroyed_value = p;
 }
 
-/* Runs exactly one iteration of loop. */
-static void run_once(auv_loop_t *loop) {
-  ck_assert_int_eq(auv_stop(loop), 0);
-  ck_assert_int_eq(auv_run_forever(loop), 0);
-}
-
 START_TEST(a_new_future_is_pending) {
   auv_loop_t *loop = test_loop_new();
   auv_future_t *f = NULL;

@@ -15,8 +15,6 @@
 
 #include "test.h"
 
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 Suite *gather_suite(void);
 
 #include "scenario.h"
@@ -132,14 +130,6 @@ END_TEST
 
 /* ---- gather_cancel_children --------------------------------------------- */
 
-static int sleeper(void *arg, void **result) {
-  int err = auv_sleep(10);
-  (void) result;
-  if (err == UV_ECANCELED && arg != NULL)
-    trace_addf(&t, "%s:cancelled", (const char *) arg);
-  return err;
-}
-
 static int waiter_res;
 
 static int gather_waiter(void *arg, void **result) {
@@ -208,11 +198,6 @@ START_TEST(gather_future_cancelled_by_the_program_cancels_children) {
 END_TEST
 
 /* ---- gather_child_cancelled --------------------------------------------- */
-
-static int ticks_fn(void *arg, void **result) {
-  (void) result;
-  return ticks((int) (intptr_t) arg);
-}
 
 static int child_cancelled_main(void *arg, void **result) {
   auv_task_t *c1 = spawn(sleeper, NULL), *c2 = spawn(ticks_fn, (void *) 10);

@@ -190,12 +190,6 @@ START_TEST(time_inside_callbacks_is_read_fresh) {
 END_TEST
 
 /* Closing. */
-static int never_ran;
-static void must_not_run(void *arg) {
-  (void)arg;
-  never_ran++;
-}
-
 START_TEST(close_drops_pending_callbacks_and_timers_without_running_them) {
   long before = test_alloc_live();
   auv_loop_t *loop = test_loop_new();
@@ -257,10 +251,6 @@ START_TEST(close_from_inside_a_timer_is_refused) {
   CLOSE_LOOP(c.loop);
 }
 END_TEST
-
-static void noop_close_cb(uv_handle_t *h) {
-  (void)h;
-}
 
 START_TEST(close_with_a_handle_of_the_program_still_open_returns_ebusy_until_it_is_closed) {
   auv_loop_t *loop = test_loop_new();

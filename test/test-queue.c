@@ -32,8 +32,6 @@
 
 #include "test.h"
 
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 Suite *queue_suite(void);
 
 static trace_t t;

@@ -3,10 +3,6 @@
  * another loop's future). */
 #include "test.h"
 
-static void stop_cb(void *arg) {
-  auv_stop(arg);
-}
-
 START_TEST(run_forever_returns_after_stop_from_a_callback) {
   auv_loop_t *loop = test_loop_new();
   trace_init(&the_trace);
@@ -260,10 +256,6 @@ START_TEST(a_cancelled_timer_does_not_count_as_work_that_could_complete_a_future
   CLOSE_LOOP(loop);
 }
 END_TEST
-
-static void noop_close_cb(uv_handle_t *h) {
-  (void)h;
-}
 
 static void set_result_from_uv_timer(uv_timer_t *t) {
   ck_assert_int_eq(auv_future_set_result(t->data, &value_a, NULL), 0);

@@ -41,8 +41,6 @@
 
 /* The trace an asyncio scenario under test/python/subprocess/ prints (its
  * .expected file); written out as a string literal. */
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 Suite *subprocess_suite(void);
 
 static auv_loop_t *loop;

@@ -25,8 +25,6 @@
 
 #include "test.h"
 
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 Suite *sync_suite(void);
 
 static trace_t t;

@@ -32,8 +32,6 @@
 
 #include "test.h"
 
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 #if defined(__GNUC__)
 # define NOINLINE_TASK __attribute__((noinline))
 #else
@@ -58,16 +56,6 @@ static const char *str_or_null(const char *s) {
 
 static void mark(void *token) {
   trace_add(&t, (const char *)token);
-}
-
-static void stop_cb(void *arg) {
-  auv_stop(arg);
-}
-
-/* Run the loop for exactly one iteration. */
-static void run_once(auv_loop_t *loop) {
-  ck_assert_int_eq(auv_stop(loop), 0);
-  ck_assert_int_eq(auv_run_forever(loop), 0);
 }
 
 static auv_task_t *new_task(auv_loop_t *loop, auv_task_fn fn, void *arg) {

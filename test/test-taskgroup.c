@@ -12,8 +12,6 @@
 
 #include "test.h"
 
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 Suite *taskgroup_suite(void);
 
 #include "scenario.h"
@@ -85,14 +83,6 @@ static int fail_after(void *arg, void **result) {
   return UV_EIO;
 }
 
-static int named_sleeper(void *arg, void **result) {
-  int err = auv_sleep(10);
-  (void) result;
-  if (err == UV_ECANCELED && arg != NULL)
-    trace_addf(&t, "%s:cancelled", (const char *) arg);
-  return err;
-}
-
 static int first_failure_main(void *arg, void **result) {
   auv_task_t *task = auv_current_task(NULL);
   auv_taskgroup_t *tg;
@@ -102,7 +92,7 @@ static int first_failure_main(void *arg, void **result) {
   ck_assert_int_eq(auv_taskgroup_new(&tg), 0);
   ck_assert_int_eq(auv_taskgroup_create_task(tg, fail_after, (void *) 1,
                                              NULL, NULL), 0);
-  ck_assert_int_eq(auv_taskgroup_create_task(tg, named_sleeper, "sleeper",
+  ck_assert_int_eq(auv_taskgroup_create_task(tg, sleeper, "sleeper",
                                              NULL, NULL), 0);
   err = auv_sleep(10);
   add_code("body", err);
@@ -231,7 +221,7 @@ static int body_error_main(void *arg, void **result) {
   (void) arg;
   (void) result;
   ck_assert_int_eq(auv_taskgroup_new(&tg), 0);
-  ck_assert_int_eq(auv_taskgroup_create_task(tg, named_sleeper, "child",
+  ck_assert_int_eq(auv_taskgroup_create_task(tg, sleeper, "child",
                                              NULL, NULL), 0);
   ck_assert_int_eq(auv_sleep(0), 0);
   add_code("exit", auv_taskgroup_wait(tg, UV_EIO));

@@ -17,17 +17,9 @@
 
 #include "test.h"
 
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 Suite *timeout_suite(void);
 
 #include "scenario.h"
-
-static int sleeper(void *arg, void **result) {
-  (void) arg;
-  (void) result;
-  return auv_sleep(10);
-}
 
 /* ---- timeout_expires ------------------------------------------------------ */
 

@@ -16,10 +16,6 @@
  * program links the static library, built with the same flags. */
 #include "../src/internal.h"
 
-static void stop_cb(void *arg) {
-  auv_stop(arg);
-}
-
 static int order_seen[10000];
 static int order_count;
 

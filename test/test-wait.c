@@ -13,22 +13,9 @@
 
 #include "test.h"
 
-#define ASYNCIO_TRACE(name, trace) (trace)
-
 Suite *wait_suite(void);
 
 #include "scenario.h"
-
-static int sleeper(void *arg, void **result) {
-  (void) arg;
-  (void) result;
-  return auv_sleep(10);
-}
-
-static int ticks_fn(void *arg, void **result) {
-  (void) result;
-  return ticks((int) (intptr_t) arg);
-}
 
 static void set_null(void *arg) {
   ck_assert_int_eq(auv_future_set_result(arg, NULL, NULL), 0);

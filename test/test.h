@@ -141,6 +141,37 @@ void trace_addf(trace_t *t, const char *fmt, ...)
 extern trace_t the_trace;
 void trace_cb(void *token);
 
+/* Marks a trace string that an asyncio scenario under test/python/ must
+ * print too: ASYNCIO_TRACE("name", "tokens ...") is the string itself, and
+ * test/python/check_scenarios.py (and check_traces.py, for
+ * test-asyncio.c) read each one from the C source and compare it with
+ * what asyncio prints for <name>. */
+#define ASYNCIO_TRACE(name, trace) (trace)
+
+/* A callback that stops the loop given as its argument (auv_stop). */
+void stop_cb(void *loop);
+/* Runs exactly one iteration of loop: auv_stop, then auv_run_forever. */
+void run_once(auv_loop_t *loop);
+/* A callback that must never run: it counts its calls in never_ran, which
+ * a test sets to 0 before it schedules the callback. */
+extern int never_ran;
+void must_not_run(void *arg);
+/* A uv_close callback with nothing to do (the handle is the caller's). */
+void noop_close_cb(uv_handle_t *handle);
+
+/* The thread pool occupied (test-executor.c, test-dns.c, test-fs.c): a
+ * blocker on each of its threads (UV_THREADPOOL_SIZE, default 4, at most
+ * POOL_MAX), so that what is queued next waits in libuv's queue. */
+#define POOL_MAX 128
+typedef struct {
+  auv_future_t *blockers[POOL_MAX];
+  int n;
+} pool_t;
+/* Occupy every pool thread with a blocker, and wait until each runs. */
+void pool_fill(auv_loop_t *loop, pool_t *pool);
+/* Let the blockers go and run the loop until each is done. */
+void pool_release(auv_loop_t *loop, pool_t *pool);
+
 /* Every test ends this way: closing must succeed, so a leaked handle or a
  * callback that kept the loop busy fails the test. */
 #define CLOSE_LOOP(loop) ck_assert_int_eq(auv_loop_close(loop), 0)
