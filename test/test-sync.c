@@ -1052,6 +1052,155 @@ START_TEST(withdrawn_future_waiters_are_freed_with_the_primitive) {
 }
 END_TEST
 
+/* A cancelled future-form waiter leaves its queue the moment it is
+ * cancelled (its future's cancel hook), not when a release next meets it:
+ * a program that keeps withdrawing requests from a busy primitive holds no
+ * memory for them, and the queries see only live waiters. */
+START_TEST(cancelled_future_waiters_leave_the_queue_at_once) {
+  auv_future_t *held, *f;
+  long base;
+  int i;
+  setup_loop();
+  ck_assert_int_eq(auv_lock_new(loop, &lock), 0);
+  ck_assert_int_eq(auv_semaphore_new(loop, 0, &sem), 0);
+  ck_assert_int_eq(auv_event_new(loop, &ev), 0);
+  ck_assert_int_eq(auv_lock_acquire_future(lock, &held), 0);
+  /* One round first, so that the future pool holds what it will reuse. */
+  ck_assert_int_eq(auv_lock_acquire_future(lock, &f), 0);
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+  auv_future_unref(f);
+  base = test_alloc_live();
+  for (i = 0; i < 100; i++) {
+    ck_assert_int_eq(auv_lock_acquire_future(lock, &f), 0);
+    ck_assert_int_eq(auv_lock_free(lock), UV_EBUSY);
+    ck_assert_int_eq(auv_future_cancel(f, "withdrawn"), 1);
+    ck_assert_int_eq(auv_future_cancel(f, NULL), 0);  /* done: a no-op */
+    auv_future_unref(f);
+    ck_assert_int_eq(auv_semaphore_acquire_future(sem, &f), 0);
+    ck_assert_int_eq(auv_semaphore_free(sem), UV_EBUSY);
+    ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+    auv_future_unref(f);
+    ck_assert_int_eq(auv_event_wait_future(ev, &f), 0);
+    ck_assert_int_eq(auv_event_free(ev), UV_EBUSY);
+    ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+    auv_future_unref(f);
+  }
+  ck_assert_int_eq(test_alloc_live(), base);
+  /* Nobody waits: a released unit is free for the taking. */
+  ck_assert_int_eq(auv_semaphore_release(sem), 0);
+  ck_assert_int_eq(auv_semaphore_locked(sem), 0);
+  ck_assert_int_eq(auv_semaphore_value(sem), 1);
+  ck_assert_int_eq(auv_lock_release(lock), 0);
+  ck_assert_int_eq(auv_lock_locked(lock), 0);
+  ck_assert_int_eq(auv_lock_free(lock), 0);
+  ck_assert_int_eq(auv_semaphore_free(sem), 0);
+  ck_assert_int_eq(auv_event_free(ev), 0);
+  auv_future_unref(held);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
+/* A future-form waiter whose holder completed the future itself is out of
+ * line: a release skips it and hands the lock to the next waiter, and
+ * semaphore_locked does not count it (without changing the queue). */
+START_TEST(a_future_waiter_completed_by_its_holder_is_skipped) {
+  auv_future_t *held, *f1, *f2, *s1;
+  setup_loop();
+  ck_assert_int_eq(auv_lock_new(loop, &lock), 0);
+  ck_assert_int_eq(auv_semaphore_new(loop, 0, &sem), 0);
+  ck_assert_int_eq(auv_lock_acquire_future(lock, &held), 0);
+  ck_assert_int_eq(auv_lock_acquire_future(lock, &f1), 0);
+  ck_assert_int_eq(auv_lock_acquire_future(lock, &f2), 0);
+  ck_assert_int_eq(auv_future_set_result(f1, "mine", NULL), 0);
+  ck_assert_int_eq(auv_lock_release(lock), 0);
+  ck_assert_int_eq(auv_future_done(f2), 1);
+  ck_assert_int_eq(auv_future_result(f2, NULL), 0);
+  ck_assert_int_eq(auv_lock_locked(lock), 1);      /* f2's now */
+  ck_assert_int_eq(auv_semaphore_acquire_future(sem, &s1), 0);
+  ck_assert_int_eq(auv_semaphore_release(sem), 0); /* s1 takes the unit */
+  ck_assert_int_eq(auv_future_done(s1), 1);
+  ck_assert_int_eq(auv_semaphore_value(sem), 0);
+  auv_future_unref(s1);
+  ck_assert_int_eq(auv_semaphore_acquire_future(sem, &s1), 0);
+  ck_assert_int_eq(auv_semaphore_locked(sem), 1);
+  ck_assert_int_eq(auv_semaphore_release(sem), 0);
+  auv_future_unref(s1);
+  ck_assert_int_eq(auv_semaphore_value(sem), 0);
+  ck_assert_int_eq(auv_semaphore_acquire_future(sem, &s1), 0);
+  ck_assert_int_eq(auv_future_set_error(s1, UV_EIO), 0);
+  ck_assert_int_eq(auv_future_result(s1, NULL), UV_EIO);
+  ck_assert_int_eq(auv_semaphore_release(sem), 0);
+  /* The withdrawn one is not counted: the unit stays free. */
+  ck_assert_int_eq(auv_semaphore_locked(sem), 0);
+  ck_assert_int_eq(auv_semaphore_value(sem), 1);
+  ck_assert_int_eq(auv_semaphore_free(sem), 0);
+  auv_future_unref(s1);
+  ck_assert_int_eq(auv_lock_release(lock), 0);
+  ck_assert_int_eq(auv_lock_free(lock), 0);
+  auv_future_unref(held);
+  auv_future_unref(f1);
+  auv_future_unref(f2);
+  CLOSE_LOOP(loop);
+}
+END_TEST
+
+/* auv_run abandons a task that ignores its cancellation and waits again:
+ * its waiter, on the stack auv_run releases, leaves the primitive's queue
+ * first, so that the primitive can be freed after the loop is closed (it
+ * held a pointer into that stack before). */
+static int abandon_reports;
+
+static void count_abandon(auv_loop_t *l, const auv_exception_context_t *ctx,
+                          void *arg) {
+  (void)l, (void)arg;
+  if (ctx->message != NULL && strstr(ctx->message, "abandoned") != NULL)
+    abandon_reports++;
+}
+
+static int stubborn_locker(void *arg, void **result) {
+  int err;
+  (void)arg, (void)result;
+  while ((err = auv_lock_acquire(lock)) == UV_ECANCELED)
+    ;
+  return err;
+}
+
+static int stubborn_sem(void *arg, void **result) {
+  int err;
+  (void)arg, (void)result;
+  while ((err = auv_semaphore_acquire(sem)) == UV_ECANCELED)
+    ;
+  return err;
+}
+
+static int main_leaving_stubborn_waiters(void *arg, void **result) {
+  auv_loop_t *l = auv_get_running_loop();
+  auv_task_t *a, *b;
+  (void)arg, (void)result;
+  ck_assert_int_eq(auv_set_exception_handler(l, count_abandon, NULL), 0);
+  ck_assert_int_eq(auv_lock_new(l, &lock), 0);
+  ck_assert_int_eq(auv_semaphore_new(l, 0, &sem), 0);
+  ck_assert_int_eq(auv_lock_acquire(lock), 0);  /* never released */
+  ck_assert_int_eq(auv_task_new(l, stubborn_locker, NULL, NULL, &a), 0);
+  ck_assert_int_eq(auv_task_new(l, stubborn_sem, NULL, NULL, &b), 0);
+  auv_task_unref(a);
+  auv_task_unref(b);
+  SLEEP0();
+  return 0;
+}
+
+START_TEST(a_task_abandoned_while_waiting_leaves_the_queue) {
+  long live = test_alloc_live();
+  abandon_reports = 0;
+  ck_assert_int_eq(auv_run(main_leaving_stubborn_waiters, NULL, NULL), 0);
+  ck_assert_int_eq(abandon_reports, 2);
+  ck_assert_int_eq(auv_lock_locked(lock), 1);
+  ck_assert_int_eq(auv_lock_free(lock), 0);
+  ck_assert_int_eq(auv_semaphore_free(sem), 0);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * Bad input
  * ------------------------------------------------------------------------ */
@@ -1175,7 +1324,7 @@ static int waits_forever_on_sem(void *arg, void **result) {
   return auv_semaphore_acquire(sem);
 }
 
-START_TEST(free_while_tasks_wait_is_einvalstate) {
+START_TEST(free_while_tasks_wait_is_ebusy) {
   auv_future_t *held;
   auv_task_t *tasks[2];
   setup_loop();
@@ -1612,11 +1761,14 @@ Suite *sync_suite(void) {
   ADD(tc_, lock_future_waiter_behind_a_cancelled_task_waiter_is_not_overtaken);
   ADD(tc_, semaphore_future_waiter_behind_a_cancelled_task_waiter_gets_the_unit);
   ADD(tc_, withdrawn_future_waiters_are_freed_with_the_primitive);
+  ADD(tc_, cancelled_future_waiters_leave_the_queue_at_once);
+  ADD(tc_, a_future_waiter_completed_by_its_holder_is_skipped);
+  ADD(tc_, a_task_abandoned_while_waiting_leaves_the_queue);
   suite_add_tcase(s, tc_);
   tc_ = test_tcase_create("misuse", 30);
   ADD(tc_, bad_input_gets_error_codes);
   ADD(tc_, task_forms_check_the_loop_and_the_lock);
-  ADD(tc_, free_while_tasks_wait_is_einvalstate);
+  ADD(tc_, free_while_tasks_wait_is_ebusy);
   suite_add_tcase(s, tc_);
   tc_ = test_tcase_create("cancel-messages", 30);
   ADD(tc_, every_primitive_delivers_the_first_of_two_cancel_messages);
