@@ -429,7 +429,23 @@ static inline int auv__waiter_withdrawn(const auv__waiter_t *w) {
  * task, checked with auv__need_task, at the tail of q, park until woken or
  * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
  * a wake-up came first, which the caller passes on). Cannot fail. */
-int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w);
+static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
+  auv_task_t *t = auv__running_task;
+  int err;
+  w->task = t;
+  w->future = NULL;
+  w->release = NULL;
+  w->cancelled = 0;
+  w->woken = 0;
+  auv__list_insert_tail(&q->waiters, &w->node);
+  t->waiter = w;
+  err = auv__task_park(t, &w->cancelled);
+  /* Unlinked already if q does not keep woken tasks (or a waker unlinked
+   * it cancelled); removing a node that points to itself is a no-op. */
+  auv__list_remove(&w->node);
+  t->waiter = NULL;
+  return err;
+}
 
 /* Future form: link w (heap memory the caller allocated, freed by
  * release(w), or auv__free if release is NULL, once it leaves the queue)
@@ -445,8 +461,21 @@ int auv__waitq_add_future(auv__waitq_t *q, auv_loop_t *loop,
  * value and free_value, and its record is unlinked and released. Returns 0,
  * or the error completing the future gave (the loop is closing), the value
  * then not taken (the record is released all the same). */
-int auv__waitq_wake(auv__waitq_t *q, auv__waiter_t *w, int err, void *value,
-                    auv_free_fn free_value);
+int auv__waitq_complete(auv__waitq_t *q, auv__waiter_t *w, int err,
+                        void *value, auv_free_fn free_value);
+
+/* Inline: waking a task is the hot half of every hand-off. */
+static inline int auv__waitq_wake(auv__waitq_t *q, auv__waiter_t *w, int err,
+                                  void *value, auv_free_fn free_value) {
+  if (w->task == NULL)
+    return auv__waitq_complete(q, w, err, value, free_value);
+  assert(auv__waiter_pending(w));
+  w->woken = 1;
+  if (!q->keep_woken)
+    auv__list_remove(&w->node);
+  auv__task_unpark(w->task);
+  return 0;
+}
 
 /* The first pending waiter, or NULL. Withdrawn future-form records met
  * first are released; woken or cancelled tasks are stepped over (or, if q

@@ -38,6 +38,13 @@
 
 #include "internal.h"
 
+/* A task-form waiter is linked from the waiting task's stack and unlinked
+ * before auv__waitq_park (inline) returns; GCC 12 may not see the
+ * unlinking through the switch and warn that a local's address escapes. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+# pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+
 struct auv_lock_s {
   auv_loop_t *loop;       /* the loop it belongs to (a reference) */
   auv__waitq_t waiters;

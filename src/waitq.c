@@ -10,36 +10,9 @@
  */
 #include "internal.h"
 
-/* A task-form waiter is linked from the waiting task's stack and unlinked
- * before auv__waitq_park returns; GCC 12 cannot see the unlinking through
- * the switch and warns that a local's address escapes. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-# pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
-
 void auv__waitq_init(auv__waitq_t *q, int keep_woken) {
   auv__list_init(&q->waiters);
   q->keep_woken = keep_woken;
-}
-
-int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
-  auv_task_t *t = auv__running_task;
-  int err;
-  assert(t != NULL);
-  w->task = t;
-  w->future = NULL;
-  w->release = NULL;
-  w->cancelled = 0;
-  w->woken = 0;
-  auv__list_insert_tail(&q->waiters, &w->node);
-  t->waiter = w;
-  err = auv__task_park(t, &w->cancelled);
-  /* Unlinked already if the queue does not keep woken tasks (or the waker
-   * unlinked a cancelled one); removing a node that points to itself is a
-   * no-op. */
-  auv__list_remove(&w->node);
-  t->waiter = NULL;
-  return err;
 }
 
 /* Unlink, drop the reference, free the record. */
@@ -88,16 +61,11 @@ int auv__waitq_add_future(auv__waitq_t *q, auv_loop_t *loop,
   return 0;
 }
 
-int auv__waitq_wake(auv__waitq_t *q, auv__waiter_t *w, int err, void *value,
-                    auv_free_fn free_value) {
-  assert(auv__waiter_pending(w));
-  if (w->task != NULL) {
-    w->woken = 1;
-    if (!q->keep_woken)
-      auv__list_remove(&w->node);
-    auv__task_unpark(w->task);
-    return 0;
-  }
+/* The future half of auv__waitq_wake (internal.h). */
+int auv__waitq_complete(auv__waitq_t *q, auv__waiter_t *w, int err,
+                        void *value, auv_free_fn free_value) {
+  (void) q;
+  assert(w->task == NULL && auv__waiter_pending(w));
   w->future->cancel_hook = NULL;
   if (err < 0)
     err = auv__future_set_error(w->future, err);
