@@ -1299,6 +1299,7 @@ END_TEST
  * its waiter leaves the queue before its stack goes, and the queue is
  * freed after the loop closed, the items left going to free_item. */
 static auv_queue_t *stubborn_q;
+static auv_future_t *stubborn_f;
 static int stubborn_reports;
 
 static void count_reports(auv_loop_t *l, const auv_exception_context_t *ctx,
@@ -1323,6 +1324,7 @@ static int main_leaving_a_stubborn_getter(void *arg, void **result) {
   ck_assert_int_eq(auv_queue_new(l, 0, &stubborn_q), 0);
   ck_assert_int_eq(auv_task_new(l, stubborn_getter, NULL, NULL, &g), 0);
   auv_task_unref(g);
+  ck_assert_int_eq(auv_queue_get_future(stubborn_q, &stubborn_f), 0);
   return auv_sleep(0);
 }
 
@@ -1332,7 +1334,13 @@ START_TEST(a_getter_abandoned_by_auv_run_leaves_the_queue) {
   ck_assert_int_eq(auv_run(main_leaving_a_stubborn_getter, NULL, NULL), 0);
   ck_assert_int_eq(stubborn_reports, 1);
   ck_assert_int_eq(auv_queue_put_nowait(stubborn_q, "late"), AUV_ECLOSED);
+  /* The get future still waits; it cannot be cancelled on a closed loop,
+   * and its record stays in line until the queue goes. */
+  ck_assert_int_eq(auv_future_cancel(stubborn_f, NULL), AUV_ECLOSED);
   ck_assert_int_eq(auv_queue_free(stubborn_q, NULL), 0);
+  ck_assert_int_eq(auv_future_done(stubborn_f), 0);
+  ck_assert_int_eq(auv_future_cancel(stubborn_f, NULL), AUV_ECLOSED);
+  auv_future_unref(stubborn_f);
   ck_assert_int_eq(test_alloc_live(), live);
 }
 END_TEST

@@ -1135,10 +1135,22 @@ START_TEST(a_future_waiter_completed_by_its_holder_is_skipped) {
   ck_assert_int_eq(auv_semaphore_value(sem), 1);
   ck_assert_int_eq(auv_semaphore_free(sem), 0);
   auv_future_unref(s1);
+  /* An event's set steps over one too, and still wakes the others. */
+  auv_future_unref(f1);
+  ck_assert_int_eq(auv_event_new(loop, &ev), 0);
+  ck_assert_int_eq(auv_event_wait_future(ev, &s1), 0);
+  ck_assert_int_eq(auv_event_wait_future(ev, &f1), 0);
+  ck_assert_int_eq(auv_future_set_result(s1, NULL, NULL), 0);
+  ck_assert_int_eq(auv_event_free(ev), UV_EBUSY);  /* f1 still waits */
+  ck_assert_int_eq(auv_event_set(ev), 0);
+  ck_assert_int_eq(auv_future_done(f1), 1);
+  ck_assert_int_eq(auv_future_result(f1, NULL), 0);
+  ck_assert_int_eq(auv_event_free(ev), 0);
+  auv_future_unref(s1);
+  auv_future_unref(f1);
   ck_assert_int_eq(auv_lock_release(lock), 0);
   ck_assert_int_eq(auv_lock_free(lock), 0);
   auv_future_unref(held);
-  auv_future_unref(f1);
   auv_future_unref(f2);
   CLOSE_LOOP(loop);
 }
