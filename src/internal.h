@@ -428,7 +428,9 @@ static inline int auv__waiter_withdrawn(const auv__waiter_t *w) {
 /* Task form: link w (uninitialised, on the caller's stack) for the running
  * task, checked with auv__need_task, at the tail of q, park until woken or
  * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
- * a wake-up came first, which the caller passes on). Cannot fail. */
+ * a wake-up came first, which the caller passes on). Cannot fail. Inline,
+ * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
+ * the compiler cannot see that w is unlinked before it goes out of scope. */
 static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
   auv_task_t *t = auv__running_task;
   int err;
@@ -456,15 +458,18 @@ int auv__waitq_add_future(auv__waitq_t *q, auv_loop_t *loop,
                           void (*release)(auv__waiter_t *w),
                           auv_future_t **future);
 
-/* Wake a pending waiter: a task is marked woken and unparked (it stays
- * linked if q keeps woken tasks); a future completes with err (< 0) or
- * value and free_value, and its record is unlinked and released. Returns 0,
- * or the error completing the future gave (the loop is closing), the value
- * then not taken (the record is released all the same). */
+/* The future-form half of auv__waitq_wake. */
 int auv__waitq_complete(auv__waitq_t *q, auv__waiter_t *w, int err,
                         void *value, auv_free_fn free_value);
 
-/* Inline: waking a task is the hot half of every hand-off. */
+/* Wake a pending waiter: a task is marked woken and unparked (it stays
+ * linked if q keeps woken tasks); value and err are not the task's: a user
+ * that hands a task something writes it into its own record first. A
+ * future completes with err (< 0) or value and free_value, and its record
+ * is unlinked and released. Returns 0, or the error completing the future
+ * gave (the loop is closing), the value then not taken (the record is
+ * released all the same). Inline: waking a task is the hot half of every
+ * hand-off. */
 static inline int auv__waitq_wake(auv__waitq_t *q, auv__waiter_t *w, int err,
                                   void *value, auv_free_fn free_value) {
   if (w->task == NULL)
