@@ -296,6 +296,8 @@ struct auv_task_s {
                                   awaits was); it resumes with UV_ECANCELED
                                   and wait_msg, whatever comes after */
   int *park_cancelled;         /* set to 1 if cancelled while parked */
+  struct auv__waiter_s *waiter; /* its record in a wait queue (waitq.c),
+                                  linked from park to resumption, or NULL */
 };
 
 #define AUV__TASK_POOL_MAX 256u
@@ -333,6 +335,176 @@ void auv__task_unpark(auv_task_t *t);
 
 /* The task running on this thread, or NULL. */
 extern AUV__THREAD_LOCAL auv_task_t *auv__running_task;
+
+/* ---- wait queues (waitq.c) ------------------------------------------------
+ * One FIFO of waiters for everything that makes a task or a future wait
+ * for an event of an object's (a lock's release, an item, a datagram, a
+ * child's exit, a close). A waiter is one of two forms:
+ *
+ * - task form: a record on the waiting task's own stack, linked while the
+ *   task is parked (auv__task_park: no future, no allocation). A cancel of
+ *   the task while it is parked sets `cancelled` and resumes it, as asyncio
+ *   cancels the future a task awaits, with the first message only (task.c's
+ *   wait_cancelled / wait_msg); a waker sets `woken` and unparks it. The
+ *   task unlinks its record when it resumes, whatever happened.
+ * - future form: a record on the heap, holding a reference on the future
+ *   its holder waits on, whose cancel hook unlinks and releases the record
+ *   the moment the holder cancels the future. A waker completes the future
+ *   and releases the record at once (the waker has done the work the
+ *   holder asked for: taken the lock, handed over the item).
+ *
+ * A user that needs more per waiter (an item to put, a buffer to fill, a
+ * condition to re-check) embeds an auv__waiter_t in a struct of its own
+ * and, for the future form, passes `release` to free that struct.
+ *
+ * The state predicates are reads of fields (no call back into the queue),
+ * so asking them cannot recurse. */
+typedef struct auv__waiter_s auv__waiter_t;
+
+struct auv__waiter_s {
+  auv__list_t node;          /* in its queue; unlinked: points to itself */
+  auv_task_t *task;          /* task form: the waiting task; future: NULL */
+  auv_future_t *future;      /* future form: a reference; task form: NULL */
+  void (*release)(auv__waiter_t *w);  /* future form: frees the record
+                                         once it has left the queue */
+  int cancelled;             /* task form: cancelled before it was woken */
+  int woken;                 /* task form: a waker woke it */
+};
+
+typedef struct auv__waitq_s {
+  auv__list_t waiters;       /* auv__waiter_t, FIFO */
+  int keep_woken;            /* 1: a woken task stays linked, keeping its
+                                place, until it runs (asyncio's locks.py
+                                leaves the done future in _waiters); 0: it
+                                leaves at once (queues.py's popleft) */
+} auv__waitq_t;
+
+/* 0 if a task of loop runs (any loop if loop is NULL), else AUV_ENOTASK or
+ * AUV_EWRONGLOOP: the first check of every task form. */
+static inline int auv__need_task(const auv_loop_t *loop) {
+  auv_task_t *t = auv__running_task;
+  if (AUV__UNLIKELY(t == NULL))
+    return AUV_ENOTASK;
+  if (AUV__UNLIKELY(loop != NULL && t->future.loop != loop))
+    return AUV_EWRONGLOOP;
+  return 0;
+}
+
+void auv__waitq_init(auv__waitq_t *q, int keep_woken);
+
+static inline int auv__waitq_empty(const auv__waitq_t *q) {
+  return auv__list_empty(&q->waiters);
+}
+
+/* The first waiter, or the one after w; NULL at the end. */
+static inline auv__waiter_t *auv__waitq_first(const auv__waitq_t *q) {
+  auv__list_t *n = auv__list_first(&q->waiters);
+  return n != NULL ? AUV__CONTAINER_OF(n, auv__waiter_t, node) : NULL;
+}
+
+static inline auv__waiter_t *auv__waitq_next(const auv__waitq_t *q,
+                                             const auv__waiter_t *w) {
+  return w->node.next != &q->waiters
+             ? AUV__CONTAINER_OF(w->node.next, auv__waiter_t, node)
+             : NULL;
+}
+
+/* Still waiting for its turn (asyncio: its future not done). A future-form
+ * record whose future is done was completed by its holder: withdrawn. */
+static inline int auv__waiter_pending(const auv__waiter_t *w) {
+  return w->task != NULL ? !(w->woken | w->cancelled)
+                         : w->future->state == AUV__FUT_PENDING;
+}
+
+/* Gone from the line (asyncio: its future cancelled): a cancelled task, or
+ * a future-form record withdrawn. A woken task is not withdrawn: it keeps
+ * its place. */
+static inline int auv__waiter_withdrawn(const auv__waiter_t *w) {
+  return w->task != NULL ? w->cancelled
+                         : w->future->state != AUV__FUT_PENDING;
+}
+
+/* Task form: link w (uninitialised, on the caller's stack) for the running
+ * task, checked with auv__need_task, at the tail of q, park until woken or
+ * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
+ * a wake-up came first, which the caller passes on). Cannot fail. Inline,
+ * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
+ * the compiler cannot see that w is unlinked before it goes out of scope. */
+static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
+  auv_task_t *t = auv__running_task;
+  int err;
+  w->task = t;
+  w->future = NULL;
+  w->release = NULL;
+  w->cancelled = 0;
+  w->woken = 0;
+  auv__list_insert_tail(&q->waiters, &w->node);
+  t->waiter = w;
+  err = auv__task_park(t, &w->cancelled);
+  /* Unlinked already if q does not keep woken tasks (or a waker unlinked
+   * it cancelled); removing a node that points to itself is a no-op. */
+  auv__list_remove(&w->node);
+  t->waiter = NULL;
+  return err;
+}
+
+/* Future form: link w (heap memory the caller allocated, freed by
+ * release(w), or auv__free if release is NULL, once it leaves the queue)
+ * with a new future at the tail of q; *future gets the caller's reference.
+ * On error nothing is linked and w is still the caller's. */
+int auv__waitq_add_future(auv__waitq_t *q, auv_loop_t *loop,
+                          auv__waiter_t *w,
+                          void (*release)(auv__waiter_t *w),
+                          auv_future_t **future);
+
+/* The future-form half of auv__waitq_wake. */
+int auv__waitq_complete(auv__waitq_t *q, auv__waiter_t *w, int err,
+                        void *value, auv_free_fn free_value);
+
+/* Wake a pending waiter: a task is marked woken and unparked (it stays
+ * linked if q keeps woken tasks); value and err are not the task's: a user
+ * that hands a task something writes it into its own record first. A
+ * future completes with err (< 0) or value and free_value, and its record
+ * is unlinked and released. Returns 0, or the error completing the future
+ * gave (the loop is closing), the value then not taken (the record is
+ * released all the same). Inline: waking a task is the hot half of every
+ * hand-off. */
+static inline int auv__waitq_wake(auv__waitq_t *q, auv__waiter_t *w, int err,
+                                  void *value, auv_free_fn free_value) {
+  if (w->task == NULL)
+    return auv__waitq_complete(q, w, err, value, free_value);
+  assert(auv__waiter_pending(w));
+  w->woken = 1;
+  if (!q->keep_woken)
+    auv__list_remove(&w->node);
+  auv__task_unpark(w->task);
+  return 0;
+}
+
+/* The first pending waiter, or NULL. Withdrawn future-form records met
+ * first are released; woken or cancelled tasks are stepped over (or, if q
+ * does not keep woken tasks, unlinked: they unlink themselves anyway). */
+auv__waiter_t *auv__waitq_first_pending(auv__waitq_t *q);
+
+/* Wake up to n pending waiters, FIFO, each with result NULL. Returns how
+ * many were woken. O(waiters). */
+size_t auv__waitq_wake_n(auv__waitq_t *q, size_t n);
+
+/* Unlink and release a future-form record, leaving its future as it is. */
+void auv__waitq_drop(auv__waiter_t *w);
+
+/* 1 while q holds a task (waiting, or woken and not back) or a pending
+ * future: what a plain object's free refuses with UV_EBUSY. */
+int auv__waitq_busy(const auv__waitq_t *q);
+
+/* Empty q: release every future-form record (their futures stay pending)
+ * and unlink every task record. For an object freed with nothing waiting,
+ * or once the loop is closing and no task will resume. */
+void auv__waitq_clear(auv__waitq_t *q);
+
+/* task.c: t is abandoned while its waiter (t->waiter) is linked: unlink it,
+ * before t's stack goes, so that no queue keeps a pointer into it. */
+void auv__waiter_abandon(auv__waiter_t *w);
 
 /* Run a task until it suspends or returns. Inline into the two places that
  * resume tasks (the pass, and a future's done callbacks), so that after the

@@ -10,47 +10,46 @@
  * stores plus a check that nobody waits.
  *
  * Waiting follows asyncio's queues.py exactly for the task forms: a task
- * that must wait queues a wake-up future and awaits it; put_nowait wakes the
+ * that must wait queues a waiter (asyncio's wake-up future) and parks on
+ * it; put_nowait wakes the
  * first getter still pending, get_nowait the first putter (asyncio's
  * _wakeup_next); the woken task then re-checks and retries, so an item put
  * stays in the queue until the woken getter runs. A task woken and then
  * cancelled before it ran passes its wake-up on to the next waiter, so no
  * item and no room is lost. The future forms have no task to retry with:
  * when it is their turn the item is handed over (get) or put in (put) on
- * the spot, and the future completes with it. A cancelled future is skipped
- * when its turn comes, which is what "withdrawn, losing nothing" means.
+ * the spot, and the future completes with it. A cancelled future leaves
+ * its queue at once, which is what "withdrawn, losing nothing" means.
  *
- * Every wait is a record (waiter_t) linked into one of three lists
- * (getters, putters, joiners) and holding a reference on the future that
- * completes it. Records come from a small per-queue pool. A task's record
- * belongs to the task until it resumes: a waker moves it to the `woken`
- * list, and the task unlinks and releases it. A future form's record
- * belongs to the queue: it is released when its future is completed, or
- * when a cancelled one is met (popped, swept, or freed with the queue);
- * cancelled ones are swept whenever the number linked doubles, so a program
- * that keeps cancelling get_future on an idle queue uses bounded memory.
+ * Every wait is an auv__waiter_t in one of three wait queues (getters,
+ * putters, joiners; waitq.c). A task's is on its own stack and the task
+ * parks, without a future: a waker unlinks it (asyncio's popleft) and
+ * unparks the task, which resumes one hop later, as asyncio's does through
+ * its future's done callback. A future form's record (qrec_t) belongs to
+ * the queue: it is released when its future is completed, or at once when
+ * its holder cancels the future (the future's cancel hook), so a program
+ * that keeps cancelling get_future on an idle queue leaves nothing behind.
+ * Records come from a small per-queue pool.
  */
 #include <string.h>
 
 #include "internal.h"
 
+/* A task-form waiter is linked from the waiting task's stack and unlinked
+ * before auv__waitq_park (inline) returns; GCC 12 may not see the
+ * unlinking through the switch and warn that a local's address escapes. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+# pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+
 enum { KIND_FIFO, KIND_LIFO, KIND_PRIORITY };
 
-enum {
-  W_TASK,   /* a task waiting in auv_queue_get / _put / _join: woken with
-               a NULL result, it re-checks (asyncio's getter future) */
-  W_GET,    /* auv_queue_get_future: completed with the item */
-  W_PUT,    /* auv_queue_put_future: its item goes in when there is room */
-  W_JOIN    /* auv_queue_join_future */
-};
-
-typedef struct waiter_s {
-  auv__list_t node;       /* in getters, putters, joiners or woken; or
-                             unlinked (points to itself) */
-  auv_future_t *future;   /* completes the wait; a reference of our own */
-  void *item;             /* W_PUT: the item to put */
-  int kind;               /* W_* */
-} waiter_t;
+/* A future form's wait. */
+typedef struct qrec_s {
+  auv__waiter_t w;        /* first: the waiter (future form) */
+  auv_queue_t *q;         /* its queue, whose pool takes it back */
+  void *item;             /* a put's item; in the pool: the next record */
+} qrec_t;
 
 typedef struct {
   void *item;
@@ -59,7 +58,6 @@ typedef struct {
 
 #define RECORD_POOL_MAX 64u
 #define FIRST_CAP 16u
-#define SWEEP_MIN 16u
 
 struct auv_queue_s {
   auv_loop_t *loop;         /* holds a reference on it */
@@ -74,14 +72,12 @@ struct auv_queue_s {
   auv_compare_fn compare;   /* priority queues only */
   uint64_t seq;             /* next put's sequence number */
   size_t unfinished;        /* puts not yet matched by task_done */
-  auv__list_t getters;      /* waiting for an item, FIFO */
-  auv__list_t putters;      /* waiting for room, FIFO */
-  auv__list_t joiners;      /* waiting for unfinished == 0 */
-  auv__list_t woken;        /* task records woken, the task not yet back */
-  size_t ntasks;            /* task records alive (linked anywhere) */
-  size_t nlinked;           /* future-form records linked */
-  size_t sweep_at;          /* sweep cancelled ones when nlinked gets here */
-  waiter_t *pool;           /* free records (linked through item) */
+  auv__waitq_t getters;     /* waiting for an item, FIFO */
+  auv__waitq_t putters;     /* waiting for room, FIFO */
+  auv__waitq_t joiners;     /* waiting for unfinished == 0 */
+  size_t ntasks;            /* tasks inside a wait (parked, or woken and
+                               not back yet: they will touch the queue) */
+  qrec_t *pool;             /* free records (linked through item) */
   unsigned npool;
   unsigned kind : 2;        /* KIND_* */
   unsigned is_shutdown : 1; /* auv_queue_shutdown was called */
@@ -192,134 +188,76 @@ static inline int queue_full(const auv_queue_t *q) {
  * Wait records
  * ------------------------------------------------------------------------ */
 
-static waiter_t *record_get(auv_queue_t *q, int kind) {
-  waiter_t *w = q->pool;
-  if (w != NULL) {
-    q->pool = w->item;
+static qrec_t *record_get(auv_queue_t *q) {
+  qrec_t *r = q->pool;
+  if (r != NULL) {
+    q->pool = r->item;
     q->npool--;
   } else {
-    w = auv__malloc(sizeof(*w));
-    if (w == NULL)
+    r = auv__malloc(sizeof(*r));
+    if (r == NULL)
       return NULL;
   }
-  auv__list_init(&w->node);
-  w->future = NULL;
-  w->item = NULL;
-  w->kind = kind;
-  return w;
+  r->q = q;
+  r->item = NULL;
+  return r;
 }
 
-/* Unlink w, drop its future and recycle it. */
-static void record_release(auv_queue_t *q, waiter_t *w) {
-  auv__list_remove(&w->node);
-  if (w->kind == W_TASK)
-    q->ntasks--;
-  auv_future_unref(w->future);
+/* Back to the pool (or freed): the waiter's release. */
+static void record_release(auv__waiter_t *w) {
+  qrec_t *r = (qrec_t *) w;
+  auv_queue_t *q = r->q;
   if (q->npool < RECORD_POOL_MAX) {
-    w->item = q->pool;
-    q->pool = w;
+    r->item = q->pool;
+    q->pool = r;
     q->npool++;
   } else {
-    auv__free(w);
+    auv__free(r);
   }
 }
 
-/* A future-form record leaves its list for good. */
-static void record_drop(auv_queue_t *q, waiter_t *w) {
-  assert(w->kind != W_TASK);
-  q->nlinked--;
-  record_release(q, w);
-}
-
-/* Release every future-form record whose future is done (cancelled by its
- * holder). O(waiters), run when the number linked has doubled since the
- * last sweep, so O(1) amortised per wait. */
-static void sweep_list(auv_queue_t *q, auv__list_t *list) {
-  auv__list_t *n = list->next;
-  while (n != list) {
-    waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
-    n = n->next;
-    if (w->kind != W_TASK && auv_future_done(w->future))
-      record_drop(q, w);
-  }
-}
-
-/* Link a future-form record at the tail of list. */
-static void record_link(auv_queue_t *q, auv__list_t *list, waiter_t *w) {
-  auv__list_insert_tail(list, &w->node);
-  if (++q->nlinked >= q->sweep_at) {
-    sweep_list(q, &q->getters);
-    sweep_list(q, &q->putters);
-    sweep_list(q, &q->joiners);
-    q->sweep_at = q->nlinked * 2 > SWEEP_MIN ? q->nlinked * 2 : SWEEP_MIN;
-  }
-}
-
-/* Wake a task's record: its future completes (the task resumes through the
- * loop, one callback later, as asyncio's does) and the record waits in
- * `woken` for the task to release it. */
-static void wake_task_record(auv_queue_t *q, waiter_t *w) {
-  auv__list_remove(&w->node);
-  auv__list_insert_tail(&q->woken, &w->node);
-  auv__future_set_result(w->future, NULL, NULL);
-}
-
-/* Pop the first record of list, or NULL. */
-static waiter_t *list_pop(auv__list_t *list) {
-  auv__list_t *n = auv__list_first(list);
-  return n != NULL ? AUV__CONTAINER_OF(n, waiter_t, node) : NULL;
+/* Queue a future form's record r on wq; *out gets the caller's reference.
+ * On error r goes back to the pool. */
+static int record_link(auv_queue_t *q, auv__waitq_t *wq, qrec_t *r,
+                       auv_future_t **out) {
+  int err = auv__waitq_add_future(wq, q->loop, &r->w, record_release, out);
+  if (err != 0)
+    record_release(&r->w);
+  return err;
 }
 
 /* asyncio's _wakeup_next(getters) after the queue gained an item. Returns 1
  * if a future-form getter took an item (the queue gained room, so a putter
  * is due), 0 otherwise. */
 static int wake_one_getter(auv_queue_t *q) {
-  waiter_t *w;
-  while ((w = list_pop(&q->getters)) != NULL) {
-    if (auv_future_done(w->future)) {
-      if (w->kind == W_TASK)
-        auv__list_remove(&w->node);  /* cancelled; the task cleans up */
-      else
-        record_drop(q, w);
-      continue;
-    }
-    if (w->kind == W_TASK) {
-      wake_task_record(q, w);
-      return 0;
-    }
-    assert(q->len > 0);
-    auv__future_set_result(w->future, store_pop(q), NULL);
-    record_drop(q, w);
-    return 1;
+  auv__waiter_t *w = auv__waitq_first_pending(&q->getters);
+  if (w == NULL)
+    return 0;
+  if (w->task != NULL) {
+    auv__waitq_wake(&q->getters, w, 0, NULL, NULL);
+    return 0;
   }
-  return 0;
+  assert(q->len > 0);
+  auv__waitq_wake(&q->getters, w, 0, store_pop(q), NULL);
+  return 1;
 }
 
 /* asyncio's _wakeup_next(putters) after the queue gained room. Returns 1 if
  * a future-form putter put its item (a getter is due), 0 otherwise. */
 static int wake_one_putter(auv_queue_t *q) {
-  waiter_t *w;
-  while ((w = list_pop(&q->putters)) != NULL) {
-    if (auv_future_done(w->future)) {
-      if (w->kind == W_TASK)
-        auv__list_remove(&w->node);
-      else
-        record_drop(q, w);
-      continue;
-    }
-    if (w->kind == W_TASK) {
-      wake_task_record(q, w);
-      return 0;
-    }
-    if (q->len == q->cap && store_grow(q) != 0)
-      return 0;  /* no memory: it stays first in line, pending */
-    store_push(q, w->item);
-    q->unfinished++;
-    auv__future_set_result(w->future, NULL, NULL);
-    record_drop(q, w);
-    return 1;
+  auv__waiter_t *w = auv__waitq_first_pending(&q->putters);
+  if (w == NULL)
+    return 0;
+  if (w->task != NULL) {
+    auv__waitq_wake(&q->putters, w, 0, NULL, NULL);
+    return 0;
   }
-  return 0;
+  if (q->len == q->cap && store_grow(q) != 0)
+    return 0;  /* no memory: it stays first in line, pending */
+  store_push(q, ((qrec_t *) w)->item);
+  q->unfinished++;
+  auv__waitq_wake(&q->putters, w, 0, NULL, NULL);
+  return 1;
 }
 
 /* Wake as put_nowait (getters first) or get_nowait (putters first) would.
@@ -333,43 +271,20 @@ static void wake_chain(auv_queue_t *q, int getters_first) {
 
 /* Every join waiter is due (asyncio's _finished.set()). */
 static void finished_set(auv_queue_t *q) {
-  waiter_t *w;
-  while ((w = list_pop(&q->joiners)) != NULL) {
-    if (w->kind == W_TASK) {
-      if (auv_future_done(w->future))
-        auv__list_remove(&w->node);
-      else
-        wake_task_record(q, w);
-    } else {
-      if (!auv_future_done(w->future))
-        auv__future_set_result(w->future, NULL, NULL);
-      record_drop(q, w);
-    }
-  }
+  auv__waitq_wake_n(&q->joiners, SIZE_MAX);
 }
 
-/* The current task waits on a fresh record in list. Returns what auv_await
- * returned; *woken says whether the wake-up came (the future completed with
- * its result) even if a cancellation then overrode it, which is asyncio's
- * `not waiter.cancelled()` test in the except clause of get / put. */
-static int task_wait(auv_queue_t *q, auv__list_t *list, int *woken) {
-  waiter_t *w = record_get(q, W_TASK);
+/* The current task waits in wq. Returns 0 or UV_ECANCELED; *woken says
+ * whether the wake-up came even if a cancellation then overrode it, which
+ * is asyncio's `not waiter.cancelled()` test in the except clause of get /
+ * put. */
+static int task_wait(auv_queue_t *q, auv__waitq_t *wq, int *woken) {
+  auv__waiter_t w;
   int err;
-  *woken = 0;
-  if (w == NULL)
-    return UV_ENOMEM;
-  err = auv_future_new(q->loop, &w->future);
-  if (err != 0) {
-    w->future = NULL;
-    q->ntasks++;
-    record_release(q, w);
-    return err;
-  }
   q->ntasks++;
-  auv__list_insert_tail(list, &w->node);
-  err = auv_await(w->future, NULL);
-  *woken = auv_future_done(w->future) && !auv_future_cancelled(w->future);
-  record_release(q, w);  /* unlinks it from wherever it is */
+  err = auv__waitq_park(wq, &w);
+  q->ntasks--;
+  *woken = w.woken;
   return err;
 }
 
@@ -391,11 +306,9 @@ static int queue_new(auv_loop_t *loop, size_t maxsize, int kind,
   q->maxsize = maxsize;
   q->kind = (unsigned) kind;
   q->compare = compare;
-  q->sweep_at = SWEEP_MIN;
-  auv__list_init(&q->getters);
-  auv__list_init(&q->putters);
-  auv__list_init(&q->joiners);
-  auv__list_init(&q->woken);
+  auv__waitq_init(&q->getters, 0);
+  auv__waitq_init(&q->putters, 0);
+  auv__waitq_init(&q->joiners, 0);
   loop->refs++;
   *out = q;
   return 0;
@@ -417,54 +330,31 @@ int auv_priority_queue_new(auv_loop_t *loop, size_t maxsize,
   return queue_new(loop, maxsize, KIND_PRIORITY, compare, queue);
 }
 
-/* 1 if some future form still waits in list. */
-static int list_has_pending_future(const auv__list_t *list) {
-  const auv__list_t *n;
-  for (n = list->next; n != list; n = n->next) {
-    const waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
-    if (w->kind != W_TASK && !auv_future_done(w->future))
-      return 1;
-  }
-  return 0;
-}
-
-static void list_release_all(auv_queue_t *q, auv__list_t *list) {
-  waiter_t *w;
-  while ((w = list_pop(list)) != NULL) {
-    if (w->kind != W_TASK)
-      q->nlinked--;
-    record_release(q, w);
-  }
-}
-
 /* Refused while a task is inside a queue operation (waiting, or woken and
  * not back yet: it will touch the queue when it resumes) or a future form
- * still waits. Cancelled future forms do not count. Once the loop is
- * closing no task will ever resume (auv_run abandons the ones that ignore
- * cancellation), so then everything is released. Items go to free_item in
- * the order gets would have returned them. */
+ * still waits. Once the loop is closing no task will ever resume (auv_run
+ * abandons the ones that ignore cancellation, unlinking their waiters), so
+ * then everything is released. Items go to free_item in the order gets
+ * would have returned them. */
 int auv_queue_free(auv_queue_t *q, auv_free_fn free_item) {
-  waiter_t *w;
+  qrec_t *r;
   if (q == NULL)
-    return UV_EINVAL;
+    return 0;
   if (!q->loop->closing &&
-      (q->ntasks > 0 || list_has_pending_future(&q->getters) ||
-       list_has_pending_future(&q->putters) ||
-       list_has_pending_future(&q->joiners)))
-    return AUV_EINVALSTATE;
-  list_release_all(q, &q->getters);
-  list_release_all(q, &q->putters);
-  list_release_all(q, &q->joiners);
-  list_release_all(q, &q->woken);
-  assert(q->nlinked == 0 && q->ntasks == 0);
+      (q->ntasks > 0 || auv__waitq_busy(&q->getters) ||
+       auv__waitq_busy(&q->putters) || auv__waitq_busy(&q->joiners)))
+    return UV_EBUSY;
+  auv__waitq_clear(&q->getters);
+  auv__waitq_clear(&q->putters);
+  auv__waitq_clear(&q->joiners);
   while (q->len > 0) {
     void *item = store_pop(q);
     if (free_item != NULL)
       free_item(item);
   }
-  while ((w = q->pool) != NULL) {
-    q->pool = w->item;
-    auv__free(w);
+  while ((r = q->pool) != NULL) {
+    q->pool = r->item;
+    auv__free(r);
   }
   auv__free(q->buf.items);
   auv__loop_unref(q->loop);
@@ -486,7 +376,7 @@ static inline int queue_put_nowait(auv_queue_t *q, void *item) {
     return UV_ENOMEM;
   store_push(q, item);
   q->unfinished++;
-  if (!auv__list_empty(&q->getters))
+  if (!auv__waitq_empty(&q->getters))
     wake_chain(q, 1);
   return 0;
 }
@@ -499,21 +389,11 @@ int auv_queue_put_nowait(auv_queue_t *q, void *item) {
   return queue_put_nowait(q, item);
 }
 
-/* The checks every task form starts with. */
-static inline int task_check(const auv_queue_t *q) {
-  auv_task_t *t = auv__running_task;
-  if (AUV__UNLIKELY(t == NULL))
-    return AUV_ENOTASK;
-  if (AUV__UNLIKELY(t->future.loop != q->loop))
-    return AUV_EWRONGLOOP;
-  return 0;
-}
-
 int auv_queue_put(auv_queue_t *q, void *item) {
   int err, woken, waited = 0;
   if (AUV__UNLIKELY(q == NULL))
     return UV_EINVAL;
-  err = task_check(q);
+  err = auv__need_task(q->loop);
   if (AUV__UNLIKELY(err != 0))
     return err;
   while (queue_full(q)) {
@@ -536,7 +416,7 @@ int auv_queue_put(auv_queue_t *q, void *item) {
 
 int auv_queue_put_future(auv_queue_t *q, void *item, auv_future_t **out) {
   auv_future_t *f;
-  waiter_t *w;
+  qrec_t *r;
   int err;
   if (q == NULL || out == NULL)
     return UV_EINVAL;
@@ -557,19 +437,11 @@ int auv_queue_put_future(auv_queue_t *q, void *item, auv_future_t **out) {
     *out = f;
     return 0;
   }
-  w = record_get(q, W_PUT);
-  if (w == NULL)
+  r = record_get(q);
+  if (r == NULL)
     return UV_ENOMEM;
-  err = auv_future_new(q->loop, &f);
-  if (err != 0) {
-    record_release(q, w);
-    return err;
-  }
-  w->future = auv_future_ref(f);
-  w->item = item;
-  record_link(q, &q->putters, w);
-  *out = f;
-  return 0;
+  r->item = item;
+  return record_link(q, &q->putters, r, out);
 }
 
 /* ------------------------------------------------------------------------
@@ -579,7 +451,7 @@ int auv_queue_put_future(auv_queue_t *q, void *item, auv_future_t **out) {
 /* get_nowait, for a non-empty queue already checked. */
 static inline void *queue_take(auv_queue_t *q) {
   void *item = store_pop(q);
-  if (!auv__list_empty(&q->putters))
+  if (!auv__waitq_empty(&q->putters))
     wake_chain(q, 0);
   return item;
 }
@@ -599,7 +471,7 @@ int auv_queue_get(auv_queue_t *q, void **item) {
   int err, woken;
   if (AUV__UNLIKELY(q == NULL || item == NULL))
     return UV_EINVAL;
-  err = task_check(q);
+  err = auv__need_task(q->loop);
   if (AUV__UNLIKELY(err != 0))
     return err;
   while (q->len == 0) {
@@ -620,7 +492,7 @@ int auv_queue_get(auv_queue_t *q, void **item) {
 
 int auv_queue_get_future(auv_queue_t *q, auv_future_t **out) {
   auv_future_t *f;
-  waiter_t *w = NULL;
+  qrec_t *r;
   int err;
   if (q == NULL || out == NULL)
     return UV_EINVAL;
@@ -629,22 +501,15 @@ int auv_queue_get_future(auv_queue_t *q, auv_future_t **out) {
   if (q->len == 0) {
     if (q->is_shutdown)
       return AUV_EQSHUTDOWN;
-    w = record_get(q, W_GET);
-    if (w == NULL)
+    r = record_get(q);
+    if (r == NULL)
       return UV_ENOMEM;
+    return record_link(q, &q->getters, r, out);
   }
   err = auv_future_new(q->loop, &f);
-  if (err != 0) {
-    if (w != NULL)
-      record_release(q, w);
+  if (err != 0)
     return err;
-  }
-  if (w == NULL) {
-    auv__future_set_result(f, queue_take(q), NULL);
-  } else {
-    w->future = auv_future_ref(f);
-    record_link(q, &q->getters, w);
-  }
+  auv__future_set_result(f, queue_take(q), NULL);
   *out = f;
   return 0;
 }
@@ -669,7 +534,7 @@ int auv_queue_join(auv_queue_t *q) {
   int err, woken;
   if (q == NULL)
     return UV_EINVAL;
-  err = task_check(q);
+  err = auv__need_task(q->loop);
   if (err != 0)
     return err;
   if (q->unfinished == 0)
@@ -679,29 +544,22 @@ int auv_queue_join(auv_queue_t *q) {
 
 int auv_queue_join_future(auv_queue_t *q, auv_future_t **out) {
   auv_future_t *f;
-  waiter_t *w = NULL;
+  qrec_t *r;
   int err;
   if (q == NULL || out == NULL)
     return UV_EINVAL;
   if (q->loop->closing)
     return AUV_ECLOSED;
   if (q->unfinished > 0) {
-    w = record_get(q, W_JOIN);
-    if (w == NULL)
+    r = record_get(q);
+    if (r == NULL)
       return UV_ENOMEM;
+    return record_link(q, &q->joiners, r, out);
   }
   err = auv_future_new(q->loop, &f);
-  if (err != 0) {
-    if (w != NULL)
-      record_release(q, w);
+  if (err != 0)
     return err;
-  }
-  if (w == NULL) {
-    auv__future_set_result(f, NULL, NULL);
-  } else {
-    w->future = auv_future_ref(f);
-    record_link(q, &q->joiners, w);
-  }
+  auv__future_set_result(f, NULL, NULL);
   *out = f;
   return 0;
 }
@@ -710,7 +568,7 @@ int auv_queue_join_future(auv_queue_t *q, auv_future_t **out) {
  * popped before free_item sees them, so free_item may use the queue (a put
  * from it fails with AUV_EQSHUTDOWN). */
 int auv_queue_shutdown(auv_queue_t *q, int immediate, auv_free_fn free_item) {
-  waiter_t *w;
+  auv__waiter_t *w;
   if (q == NULL)
     return UV_EINVAL;
   if (q->loop->closing)
@@ -729,35 +587,18 @@ int auv_queue_shutdown(auv_queue_t *q, int immediate, auv_free_fn free_item) {
   }
   /* Every getter re-checks (a task) or is answered now (a future): an item
    * if one is left, else AUV_EQSHUTDOWN. */
-  while ((w = list_pop(&q->getters)) != NULL) {
-    if (w->kind == W_TASK) {
-      if (auv_future_done(w->future))
-        auv__list_remove(&w->node);
-      else
-        wake_task_record(q, w);
-      continue;
-    }
-    if (!auv_future_done(w->future)) {
-      if (q->len > 0)
-        auv__future_set_result(w->future, store_pop(q), NULL);
-      else
-        auv__future_set_error(w->future, AUV_EQSHUTDOWN);
-    }
-    record_drop(q, w);
+  while ((w = auv__waitq_first_pending(&q->getters)) != NULL) {
+    if (w->task != NULL)
+      auv__waitq_wake(&q->getters, w, 0, NULL, NULL);
+    else if (q->len > 0)
+      auv__waitq_wake(&q->getters, w, 0, store_pop(q), NULL);
+    else
+      auv__waitq_wake(&q->getters, w, AUV_EQSHUTDOWN, NULL, NULL);
   }
   /* Every putter fails: a task finds the queue shut down when it retries. */
-  while ((w = list_pop(&q->putters)) != NULL) {
-    if (w->kind == W_TASK) {
-      if (auv_future_done(w->future))
-        auv__list_remove(&w->node);
-      else
-        wake_task_record(q, w);
-      continue;
-    }
-    if (!auv_future_done(w->future))
-      auv__future_set_error(w->future, AUV_EQSHUTDOWN);
-    record_drop(q, w);
-  }
+  while ((w = auv__waitq_first_pending(&q->putters)) != NULL)
+    auv__waitq_wake(&q->putters, w, w->task != NULL ? 0 : AUV_EQSHUTDOWN,
+                    NULL, NULL);
   return 0;
 }
 

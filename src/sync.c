@@ -5,33 +5,32 @@
  * (the same file as 3.13's; 3.12.1 and 3.11 lack two fixes followed here:
  * a Semaphore waiter that is woken wakes as many more as the value allows,
  * and a Condition waiter that ends with an error passes one notification
- * on). Every primitive keeps a FIFO of waiters, and a waiter is a record:
+ * on). Every primitive keeps a FIFO of waiters, an auv__waitq_t
+ * (waitq.c), in which a waiter is one of two forms:
  *
  * - Task form (auv_lock_acquire...): the record lives on the waiting task's
- *   stack and the task parks (auv__task_park): no future. The record's two
- *   flags stand for the states of the future asyncio's waiter awaits:
- *   woken (its result set: the releaser unparks the task) and cancelled
- *   (auv_task_cancel, while the task is parked and not yet woken, sets it,
- *   as Task.cancel cancels the awaited future). The task runs the rest of
- *   asyncio's acquire() itself when it resumes (take the lock, or, if it
- *   was cancelled meanwhile, pass its turn on), and unlinks its record.
+ *   stack and the task parks: no future. The record's two flags stand for
+ *   the states of the future asyncio's waiter awaits: woken (its result
+ *   set: the releaser unparks the task) and cancelled (auv_task_cancel,
+ *   while the task is parked and not yet woken, sets it, as Task.cancel
+ *   cancels the awaited future). The task runs the rest of asyncio's
+ *   acquire() itself when it resumes (take the lock, or, if it was
+ *   cancelled meanwhile, pass its turn on), and unlinks its record.
  *   Waiting allocates nothing; a hand-off is an unpark and a switch (a
  *   future per wait was measured at a third of a lock hand-off).
  * - Future form (auv_lock_acquire_future...): there is no task to run the
  *   rest of acquire(), so the primitive does it when it wakes the waiter:
  *   the lock (or the semaphore's unit) is the future's holder's the moment
  *   the future completes, and the record is freed then. The record is
- *   allocated (a few words), the future comes from the pool. A future-form
- *   record whose future is done while still queued was withdrawn (its
- *   holder cancelled it): the primitive drops it the next time it looks at
- *   that part of its queue, and frees what is left in _free. Nothing runs
- *   on the future's behalf when it is cancelled, so no callback can outlive
- *   the primitive.
+ *   allocated (a few words), the future comes from the pool. Cancelling
+ *   the future unlinks and frees the record at once (its cancel hook), so
+ *   nothing runs on its behalf and no callback can outlive the primitive.
  *
  * In asyncio a woken task-form waiter is still in the queue, done but not
  * cancelled, until its task runs: that is what keeps a newcomer from
  * jumping ahead of it (Lock's "all waiters cancelled" fast path,
- * Semaphore's locked()), and it is kept here exactly.
+ * Semaphore's locked()), and it is kept here exactly (the queues keep
+ * woken tasks linked).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -39,59 +38,36 @@
 
 #include "internal.h"
 
-/* A task-form waiter is queued from the waiting task's stack and unlinked
- * before that function returns; GCC 12 cannot see the unlinking through
- * the await and warns that a local's address escapes. */
+/* A task-form waiter is linked from the waiting task's stack and unlinked
+ * before auv__waitq_park (inline) returns; GCC 12 may not see the
+ * unlinking through the switch and warn that a local's address escapes. */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 # pragma GCC diagnostic ignored "-Wdangling-pointer"
 #endif
 
-/* One waiter in a primitive's queue. */
-typedef struct waiter_s {
-  auv__list_t node;       /* link in the primitive's queue */
-  auv_future_t *future;   /* future form: what its holder waits on (a
-                             reference); task form: NULL */
-  auv_task_t *task;       /* task form: the parked task */
-  int is_task;            /* 1: on a task's stack, the task unlinks it;
-                             0: future form, heap, the primitive frees it */
-  int woken;              /* task form: a releaser woke it */
-  int cancelled;          /* task form: cancelled before it was woken */
-} waiter_t;
-
-/* The future states of a waiter, whichever its form. */
-static int waiter_done(const waiter_t *w) {
-  return w->is_task ? (w->woken || w->cancelled) : auv_future_done(w->future);
-}
-
-static int waiter_cancelled(const waiter_t *w) {
-  return w->is_task ? w->cancelled : auv_future_cancelled(w->future);
-}
-
-#define WAITER_OF(n) AUV__CONTAINER_OF(n, waiter_t, node)
-
 struct auv_lock_s {
   auv_loop_t *loop;       /* the loop it belongs to (a reference) */
-  auv__list_t waiters;    /* waiter_t, FIFO */
+  auv__waitq_t waiters;
   int locked;             /* asyncio's _locked */
 };
 
 struct auv_event_s {
   auv_loop_t *loop;
-  auv__list_t waiters;
+  auv__waitq_t waiters;
   int value;              /* the flag */
 };
 
 struct auv_condition_s {
   auv_loop_t *loop;
   auv_lock_t *lock;       /* &own, or the lock given to _new */
-  auv__list_t waiters;    /* task-form waiters only */
+  auv__waitq_t waiters;   /* task-form waiters only */
   int owns_lock;          /* lock == &own */
   auv_lock_t own;         /* the lock made when none was given */
 };
 
 struct auv_semaphore_s {
   auv_loop_t *loop;
-  auv__list_t waiters;
+  auv__waitq_t waiters;
   int value;              /* asyncio's _value */
   int bound;              /* BoundedSemaphore's initial value, or -1 */
 };
@@ -101,82 +77,26 @@ enum { BARRIER_FILLING, BARRIER_DRAINING, BARRIER_RESETTING, BARRIER_BROKEN };
 struct auv_barrier_s {
   auv_loop_t *loop;
   auv_condition_t cond;   /* with its own lock, as asyncio's Barrier */
-  unsigned parties;       /* tasks needed to trip it */
-  unsigned count;         /* tasks inside wait() past the draining block */
+  size_t parties;         /* tasks needed to trip it (at most INT_MAX) */
+  size_t count;           /* tasks inside wait() past the draining block */
   int state;              /* BARRIER_* */
 };
 
 /* ------------------------------------------------------------------------
- * Waiter queues
+ * Waiters (waitq.c)
  * ------------------------------------------------------------------------ */
 
-/* Put a task-form waiter for the running task, on its stack, at the tail
- * of q. Cannot fail. */
-static void waiter_enqueue_task(auv__list_t *q, waiter_t *w) {
-  w->future = NULL;
-  w->task = auv__running_task;
-  w->is_task = 1;
-  w->woken = 0;
-  w->cancelled = 0;
-  auv__list_insert_tail(q, &w->node);
-}
-
-/* Park the running task until w is woken or cancelled, then unlink w
- * (asyncio's `finally: self._waiters.remove(fut)`). Returns 0 or
- * UV_ECANCELED, as awaiting the future would; w->woken and w->cancelled
- * tell how it ended. */
-static int waiter_await(waiter_t *w) {
-  int err = auv__task_park(w->task, &w->cancelled);
-  auv__list_remove(&w->node);
-  return err;
-}
-
 /* Queue a future-form waiter; *out gets the caller's reference. */
-static int waiter_enqueue_future(auv_loop_t *loop, auv__list_t *q,
+static int waiter_enqueue_future(auv_loop_t *loop, auv__waitq_t *q,
                                  auv_future_t **out) {
-  waiter_t *w = auv__malloc(sizeof(*w));
+  auv__waiter_t *w = auv__malloc(sizeof(*w));
   int err;
   if (w == NULL)
     return UV_ENOMEM;
-  err = auv_future_new(loop, &w->future);
-  if (err != 0) {
+  err = auv__waitq_add_future(q, loop, w, NULL, out);
+  if (err != 0)
     auv__free(w);
-    return err;
-  }
-  w->task = NULL;
-  w->is_task = 0;
-  w->woken = 0;
-  w->cancelled = 0;
-  auv__list_insert_tail(q, &w->node);
-  *out = auv_future_ref(w->future);
-  return 0;
-}
-
-/* Unlink and free a future-form record, dropping its reference. */
-static void waiter_drop(waiter_t *w) {
-  assert(!w->is_task);
-  auv__list_remove(&w->node);
-  auv_future_unref(w->future);
-  auv__free(w);
-}
-
-/* A future-form record whose future is done was withdrawn. */
-static int waiter_withdrawn(const waiter_t *w) {
-  return !w->is_task && auv_future_done(w->future);
-}
-
-/* Wake w: a task resumes on the next snapshot (as the done callback of
- * asyncio's waiter future would run it); a future-form record's future
- * gets the result NULL and the record leaves the queue at once (the
- * caller has done the taking for it). */
-static void waiter_wake(waiter_t *w) {
-  if (w->is_task) {
-    w->woken = 1;
-    auv__task_unpark(w->task);
-  } else {
-    auv__future_set_result(w->future, NULL, NULL);
-    waiter_drop(w);
-  }
+  return err;
 }
 
 /* A done future with no result, for the future forms' fast paths. */
@@ -187,29 +107,22 @@ static int future_done_now(auv_loop_t *loop, auv_future_t **out) {
   return err;
 }
 
-/* What _free checks: AUV_EINVALSTATE while a task-form record (its task
- * will come back to the queue) or a pending future-form one is queued;
- * otherwise 0, with the withdrawn records freed. */
-static int queue_release(auv__list_t *q) {
-  auv__list_t *n;
-  for (n = q->next; n != q; n = n->next) {
-    waiter_t *w = WAITER_OF(n);
-    if (w->is_task || !auv_future_done(w->future))
-      return AUV_EINVALSTATE;
-  }
-  while ((n = auv__list_first(q)) != NULL)
-    waiter_drop(WAITER_OF(n));
-  return 0;
+/* 1 if every queued waiter is withdrawn (none, included). */
+static int all_withdrawn(const auv__waitq_t *q) {
+  const auv__waiter_t *w;
+  for (w = auv__waitq_first(q); w != NULL; w = auv__waitq_next(q, w))
+    if (!auv__waiter_withdrawn(w))
+      return 0;
+  return 1;
 }
 
-/* The running task, checked against the primitive's loop. */
-static int current_task_for(auv_loop_t *loop, auv_task_t **out) {
-  auv_task_t *t = auv__running_task;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (t->future.loop != loop)
-    return AUV_EWRONGLOOP;
-  *out = t;
+/* What _free checks: UV_EBUSY while a task-form record (its task will come
+ * back to the queue) or a pending future-form one is queued; otherwise 0,
+ * with what is left released. */
+static int queue_release(auv__waitq_t *q) {
+  if (auv__waitq_busy(q))
+    return UV_EBUSY;
+  auv__waitq_clear(q);
   return 0;
 }
 
@@ -229,7 +142,7 @@ static int loop_check(auv_loop_t *loop) {
 
 static void lock_init(auv_lock_t *lock, auv_loop_t *loop) {
   lock->loop = loop;
-  auv__list_init(&lock->waiters);
+  auv__waitq_init(&lock->waiters, 1);
   lock->locked = 0;
 }
 
@@ -252,7 +165,7 @@ int auv_lock_new(auv_loop_t *loop, auv_lock_t **out) {
 int auv_lock_free(auv_lock_t *lock) {
   int err;
   if (lock == NULL)
-    return UV_EINVAL;
+    return 0;
   err = queue_release(&lock->waiters);
   if (err != 0)
     return err;
@@ -262,53 +175,37 @@ int auv_lock_free(auv_lock_t *lock) {
 }
 
 /* asyncio's fast-path test: free, and every queued waiter cancelled (a
- * woken one is done but not cancelled: it keeps its place). Withdrawn
- * future-form records met on the way are dropped. O(waiters) at worst,
- * O(1) when the queue is empty or its head is live. */
-static int lock_can_take(auv_lock_t *lock) {
-  auv__list_t *n, *next;
-  if (lock->locked)
-    return 0;
-  for (n = lock->waiters.next; n != &lock->waiters; n = next) {
-    waiter_t *w = WAITER_OF(n);
-    next = n->next;
-    if (waiter_withdrawn(w))
-      waiter_drop(w);
-    else if (!waiter_cancelled(w))
-      return 0;
-  }
-  return 1;
+ * woken one is done but not cancelled: it keeps its place). O(waiters) at
+ * worst, O(1) when the queue is empty or its head is live. */
+static int lock_can_take(const auv_lock_t *lock) {
+  return !lock->locked && all_withdrawn(&lock->waiters);
 }
 
 /* asyncio's _wake_up_first: make sure the head of the queue will run. A
  * head that is already done (woken, or a cancelled task) will come back to
  * the lock by itself. A future-form head gets the lock now. */
 static void lock_wake_first(auv_lock_t *lock) {
-  auv__list_t *n;
-  waiter_t *w;
-  while ((n = auv__list_first(&lock->waiters)) != NULL &&
-         waiter_withdrawn(WAITER_OF(n)))
-    waiter_drop(WAITER_OF(n));
-  if (n == NULL)
+  auv__waiter_t *w;
+  /* A future-form head completed by its holder is no longer in line. */
+  while ((w = auv__waitq_first(&lock->waiters)) != NULL && w->task == NULL &&
+         !auv__waiter_pending(w))
+    auv__waitq_drop(w);
+  if (w == NULL || !auv__waiter_pending(w))
     return;
-  w = WAITER_OF(n);
-  if (waiter_done(w))
-    return;
-  if (!w->is_task)
+  if (w->task == NULL)
     lock->locked = 1;
-  waiter_wake(w);
+  auv__waitq_wake(&lock->waiters, w, 0, NULL, NULL);
 }
 
 /* The task form: take the lock, or park in its queue until woken. */
 static int lock_acquire_task(auv_lock_t *lock) {
-  waiter_t w;
+  auv__waiter_t w;
   int err;
   if (lock_can_take(lock)) {
     lock->locked = 1;
     return 0;
   }
-  waiter_enqueue_task(&lock->waiters, &w);
-  err = waiter_await(&w);
+  err = auv__waitq_park(&lock->waiters, &w);
   if (err == 0) {
     assert(!lock->locked);
     lock->locked = 1;
@@ -322,11 +219,10 @@ static int lock_acquire_task(auv_lock_t *lock) {
 }
 
 int auv_lock_acquire(auv_lock_t *lock) {
-  auv_task_t *t;
   int err;
   if (lock == NULL)
     return UV_EINVAL;
-  err = current_task_for(lock->loop, &t);
+  err = auv__need_task(lock->loop);
   if (err != 0)
     return err;
   return lock_acquire_task(lock);
@@ -373,7 +269,7 @@ int auv_event_new(auv_loop_t *loop, auv_event_t **out) {
   if (ev == NULL)
     return UV_ENOMEM;
   ev->loop = loop;
-  auv__list_init(&ev->waiters);
+  auv__waitq_init(&ev->waiters, 1);
   ev->value = 0;
   loop->refs++;
   *out = ev;
@@ -383,7 +279,7 @@ int auv_event_new(auv_loop_t *loop, auv_event_t **out) {
 int auv_event_free(auv_event_t *ev) {
   int err;
   if (ev == NULL)
-    return UV_EINVAL;
+    return 0;
   err = queue_release(&ev->waiters);
   if (err != 0)
     return err;
@@ -394,20 +290,12 @@ int auv_event_free(auv_event_t *ev) {
 
 /* Wakes every waiter not done yet, in FIFO order. O(waiters). */
 int auv_event_set(auv_event_t *ev) {
-  auv__list_t *n, *next;
   if (ev == NULL)
     return UV_EINVAL;
   if (ev->value)
     return 0;
   ev->value = 1;
-  for (n = ev->waiters.next; n != &ev->waiters; n = next) {
-    waiter_t *w = WAITER_OF(n);
-    next = n->next;
-    if (waiter_withdrawn(w))
-      waiter_drop(w);
-    else if (!waiter_done(w))
-      waiter_wake(w);
-  }
+  auv__waitq_wake_n(&ev->waiters, SIZE_MAX);
   return 0;
 }
 
@@ -423,18 +311,16 @@ int auv_event_is_set(const auv_event_t *ev) {
 }
 
 int auv_event_wait(auv_event_t *ev) {
-  auv_task_t *t;
-  waiter_t w;
+  auv__waiter_t w;
   int err;
   if (ev == NULL)
     return UV_EINVAL;
-  err = current_task_for(ev->loop, &t);
+  err = auv__need_task(ev->loop);
   if (err != 0)
     return err;
   if (ev->value)
     return 0;
-  waiter_enqueue_task(&ev->waiters, &w);
-  return waiter_await(&w);
+  return auv__waitq_park(&ev->waiters, &w);
 }
 
 int auv_event_wait_future(auv_event_t *ev, auv_future_t **out) {
@@ -452,7 +338,7 @@ int auv_event_wait_future(auv_event_t *ev, auv_future_t **out) {
 static void condition_init(auv_condition_t *c, auv_loop_t *loop,
                            auv_lock_t *lock) {
   c->loop = loop;
-  auv__list_init(&c->waiters);
+  auv__waitq_init(&c->waiters, 1);
   if (lock == NULL) {
     lock_init(&c->own, loop);
     c->lock = &c->own;
@@ -482,17 +368,19 @@ int auv_condition_new(auv_loop_t *loop, auv_lock_t *lock,
   return 0;
 }
 
-/* Busy while tasks wait on it, or on its own lock. */
+/* Busy while tasks wait on it, or tasks or futures on its own lock. */
 static int condition_busy(const auv_condition_t *c) {
-  return !auv__list_empty(&c->waiters) ||
-         (c->owns_lock && !auv__list_empty(&c->own.waiters));
+  return auv__waitq_busy(&c->waiters) ||
+         (c->owns_lock && auv__waitq_busy(&c->own.waiters));
 }
 
 int auv_condition_free(auv_condition_t *c) {
   if (c == NULL)
-    return UV_EINVAL;
+    return 0;
   if (condition_busy(c))
-    return AUV_EINVALSTATE;
+    return UV_EBUSY;
+  if (c->owns_lock)
+    auv__waitq_clear(&c->own.waiters);
   auv__loop_unref(c->loop);
   auv__free(c);
   return 0;
@@ -517,30 +405,20 @@ int auv_condition_locked(const auv_condition_t *c) {
 /* asyncio's _notify: wake up to n waiters that are not done yet, in FIFO
  * order. Does not check the lock. */
 static void condition_notify(auv_condition_t *c, size_t n) {
-  auv__list_t *node;
-  size_t woken = 0;
-  for (node = c->waiters.next; node != &c->waiters && woken < n;
-       node = node->next) {
-    waiter_t *w = WAITER_OF(node);
-    if (!waiter_done(w)) {
-      woken++;
-      waiter_wake(w);
-    }
-  }
+  auv__waitq_wake_n(&c->waiters, n);
 }
 
 /* Condition.wait for the running task, checked by the caller. Nothing
  * here allocates, so taking the lock back cannot fail but for a
  * cancellation, which is remembered and retried until the lock is held. */
 static int condition_wait_task(auv_condition_t *c) {
-  waiter_t w;
+  auv__waiter_t w;
   int err, r, cancelled = 0;
 
   if (!c->lock->locked)
     return AUV_ENOTHELD;
   auv_lock_release(c->lock);
-  waiter_enqueue_task(&c->waiters, &w);
-  err = waiter_await(&w);
+  err = auv__waitq_park(&c->waiters, &w);
 
   /* Take the lock back, whatever happened (asyncio's rule); a cancellation
    * meanwhile is remembered and reported once the lock is held. */
@@ -560,11 +438,10 @@ static int condition_wait_task(auv_condition_t *c) {
 }
 
 int auv_condition_wait(auv_condition_t *c) {
-  auv_task_t *t;
   int err;
   if (c == NULL)
     return UV_EINVAL;
-  err = current_task_for(c->loop, &t);
+  err = auv__need_task(c->loop);
   if (err != 0)
     return err;
   return condition_wait_task(c);
@@ -572,11 +449,10 @@ int auv_condition_wait(auv_condition_t *c) {
 
 int auv_condition_wait_for(auv_condition_t *c, int (*predicate)(void *arg),
                            void *arg) {
-  auv_task_t *t;
   int err;
   if (c == NULL || predicate == NULL)
     return UV_EINVAL;
-  err = current_task_for(c->loop, &t);
+  err = auv__need_task(c->loop);
   if (err != 0)
     return err;
   while (!predicate(arg)) {
@@ -616,7 +492,7 @@ static int semaphore_new(auv_loop_t *loop, int value, int bound,
   if (s == NULL)
     return UV_ENOMEM;
   s->loop = loop;
-  auv__list_init(&s->waiters);
+  auv__waitq_init(&s->waiters, 1);
   s->value = value;
   s->bound = bound;
   loop->refs++;
@@ -636,7 +512,7 @@ int auv_bounded_semaphore_new(auv_loop_t *loop, int value,
 int auv_semaphore_free(auv_semaphore_t *s) {
   int err;
   if (s == NULL)
-    return UV_EINVAL;
+    return 0;
   err = queue_release(&s->waiters);
   if (err != 0)
     return err;
@@ -646,57 +522,38 @@ int auv_semaphore_free(auv_semaphore_t *s) {
 }
 
 /* asyncio's locked(): no unit left, or a queued waiter not cancelled (a
- * woken one included: newcomers do not jump ahead of it). Withdrawn
- * future-form records met on the way are dropped. */
-static int semaphore_locked(auv_semaphore_t *s) {
-  auv__list_t *n, *next;
-  if (s->value == 0)
-    return 1;
-  for (n = s->waiters.next; n != &s->waiters; n = next) {
-    waiter_t *w = WAITER_OF(n);
-    next = n->next;
-    if (waiter_withdrawn(w))
-      waiter_drop(w);
-    else if (!waiter_cancelled(w))
-      return 1;
-  }
-  return 0;
+ * woken one included: newcomers do not jump ahead of it). A query: a
+ * cancelled future-form waiter has already left the queue (its cancel
+ * hook), so there is nothing to prune here. */
+static int semaphore_locked(const auv_semaphore_t *s) {
+  return s->value == 0 || !all_withdrawn(&s->waiters);
 }
 
 /* asyncio's _wake_up_next: the first waiter not done takes a unit now.
  * Returns 1 if one was woken. O(waiters) at worst: woken tasks that have
  * not run yet are stepped over. */
 static int semaphore_wake_next(auv_semaphore_t *s) {
-  auv__list_t *n, *next;
-  for (n = s->waiters.next; n != &s->waiters; n = next) {
-    waiter_t *w = WAITER_OF(n);
-    next = n->next;
-    if (waiter_withdrawn(w)) {
-      waiter_drop(w);
-    } else if (!waiter_done(w)) {
-      s->value--;
-      waiter_wake(w);
-      return 1;
-    }
-  }
-  return 0;
+  auv__waiter_t *w = auv__waitq_first_pending(&s->waiters);
+  if (w == NULL)
+    return 0;
+  s->value--;
+  auv__waitq_wake(&s->waiters, w, 0, NULL, NULL);
+  return 1;
 }
 
 int auv_semaphore_acquire(auv_semaphore_t *s) {
-  auv_task_t *t;
-  waiter_t w;
+  auv__waiter_t w;
   int err;
   if (s == NULL)
     return UV_EINVAL;
-  err = current_task_for(s->loop, &t);
+  err = auv__need_task(s->loop);
   if (err != 0)
     return err;
   if (!semaphore_locked(s)) {
     s->value--;
     return 0;
   }
-  waiter_enqueue_task(&s->waiters, &w);
-  err = waiter_await(&w);
+  err = auv__waitq_park(&s->waiters, &w);
   /* Woken (a unit was taken for us), then cancelled before running: give
    * the unit back. */
   if (err != 0 && w.woken)
@@ -733,12 +590,11 @@ int auv_semaphore_release(auv_semaphore_t *s) {
 }
 
 int auv_semaphore_locked(const auv_semaphore_t *s) {
-  /* Dropping withdrawn records changes nothing the caller can see. */
-  return s != NULL && semaphore_locked((auv_semaphore_t *) s);
+  return s != NULL && semaphore_locked(s);
 }
 
 int auv_semaphore_value(const auv_semaphore_t *s) {
-  return s != NULL ? s->value : UV_EINVAL;
+  return s != NULL ? s->value : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -749,7 +605,7 @@ int auv_semaphore_value(const auv_semaphore_t *s) {
  * asyncio writes as coroutines only to take that lock, run at once here.
  * ------------------------------------------------------------------------ */
 
-int auv_barrier_new(auv_loop_t *loop, unsigned parties,
+int auv_barrier_new(auv_loop_t *loop, size_t parties,
                     auv_barrier_t **out) {
   auv_barrier_t *b;
   int err = loop_check(loop);
@@ -772,9 +628,9 @@ int auv_barrier_new(auv_loop_t *loop, unsigned parties,
 
 int auv_barrier_free(auv_barrier_t *b) {
   if (b == NULL)
-    return UV_EINVAL;
+    return 0;
   if (b->count > 0 || condition_busy(&b->cond) || b->cond.own.locked)
-    return AUV_EINVALSTATE;
+    return UV_EBUSY;
   auv__loop_unref(b->loop);
   auv__free(b);
   return 0;
@@ -810,12 +666,11 @@ static void barrier_exit(auv_barrier_t *b) {
 }
 
 int auv_barrier_wait(auv_barrier_t *b) {
-  auv_task_t *t;
-  unsigned index = 0;
+  size_t index = 0;
   int err;
   if (b == NULL)
     return UV_EINVAL;
-  err = current_task_for(b->loop, &t);
+  err = auv__need_task(b->loop);
   if (err != 0)
     return err;
   err = lock_acquire_task(&b->cond.own);
@@ -864,11 +719,11 @@ int auv_barrier_reset(auv_barrier_t *b) {
   return 0;
 }
 
-unsigned auv_barrier_parties(const auv_barrier_t *b) {
+size_t auv_barrier_parties(const auv_barrier_t *b) {
   return b != NULL ? b->parties : 0;
 }
 
-unsigned auv_barrier_n_waiting(const auv_barrier_t *b) {
+size_t auv_barrier_n_waiting(const auv_barrier_t *b) {
   return b != NULL && b->state == BARRIER_FILLING ? b->count : 0;
 }
 

@@ -667,6 +667,10 @@ static void tasks_abandon(auv_loop_t *loop) {
       auv_handle_cancel(t->sleep_handle);
       t->sleeping = 0;
     }
+    /* Parked in a wait queue (or woken there and never run): its record
+     * is on the stack released below. */
+    if (t->waiter != NULL)
+      auv__waiter_abandon(t->waiter);
     if (!auv__list_empty(&t->scopes))
       auv__timeouts_task_ended(t, 0);
     auv__stack_release(&loop->stacks, t->stack);

@@ -49,10 +49,10 @@ AUV_EXTERN int auv_lifo_queue_new(auv_loop_t *loop, size_t maxsize,
 AUV_EXTERN int auv_priority_queue_new(auv_loop_t *loop, size_t maxsize,
                                       auv_compare_fn compare,
                                       auv_queue_t **queue);
-/* AUV_EINVALSTATE (nothing freed) while tasks or futures wait on it, or a
- * task woken by it has not resumed yet (cancelled futures do not count;
- * after the loop is closed nothing counts); items left are passed to
- * free_item (may be NULL), in the order gets would have returned them. */
+/* UV_EBUSY (nothing freed) while tasks or futures wait on it, or a task
+ * woken by it has not resumed yet (cancelled futures do not count; after
+ * the loop is closed nothing counts); items left are passed to free_item
+ * (may be NULL), in the order gets would have returned them. NULL: 0. */
 AUV_EXTERN int auv_queue_free(auv_queue_t *queue, auv_free_fn free_item);
 
 /* Inside a task: wait for room, then put item. AUV_EQSHUTDOWN if the queue

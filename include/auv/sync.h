@@ -19,8 +19,8 @@
  * returns AUV_ENOTASK outside a task.
  *
  * Ownership: each object is created on a loop and freed with its _free
- * function, which returns AUV_EINVALSTATE (and frees nothing) while tasks
- * or futures still wait on it.
+ * function, which returns UV_EBUSY (and frees nothing) while tasks or
+ * pending futures still wait on it; _free(NULL) returns 0.
  */
 #ifndef AUV_SYNC_H
 #define AUV_SYNC_H
@@ -88,14 +88,14 @@ AUV_EXTERN int auv_semaphore_acquire_future(auv_semaphore_t *semaphore,
 /* AUV_ETOOMANY above a bounded semaphore's initial value; UV_EOVERFLOW at
  * INT_MAX. */
 AUV_EXTERN int auv_semaphore_release(auv_semaphore_t *semaphore);
-/* 1 if acquire would wait. */
+/* 1 if acquire would wait; the free units (0 for NULL). */
 AUV_EXTERN int auv_semaphore_locked(const auv_semaphore_t *semaphore);
 AUV_EXTERN int auv_semaphore_value(const auv_semaphore_t *semaphore);
 
 /* ---- Barrier ------------------------------------------------------------- */
 typedef struct auv_barrier_s auv_barrier_t;
-/* parties < 1: UV_EINVAL. */
-AUV_EXTERN int auv_barrier_new(auv_loop_t *loop, unsigned parties,
+/* parties < 1 or > INT_MAX: UV_EINVAL. */
+AUV_EXTERN int auv_barrier_new(auv_loop_t *loop, size_t parties,
                                auv_barrier_t **barrier);
 AUV_EXTERN int auv_barrier_free(auv_barrier_t *barrier);
 /* Inside a task: wait until parties tasks are waiting. Returns this task's
@@ -108,8 +108,8 @@ AUV_EXTERN int auv_barrier_wait(auv_barrier_t *barrier);
 AUV_EXTERN int auv_barrier_abort(auv_barrier_t *barrier);
 /* Back to the empty state; current waiters get AUV_EBROKEN. */
 AUV_EXTERN int auv_barrier_reset(auv_barrier_t *barrier);
-AUV_EXTERN unsigned auv_barrier_parties(const auv_barrier_t *barrier);
-AUV_EXTERN unsigned auv_barrier_n_waiting(const auv_barrier_t *barrier);
+AUV_EXTERN size_t auv_barrier_parties(const auv_barrier_t *barrier);
+AUV_EXTERN size_t auv_barrier_n_waiting(const auv_barrier_t *barrier);
 AUV_EXTERN int auv_barrier_broken(const auv_barrier_t *barrier);
 
 #endif /* AUV_SYNC_H */
