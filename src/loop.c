@@ -482,8 +482,6 @@ int auv_loop_close(auv_loop_t *loop) {
   if (!loop->closing) {
     loop->closing = 1;
     auv__signals_close(loop);  /* before pending callbacks are dropped */
-    auv__processes_close(loop);  /* the children go on, unreaped */
-    auv__streams_close(loop);  /* flushing streams: abort (drop) */
     objects_close(loop);
     loop_shutdown(loop);
   }

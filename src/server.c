@@ -74,6 +74,7 @@ void auv__server_conn_done(auv_future_t *f, void *arg) {
     /* Still flushing to the peer: auv_server_close_clients can abort it
      * (the reference keeps the server's memory until the stream closes). */
     s->flush_server = sv;
+    auv__list_insert_tail(&sv->flushing, &s->flush_node);
     sv->refs++;
   }
   auv__stream_unref(s);
@@ -221,6 +222,10 @@ void auv__server_connection_cb(auv_server_t *sv, int status) {
     connection_cb(&sv->listeners[0]->h.stream, status);
 }
 
+static void server_loop_close(auv__object_t *obj);
+
+static const auv__object_ops_t server_ops = {"server", server_loop_close};
+
 static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
                       const auv_server_options_t *o, int is_pipe,
                       auv_server_t **out) {
@@ -239,7 +244,9 @@ static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
   if (o != NULL && o->stream != NULL)
     sv->sopts = *o->stream;
   auv__list_init(&sv->conns);
+  auv__list_init(&sv->flushing);
   auv__list_init(&sv->closers);
+  auv__object_register(loop, &sv->reg, &server_ops);
   *out = sv;
   return 0;
 }
@@ -342,7 +349,7 @@ void auv__server_resolved(auv__stream_op_t *op) {
   if (err == 0 && sv->nlisteners == 0)
     err = UV_EADDRNOTAVAIL;
   if (err != 0) {
-    auv_server_free(sv);
+    auv_server_close(sv);  /* and the memory goes */
     auv__stream_op_fail(op, err);
     return;
   }
@@ -387,7 +394,7 @@ int auv_start_server_future(auv_loop_t *loop, auv_connection_fn fn, void *arg,
 }
 
 static void release_server(void *obj) {
-  auv_server_free(obj);
+  auv_server_close(obj);
 }
 
 int auv_start_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
@@ -423,26 +430,28 @@ int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
     return err;
   err = server_add_listener(sv, NULL, path, 0, options);
   if (err != 0) {
-    auv_server_free(sv);
+    auv_server_close(sv);  /* and the memory goes */
     return err;
   }
   *server = sv;
   return 0;
 }
 
+/* Closing gives up the program's reference: the memory goes once the
+ * listeners' close callbacks have run, the connections have ended and no
+ * waiter is left (the listeners' references make that later than this
+ * call, always). */
 int auv_server_close(auv_server_t *sv) {
   if (sv == NULL)
     return UV_EINVAL;
   if (sv->closing)
     return 0;
   sv->closing = 1;
+  auv__object_unregister(&sv->reg);
   server_close_listeners(sv);
   server_maybe_wake(sv);
+  auv__server_unref(sv);
   return 0;
-}
-
-static int of_server(auv_stream_t *s, void *sv) {
-  return s->flush_server == sv || s->server == sv;
 }
 
 /* Close the live connections (they flush what they queued, then close),
@@ -453,10 +462,25 @@ int auv_server_close_clients(auv_server_t *sv) {
   auv__list_t *n;
   if (sv == NULL)
     return UV_EINVAL;
-  auv__stream_flushing_abort(of_server, sv);
-  for (n = sv->conns.next; n != &sv->conns; n = n->next)
-    auv_stream_close(AUV__CONTAINER_OF(n, auv_stream_t, conn_node));
+  while ((n = auv__list_first(&sv->flushing)) != NULL)
+    auv_stream_abort(AUV__CONTAINER_OF(n, auv_stream_t, flush_node));
+  for (n = sv->conns.next; n != &sv->conns; n = n->next) {
+    auv_stream_t *s = AUV__CONTAINER_OF(n, auv_stream_t, conn_node);
+    if (s->close_pending)
+      auv_stream_abort(s);  /* closed by the program, still flushing */
+    else
+      auv_stream_close(s);
+  }
   return 0;
+}
+
+/* The loop is closing with the server open: its listeners and its
+ * connections are closed (connections still flushing are aborted; the
+ * loop aborts the others that were left flushing). */
+static void server_loop_close(auv__object_t *obj) {
+  auv_server_t *sv = AUV__CONTAINER_OF(obj, auv_server_t, reg);
+  auv_server_close_clients(sv);
+  auv_server_close(sv);
 }
 
 int auv_server_wait_closed(auv_server_t *sv) {
@@ -493,28 +517,24 @@ int auv_server_wait_closed_future(auv_server_t *sv, auv_future_t **future) {
                                    server_release, sv, future);
 }
 
-void auv_server_free(auv_server_t *sv) {
-  if (sv == NULL || sv->freed)
-    return;
-  sv->freed = 1;
-  auv_server_close(sv);
-  auv__server_unref(sv);
-}
-
 int auv_server_is_serving(const auv_server_t *sv) {
   return sv != NULL && !sv->closing && sv->nlisteners > 0;
 }
 
-int auv_server_count(const auv_server_t *sv) {
-  return sv != NULL ? sv->nlisteners : 0;
+int auv_server_is_closing(const auv_server_t *sv) {
+  return sv != NULL && sv->closing;
 }
 
-int auv_server_sockname(const auv_server_t *sv, int i,
+size_t auv_server_count(const auv_server_t *sv) {
+  return sv != NULL ? (size_t) sv->nlisteners : 0;
+}
+
+int auv_server_sockname(const auv_server_t *sv, size_t i,
                         struct sockaddr_storage *addr, int *len) {
   const auv__listener_t *l;
   int n = (int) sizeof(*addr);
   int err;
-  if (sv == NULL || addr == NULL || i < 0 || i >= sv->nlisteners)
+  if (sv == NULL || addr == NULL || i >= (size_t) sv->nlisteners)
     return UV_EINVAL;
   l = sv->listeners[i];
   memset(addr, 0, sizeof(*addr));

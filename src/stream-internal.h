@@ -59,8 +59,11 @@ struct auv_stream_s {
   unsigned closing : 1;       /* close was called */
   unsigned close_pending : 1; /* close waits for queued writes to go out */
   unsigned closed : 1;        /* the close callback ran */
-  auv__list_t flush_node;     /* in the thread's flushing list while a
-                                 close waits for queued writes */
+  auv__object_t reg;          /* in the loop's registry until uv_close */
+  auv__stream_close_hook_fn close_hook;  /* its owner's hook, or NULL */
+  void *close_hook_arg;
+  auv__list_t flush_node;     /* in flush_server->flushing while a close
+                                 waits for queued writes */
   auv_server_t *flush_server; /* the server whose connection task ended
                                  with this stream flushing (a reference),
                                  or NULL */
@@ -91,13 +94,17 @@ struct auv_server_s {
   auv_loop_t *loop;
   auv_connection_fn fn;       /* run for each connection */
   void *arg;
-  unsigned refs;              /* 1 for the program + 1 per listener not yet
-                                 closed + 1 per connection task */
+  unsigned refs;              /* 1 for the program until close + 1 per
+                                 listener not yet closed + 1 per
+                                 connection + 1 per waiter */
   auv__listener_t **listeners; /* nlisteners, NULL once closed */
   int nlisteners;
   int open_listeners;         /* listeners whose close callback is due */
   size_t nconns;              /* connection tasks not finished */
   auv__list_t conns;          /* their streams */
+  auv__list_t flushing;       /* streams its connection tasks closed whose
+                                 queued writes still go out (flush_node) */
+  auv__object_t reg;          /* in the loop's registry until closed */
   auv__list_t closers;        /* auv__stream_waiter_t: in wait_closed */
   auv_stream_options_t sopts; /* for each connection */
   size_t stack_size;          /* connection tasks' stacks */
@@ -105,7 +112,6 @@ struct auv_server_s {
   unsigned is_pipe : 1;
   unsigned callback : 1;      /* fn is a plain callback (options.callback) */
   unsigned closing : 1;       /* close was called */
-  unsigned freed : 1;         /* the program gave up its reference */
 };
 
 /* Resolving, connecting, starting a TCP server (connect.c): an op driven
@@ -155,12 +161,6 @@ int auv__stream_fwaiter_start(auv_loop_t *loop, auv__list_t *list,
  * reference (the handle's). */
 int auv__stream_new(auv_loop_t *loop, int is_pipe,
                     const auv_stream_options_t *opts, auv_stream_t **out);
-/* Drop a reference; the last one frees the stream (its handle closed). */
-void auv__stream_unref(auv_stream_t *s);
-/* Abort every stream of this thread whose close waits for queued writes
- * and for which match(s, arg) holds. */
-void auv__stream_flushing_abort(int (*match)(auv_stream_t *s, void *arg),
-                                void *arg);
 
 /* ---- ops (connect.c) -------------------------------------------------- */
 

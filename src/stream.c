@@ -30,7 +30,14 @@
  * The memory (the buffer, the struct) goes with the last reference, which
  * for a stream nobody waits on is the close callback. Queued writes end
  * before it: libuv calls their callbacks with UV_ECANCELED before the close
- * callback.
+ * callback. Other files hold references too (auv__stream_ref: a process
+ * its pipes), and may ask to be told when the close begins
+ * (auv__stream_set_close_hook).
+ *
+ * A stream is in its loop's object registry from its making until its
+ * handle is closed (uv_close): a close still flushing queued writes stays
+ * registered, so auv_loop_close aborts it, as it aborts a stream left
+ * open.
  */
 #include <errno.h>
 #include <limits.h>
@@ -215,12 +222,19 @@ static void stream_options(auv_stream_t *s, const auv_stream_options_t *o) {
     s->low = s->high;
 }
 
+static void stream_loop_close(auv__object_t *obj);
+
+static const auv__object_ops_t stream_ops = {"stream", stream_loop_close};
+
 /* A new stream with an initialised (not connected) handle, one reference
  * (the handle's). */
 int auv__stream_new(auv_loop_t *loop, int is_pipe,
                     const auv_stream_options_t *opts, auv_stream_t **out) {
-  auv_stream_t *s = auv__calloc(1, sizeof(*s));
+  auv_stream_t *s;
   int err;
+  if (loop->closing)
+    return AUV_ECLOSED;  /* (a connect trying its next address) */
+  s = auv__calloc(1, sizeof(*s));
   if (s == NULL)
     return UV_ENOMEM;
   err = is_pipe ? uv_pipe_init(loop->uv, &s->h.pipe, 0)
@@ -238,6 +252,7 @@ int auv__stream_new(auv_loop_t *loop, int is_pipe,
   auv__list_init(&s->conn_node);
   auv__list_init(&s->flush_node);
   stream_options(s, opts);
+  auv__object_register(loop, &s->reg, &stream_ops);
   *out = s;
   return 0;
 }
@@ -253,41 +268,14 @@ void auv__stream_unref(auv_stream_t *s) {
 }
 
 
-/* The streams of this thread whose close waits for queued writes to go
- * out (close_pending), linked through flush_node, so that closing the
- * loop (auv__streams_close) or the server's clients can abort them: a peer
- * that never reads would otherwise keep them, and with them the loop,
- * open for ever. Thread-local because a loop and its streams are used
- * from one thread only (subprocess.c keeps its processes the same way);
- * initialised on first use. */
-static AUV__THREAD_LOCAL auv__list_t flushing;
-
-static void flushing_add(auv_stream_t *s) {
-  if (flushing.next == NULL)
-    auv__list_init(&flushing);
-  auv__list_insert_tail(&flushing, &s->flush_node);
+void auv__stream_ref(auv_stream_t *s) {
+  s->refs++;
 }
 
-/* Abort every flushing stream for which match(s, arg) holds. */
-void auv__stream_flushing_abort(int (*match)(auv_stream_t *s, void *arg),
-                                void *arg) {
-  auv__list_t *n, *next;
-  if (flushing.next == NULL)
-    return;
-  for (n = flushing.next; n != &flushing; n = next) {
-    auv_stream_t *s = AUV__CONTAINER_OF(n, auv_stream_t, flush_node);
-    next = n->next;  /* abort unlinks s, and only s */
-    if (match(s, arg))
-      auv_stream_abort(s);
-  }
-}
-
-static int on_loop(auv_stream_t *s, void *loop) {
-  return s->loop == loop;
-}
-
-void auv__streams_close(auv_loop_t *loop) {
-  auv__stream_flushing_abort(on_loop, loop);
+void auv__stream_set_close_hook(auv_stream_t *s,
+                                auv__stream_close_hook_fn hook, void *arg) {
+  s->close_hook = hook;
+  s->close_hook_arg = arg;
 }
 
 static void stream_close_cb(uv_handle_t *h) {
@@ -317,24 +305,43 @@ static void wake_reader(auv_stream_t *s) {
     freader_poll(s);
 }
 
+/* The close begins (auv_stream_close or auv_stream_abort, whichever
+ * comes first): the reader and the drainers see it, and the owner's hook
+ * is told. */
+static void close_begin(auv_stream_t *s) {
+  auv__stream_close_hook_fn hook = s->close_hook;
+  s->closing = 1;
+  s->close_hook = NULL;
+  wake_reader(s);
+  auv__stream_waiters_wake(&s->drainers);
+  if (hook != NULL)
+    hook(s, s->close_hook_arg);
+}
+
+/* Close the handle. The stream leaves the loop's registry here, not when
+ * its close begins: a close that waits for queued writes (close_pending)
+ * is still the loop's to abort, or a peer that never reads would keep the
+ * loop from closing. */
+static void handle_close(auv_stream_t *s) {
+  auv__object_unregister(&s->reg);
+  uv_close(&s->h.handle, stream_close_cb);
+}
+
 int auv_stream_close(auv_stream_t *s) {
   if (s == NULL)
     return UV_EINVAL;
   if (s->closing)
     return 0;
-  s->closing = 1;
-  wake_reader(s);
-  auv__stream_waiters_wake(&s->drainers);
+  close_begin(s);
   if (s->write_size > 0 && s->write_error == 0) {
     /* asyncio's transport.close(): buffered data is flushed first, then
      * the connection is closed (write_cb does it when the queue is out).
      * uv_close now would cancel those writes and lose the data. */
     s->close_pending = 1;
-    flushing_add(s);
     uv_read_stop(&s->h.stream);
     return 0;
   }
-  uv_close(&s->h.handle, stream_close_cb);
+  handle_close(s);
   return 0;
 }
 
@@ -343,20 +350,26 @@ int auv_stream_abort(auv_stream_t *s) {
     return UV_EINVAL;
   if (s->closing && !s->close_pending)
     return 0;  /* uv_close was called already */
-  if (!s->closing) {
-    s->closing = 1;
-    wake_reader(s);
-    auv__stream_waiters_wake(&s->drainers);
-  }
+  if (!s->closing)
+    close_begin(s);
   s->close_pending = 0;
   auv__list_remove(&s->flush_node);
   /* A reset tells the peer the data is lost (SO_LINGER 0). It fails on a
    * socket being shut down or never connected: a plain close then. The
    * queued writes end with UV_ECANCELED before the close callback. */
-  if (!s->is_pipe && uv_tcp_close_reset(&s->h.tcp, stream_close_cb) == 0)
+  if (!s->is_pipe && uv_tcp_close_reset(&s->h.tcp, stream_close_cb) == 0) {
+    auv__object_unregister(&s->reg);
     return 0;
-  uv_close(&s->h.handle, stream_close_cb);
+  }
+  handle_close(s);
   return 0;
+}
+
+/* The loop is closing with the stream still open, or still flushing:
+ * abort it (queued writes are dropped, as nobody is left to wait for a
+ * peer). */
+static void stream_loop_close(auv__object_t *obj) {
+  auv_stream_abort(AUV__CONTAINER_OF(obj, auv_stream_t, reg));
 }
 
 int auv_stream_is_closing(const auv_stream_t *s) {
@@ -1099,7 +1112,7 @@ static void write_cb(uv_write_t *req, int status) {
   if (s->close_pending && (s->write_size == 0 || status < 0)) {
     s->close_pending = 0;
     auv__list_remove(&s->flush_node);
-    uv_close(&s->h.handle, stream_close_cb);
+    handle_close(s);
     return;
   }
   if (s->write_paused && (s->write_size <= s->low || s->write_error != 0)) {
