@@ -632,7 +632,6 @@ static int main_task(void *arg, void **result) {
 
   auv_server_close(server);
   closed = auv_server_wait_closed(server);
-  auv_server_free(server);
   if (err == 0)
     err = closed;
   /* Informative only: how often drain had to wait depends on the kernel's

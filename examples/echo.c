@@ -105,7 +105,6 @@ static int main_task(void *arg, void **result) {
   }
   auv_server_close(server);
   auv_server_wait_closed(server);
-  auv_server_free(server);
   puts(failed ? "some client failed" : "all clients done");
   return failed ? UV_EPROTO : 0;
 }

@@ -181,9 +181,9 @@ done:
     auv_process_wait(b, &rc[1]);
   if (c != NULL)
     auv_process_wait(c, &rc[2]);
-  auv_process_free(a);
-  auv_process_free(b);
-  auv_process_free(c);
+  auv_process_close(a);
+  auv_process_close(b);
+  auv_process_close(c);
   if (err != 0)
     return err;
 

@@ -120,8 +120,6 @@ static int serve(void *arg, void **result) {
     if (err == 0)
       err = auv_server_wait_closed(server);
   }
-  if (server != NULL)
-    auv_server_free(server);
   if (st->stop != NULL)
     auv_event_free(st->stop);
   return err;

@@ -79,14 +79,19 @@ typedef struct auv__slot_chunk_s {
  * servers, UDP endpoints, processes, signal handlers, ...) is registered
  * with its loop while it is open, as libuv keeps its handle_queue, so that
  * auv_loop_close reaches all of them without naming their kinds. An object
- * embeds an auv__object_t, registers when it is made and unregisters when
- * its close begins (its own close, or the loop's). */
+ * embeds an auv__object_t, registers when it is made, and unregisters once
+ * nothing of it is left for the loop's close to finish: when its close
+ * begins if that close completes by itself (UDP, signals), or when its
+ * handles are closed if its close can wait on something else (a stream
+ * still flushing queued writes, a process whose child still runs). The
+ * loop's close is always at once: ops->close never waits for a peer. */
 typedef struct auv__object_s auv__object_t;
 
 typedef struct auv__object_ops_s {
   const char *kind;                   /* "stream", "server", ... */
-  /* The loop is closing and the object is still open: close it now, at
-   * once (no waiting for a peer), starting its libuv closes. Called after
+  /* The loop is closing and the object is still registered: close it now,
+   * at once (no waiting for a peer), starting its libuv closes if they have
+   * not begun. Called after
    * the object was unregistered; its close callbacks run in the loop's last
    * libuv iteration (the host's next one, for an attached loop). */
   void (*close)(auv__object_t *obj);
@@ -198,6 +203,22 @@ int auv__stream_pipe_new(auv_loop_t *loop, const auv_stream_options_t *opts,
                          auv_stream_t **out);
 uv_pipe_t *auv__stream_pipe(auv_stream_t *s);
 int auv__stream_start(auv_stream_t *s);
+/* A stream's memory is reference counted: its libuv handle holds one
+ * reference until its close callback, and anything that keeps a pointer
+ * to the stream across a libuv iteration may hold its own. auv__stream_ref
+ * takes one; auv__stream_unref gives one back, and the last one (never
+ * before the close callback) frees the stream. */
+void auv__stream_ref(auv_stream_t *s);
+void auv__stream_unref(auv_stream_t *s);
+/* An owner that keeps a stream (a process its pipes) is told when the
+ * stream's close begins (auv_stream_close, auv_stream_abort, or the loop
+ * closing it), whoever begins it and from wherever (a task, a callback,
+ * a libuv close or check callback): hook(s, arg) runs once, inside that
+ * call, while the stream's memory is still valid (its close callback has
+ * not run). NULL removes the hook. */
+typedef void (*auv__stream_close_hook_fn)(auv_stream_t *s, void *arg);
+void auv__stream_set_close_hook(auv_stream_t *s,
+                                auv__stream_close_hook_fn hook, void *arg);
 /* Tests and fuzzing: feed bytes / end of stream to a stream's reader as
  * libuv's read callback would (a pipe stream from auv__stream_pipe_new,
  * never opened, is a stream fed only this way). */
@@ -211,12 +232,6 @@ void auv__object_register(auv_loop_t *loop, auv__object_t *obj,
 void auv__object_unregister(auv__object_t *obj);
 int auv__object_registered(const auv__object_t *obj);
 
-/* subprocesses (subprocess.c): close the loop's process handles and
- * pipes; the children go on, unreaped */
-void auv__processes_close(auv_loop_t *loop);
-/* streams (stream.c): abort the loop's streams whose close still waits
- * for queued writes (a peer that never reads), so that the loop can close */
-void auv__streams_close(auv_loop_t *loop);
 
 /* timers (timer.c) */
 void auv__timers_move_due(auv_loop_t *loop, uint64_t now);

@@ -484,8 +484,6 @@ int auv_loop_close(auv_loop_t *loop) {
     return AUV_ETASKS;  /* cancel them first: auv_cancel_all_tasks */
   if (!loop->closing) {
     loop->closing = 1;
-    auv__processes_close(loop);  /* the children go on, unreaped */
-    auv__streams_close(loop);  /* flushing streams: abort (drop) */
     objects_close(loop);
     loop_shutdown(loop);
   }

@@ -1,6 +1,9 @@
-/* stream.c: asyncio's streams on libuv: auv_stream_t (StreamReader and
- * StreamWriter on one uv_stream_t), open_connection over TCP and pipes, and
- * the server (start_server, one task per accepted connection).
+/* stream.c: asyncio's streams on libuv: auv_stream_t, StreamReader and
+ * StreamWriter on one uv_stream_t (reading, writing, drain, close and
+ * abort, wait_closed, the getters). Making one is elsewhere: connect.c
+ * (open_connection over TCP and pipes), server.c (start_server: a stream
+ * per accepted connection), subprocess.c (a child's pipes); what the three
+ * stream files share is in stream-internal.h.
  *
  * libuv does every byte of I/O; this file adds buffering, back-pressure and
  * the awaitable shape, following asyncio's streams.py rules:
@@ -18,7 +21,7 @@
  * - Waiting: a task waits without a future, parked (auv__task_park) on the
  *   stream: at most one reader (a second gets UV_EBUSY, asyncio's
  *   RuntimeError), any number of drainers and wait_closed callers, each a
- *   waiter_t on its own stack linked into a list.
+ *   auv__stream_waiter_t on its own stack linked into a list.
  *
  * Lifetime: a stream is reference counted. The libuv handle holds one
  * reference until its close callback; a task waiting on the stream holds
@@ -27,13 +30,14 @@
  * The memory (the buffer, the struct) goes with the last reference, which
  * for a stream nobody waits on is the close callback. Queued writes end
  * before it: libuv calls their callbacks with UV_ECANCELED before the close
- * callback.
+ * callback. Other files hold references too (auv__stream_ref: a process
+ * its pipes), and may ask to be told when the close begins
+ * (auv__stream_set_close_hook).
  *
- * Connecting and starting a TCP server resolve the host name with
- * uv_getaddrinfo first. That and the connection attempt are an "op" (op_t)
- * driven by libuv callbacks that completes a future; the task forms await
- * that future. Cancelling the future cancels the resolution or closes the
- * handle being connected, and the op frees itself in its last callback.
+ * A stream is in its loop's object registry from its making until its
+ * handle is closed (uv_close): a close still flushing queued writes stays
+ * registered, so auv_loop_close aborts it, as it aborts a stream left
+ * open.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,68 +47,11 @@
 # include <sys/un.h>
 #endif
 
-#include "internal.h"
+#include "stream-internal.h"
 
 /* The smallest free space handed to libuv for one read, and the first
  * buffer's size. */
 #define READ_MIN_FREE (16 * 1024)
-
-/* A task waiting on a stream or server (drain, wait_closed), on its
- * stack; or, for the future forms, the first member of an fwaiter_t on the
- * heap. */
-typedef struct waiter_s {
-  auv__list_t node;     /* in the list waited on; unlinked once woken */
-  auv_task_t *task;     /* the waiting task, or NULL for a future */
-  int cancelled;        /* set by the task's cancel while parked */
-  void (*wake)(struct waiter_s *w);  /* future waiters: called instead */
-} waiter_t;
-
-struct auv_stream_s {
-  union {
-    uv_handle_t handle;
-    uv_stream_t stream;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } h;                        /* the libuv handle; h.handle.data = this */
-  auv_loop_t *loop;           /* the loop it belongs to */
-  unsigned refs;              /* see "Lifetime" above */
-  /* reader */
-  char *buf;                  /* the read buffer, or NULL */
-  size_t start, end, cap;     /* unread bytes are buf[start, end) */
-  size_t limit;               /* asyncio's limit */
-  int read_error;             /* error that ended reading, or 0 */
-  auv_task_t *reader;         /* the task waiting for data, or NULL */
-  struct freader_s *freader;  /* the future-form read waiting, or NULL */
-  struct rdop_s *direct;      /* the parked task's read, filled in place
-                                 (see alloc_cb), or NULL */
-  int reader_cancelled;       /* its park's cancelled flag */
-  /* writer */
-  size_t write_size;          /* bytes queued in libuv, not yet written */
-  size_t high, low;           /* water marks */
-  int write_error;            /* error that broke writing, or 0 */
-  auv__list_t drainers;       /* waiter_t: tasks in drain */
-  auv__list_t closers;        /* waiter_t: tasks in wait_closed */
-  uv_shutdown_t shutdown_req; /* write_eof's request */
-  /* server side */
-  auv_server_t *server;       /* the server that accepted it, or NULL */
-  auv__list_t conn_node;      /* in server->conns */
-  unsigned is_pipe : 1;       /* h is a uv_pipe_t */
-  unsigned reading : 1;       /* uv_read_start is in effect */
-  unsigned paused : 1;        /* reading paused by flow control */
-  unsigned eof : 1;           /* end of stream received */
-  unsigned write_paused : 1;  /* above high water, until low water */
-  unsigned eof_sent : 1;      /* write_eof was called */
-  unsigned closing : 1;       /* close was called */
-  unsigned close_pending : 1; /* close waits for queued writes to go out */
-  unsigned closed : 1;        /* the close callback ran */
-  auv__list_t flush_node;     /* in the thread's flushing list while a
-                                 close waits for queued writes */
-  auv_server_t *flush_server; /* the server whose connection task ended
-                                 with this stream flushing (a reference),
-                                 or NULL */
-  unsigned direct_out : 1;    /* alloc_cb handed out direct's buffer */
-  unsigned direct_full : 1;   /* direct is complete, its task not resumed */
-};
 
 /* One queued write: the request, then (for copies) the bytes. */
 typedef struct wreq_s {
@@ -113,46 +60,6 @@ typedef struct wreq_s {
   void *owned;                /* write_owned's data, or NULL */
   auv_free_fn free_owned;   /* its destructor, or NULL */
 } wreq_t;
-
-typedef union {
-  uv_handle_t handle;
-  uv_stream_t stream;
-  uv_tcp_t tcp;
-  uv_pipe_t pipe;
-} any_stream_t;
-
-typedef struct listener_s {
-  any_stream_t h;             /* h.handle.data = this */
-  auv_server_t *server;
-  any_stream_t reject;        /* accepts a connection that cannot be
-                                 served, to close it at once */
-  int handles;                /* h and reject handles not yet closed: the
-                                 memory goes when this reaches 0 */
-  unsigned reject_busy : 1;   /* reject is open or closing */
-  unsigned reject_waiting : 1;  /* a connection waits until reject is
-                                   free (see drop_connection) */
-} listener_t;
-
-struct auv_server_s {
-  auv_loop_t *loop;
-  auv_connection_fn fn;       /* run for each connection */
-  void *arg;
-  unsigned refs;              /* 1 for the program + 1 per listener not yet
-                                 closed + 1 per connection task */
-  listener_t **listeners;     /* nlisteners, NULL once closed */
-  int nlisteners;
-  int open_listeners;         /* listeners whose close callback is due */
-  size_t nconns;              /* connection tasks not finished */
-  auv__list_t conns;          /* their streams */
-  auv__list_t closers;        /* waiter_t: tasks in wait_closed */
-  auv_stream_options_t sopts; /* for each connection */
-  size_t stack_size;          /* connection tasks' stacks */
-  int backlog;
-  unsigned is_pipe : 1;
-  unsigned callback : 1;      /* fn is a plain callback (options.callback) */
-  unsigned closing : 1;       /* close was called */
-  unsigned freed : 1;         /* the program gave up its reference */
-};
 
 /* One read (see "Reading: the operations"). */
 enum { RD_READ, RD_EXACT, RD_UNTIL, RD_LINE };
@@ -169,17 +76,15 @@ typedef struct rdop_s {
   size_t len;           /* out: see the public functions */
 } rdop_t;
 
-static void server_unref(auv_server_t *sv);
-static void server_maybe_wake(auv_server_t *sv);
-
 /* ------------------------------------------------------------------------
  * Waiting
  * ------------------------------------------------------------------------ */
 
-/* Park the running task on list until woken (waiters_wake) or cancelled.
- * Returns 0 or UV_ECANCELED; either way the waiter is unlinked after. */
-static int waiter_wait(auv__list_t *list) {
-  waiter_t w;
+/* Park the running task on list until woken (auv__stream_waiters_wake)
+ * or cancelled. Returns 0 or UV_ECANCELED; either way the waiter is
+ * unlinked after. */
+int auv__stream_waiter_wait(auv__list_t *list) {
+  auv__stream_waiter_t w;
   int err;
   w.task = auv__running_task;
   w.cancelled = 0;
@@ -193,7 +98,7 @@ static int waiter_wait(auv__list_t *list) {
 /* Wake every waiter on list; each is unlinked here. A future waiter whose
  * condition still does not hold links itself back in (to list, which is
  * emptied first so that this ends). */
-static void waiters_wake(auv__list_t *list) {
+void auv__stream_waiters_wake(auv__list_t *list) {
   auv__list_t woken, *n;
   auv__list_init(&woken);
   while ((n = auv__list_first(list)) != NULL) {
@@ -201,7 +106,7 @@ static void waiters_wake(auv__list_t *list) {
     auv__list_insert_tail(&woken, n);
   }
   while ((n = auv__list_first(&woken)) != NULL) {
-    waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
+    auv__stream_waiter_t *w = AUV__CONTAINER_OF(n, auv__stream_waiter_t, node);
     auv__list_remove(n);
     if (w->task != NULL)
       auv__task_unpark(w->task);
@@ -215,7 +120,7 @@ static void waiters_wake(auv__list_t *list) {
  * *err) each time the list is woken. It holds a reference to the future
  * and, through hold/release, to the stream or server it waits on. */
 typedef struct fwaiter_s {
-  waiter_t w;                          /* w.task NULL, w.wake fwaiter_wake */
+  auv__stream_waiter_t w;              /* w.task NULL, w.wake fwaiter_wake */
   auv__list_t *list;                   /* the list waited on */
   auv_future_t *future;
   int (*check)(void *obj, int *err);
@@ -232,7 +137,7 @@ static void fwaiter_free(fwaiter_t *fw) {
   release(obj);
 }
 
-static void fwaiter_wake(waiter_t *w) {
+static void fwaiter_wake(auv__stream_waiter_t *w) {
   fwaiter_t *fw = (fwaiter_t *) w;
   int err = 0;
   if (!fw->check(fw->obj, &err)) {
@@ -261,10 +166,10 @@ static int fwaiter_cancel(auv_future_t *f, const char *msg, void *arg) {
 /* A new future in *future that completes once check(obj) holds, now or
  * when list is woken. The caller has taken the reference that release
  * gives back, and gets it back on error. */
-static int fwaiter_start(auv_loop_t *loop, auv__list_t *list,
-                         int (*check)(void *obj, int *err),
-                         void (*release)(void *obj), void *obj,
-                         auv_future_t **future) {
+int auv__stream_fwaiter_start(auv_loop_t *loop, auv__list_t *list,
+                              int (*check)(void *obj, int *err),
+                              void (*release)(void *obj), void *obj,
+                              auv_future_t **future) {
   fwaiter_t *fw;
   int err = 0;
   if (loop->closing) {
@@ -317,12 +222,19 @@ static void stream_options(auv_stream_t *s, const auv_stream_options_t *o) {
     s->low = s->high;
 }
 
+static void stream_loop_close(auv__object_t *obj);
+
+static const auv__object_ops_t stream_ops = {"stream", stream_loop_close};
+
 /* A new stream with an initialised (not connected) handle, one reference
  * (the handle's). */
-static int stream_new(auv_loop_t *loop, int is_pipe,
-                      const auv_stream_options_t *opts, auv_stream_t **out) {
-  auv_stream_t *s = auv__calloc(1, sizeof(*s));
+int auv__stream_new(auv_loop_t *loop, int is_pipe,
+                    const auv_stream_options_t *opts, auv_stream_t **out) {
+  auv_stream_t *s;
   int err;
+  if (loop->closing)
+    return AUV_ECLOSED;  /* (a connect trying its next address) */
+  s = auv__calloc(1, sizeof(*s));
   if (s == NULL)
     return UV_ENOMEM;
   err = is_pipe ? uv_pipe_init(loop->uv, &s->h.pipe, 0)
@@ -340,11 +252,12 @@ static int stream_new(auv_loop_t *loop, int is_pipe,
   auv__list_init(&s->conn_node);
   auv__list_init(&s->flush_node);
   stream_options(s, opts);
+  auv__object_register(loop, &s->reg, &stream_ops);
   *out = s;
   return 0;
 }
 
-static void stream_unref(auv_stream_t *s) {
+void auv__stream_unref(auv_stream_t *s) {
   assert(s->refs > 0);
   if (--s->refs > 0)
     return;
@@ -354,58 +267,31 @@ static void stream_unref(auv_stream_t *s) {
   auv__free(s);
 }
 
-static void conn_done(auv_future_t *f, void *arg);
 
-/* The streams of this thread whose close waits for queued writes to go
- * out (close_pending), linked through flush_node, so that closing the
- * loop (auv__streams_close) or the server's clients can abort them: a peer
- * that never reads would otherwise keep them, and with them the loop,
- * open for ever. Thread-local because a loop and its streams are used
- * from one thread only (subprocess.c keeps its processes the same way);
- * initialised on first use. */
-static AUV__THREAD_LOCAL auv__list_t flushing;
-
-static void flushing_add(auv_stream_t *s) {
-  if (flushing.next == NULL)
-    auv__list_init(&flushing);
-  auv__list_insert_tail(&flushing, &s->flush_node);
+void auv__stream_ref(auv_stream_t *s) {
+  s->refs++;
 }
 
-/* Abort every flushing stream for which match(s, arg) holds. */
-static void flushing_abort(int (*match)(auv_stream_t *s, void *arg),
-                           void *arg) {
-  auv__list_t *n, *next;
-  if (flushing.next == NULL)
-    return;
-  for (n = flushing.next; n != &flushing; n = next) {
-    auv_stream_t *s = AUV__CONTAINER_OF(n, auv_stream_t, flush_node);
-    next = n->next;  /* abort unlinks s, and only s */
-    if (match(s, arg))
-      auv_stream_abort(s);
-  }
-}
-
-static int on_loop(auv_stream_t *s, void *loop) {
-  return s->loop == loop;
-}
-
-void auv__streams_close(auv_loop_t *loop) {
-  flushing_abort(on_loop, loop);
+void auv__stream_set_close_hook(auv_stream_t *s,
+                                auv__stream_close_hook_fn hook, void *arg) {
+  s->close_hook = hook;
+  s->close_hook_arg = arg;
 }
 
 static void stream_close_cb(uv_handle_t *h) {
   auv_stream_t *s = h->data;
   s->closed = 1;
   auv__list_remove(&s->flush_node);
-  waiters_wake(&s->closers);
+  auv__stream_waiters_wake(&s->closers);
   if (s->server != NULL && s->server->callback)
-    conn_done(NULL, s);  /* a callback server's connection ends here */
+    auv__server_conn_done(NULL, s);  /* a callback server's connection
+                                        ends here */
   if (s->flush_server != NULL) {
     auv_server_t *sv = s->flush_server;
     s->flush_server = NULL;
-    server_unref(sv);
+    auv__server_unref(sv);
   }
-  stream_unref(s);
+  auv__stream_unref(s);
 }
 
 static void freader_poll(auv_stream_t *s);
@@ -419,24 +305,43 @@ static void wake_reader(auv_stream_t *s) {
     freader_poll(s);
 }
 
+/* The close begins (auv_stream_close or auv_stream_abort, whichever
+ * comes first): the reader and the drainers see it, and the owner's hook
+ * is told. */
+static void close_begin(auv_stream_t *s) {
+  auv__stream_close_hook_fn hook = s->close_hook;
+  s->closing = 1;
+  s->close_hook = NULL;
+  wake_reader(s);
+  auv__stream_waiters_wake(&s->drainers);
+  if (hook != NULL)
+    hook(s, s->close_hook_arg);
+}
+
+/* Close the handle. The stream leaves the loop's registry here, not when
+ * its close begins: a close that waits for queued writes (close_pending)
+ * is still the loop's to abort, or a peer that never reads would keep the
+ * loop from closing. */
+static void handle_close(auv_stream_t *s) {
+  auv__object_unregister(&s->reg);
+  uv_close(&s->h.handle, stream_close_cb);
+}
+
 int auv_stream_close(auv_stream_t *s) {
   if (s == NULL)
     return UV_EINVAL;
   if (s->closing)
     return 0;
-  s->closing = 1;
-  wake_reader(s);
-  waiters_wake(&s->drainers);
+  close_begin(s);
   if (s->write_size > 0 && s->write_error == 0) {
     /* asyncio's transport.close(): buffered data is flushed first, then
      * the connection is closed (write_cb does it when the queue is out).
      * uv_close now would cancel those writes and lose the data. */
     s->close_pending = 1;
-    flushing_add(s);
     uv_read_stop(&s->h.stream);
     return 0;
   }
-  uv_close(&s->h.handle, stream_close_cb);
+  handle_close(s);
   return 0;
 }
 
@@ -445,20 +350,26 @@ int auv_stream_abort(auv_stream_t *s) {
     return UV_EINVAL;
   if (s->closing && !s->close_pending)
     return 0;  /* uv_close was called already */
-  if (!s->closing) {
-    s->closing = 1;
-    wake_reader(s);
-    waiters_wake(&s->drainers);
-  }
+  if (!s->closing)
+    close_begin(s);
   s->close_pending = 0;
   auv__list_remove(&s->flush_node);
   /* A reset tells the peer the data is lost (SO_LINGER 0). It fails on a
    * socket being shut down or never connected: a plain close then. The
    * queued writes end with UV_ECANCELED before the close callback. */
-  if (!s->is_pipe && uv_tcp_close_reset(&s->h.tcp, stream_close_cb) == 0)
+  if (!s->is_pipe && uv_tcp_close_reset(&s->h.tcp, stream_close_cb) == 0) {
+    auv__object_unregister(&s->reg);
     return 0;
-  uv_close(&s->h.handle, stream_close_cb);
+  }
+  handle_close(s);
   return 0;
+}
+
+/* The loop is closing with the stream still open, or still flushing:
+ * abort it (queued writes are dropped, as nobody is left to wait for a
+ * peer). */
+static void stream_loop_close(auv__object_t *obj) {
+  auv_stream_abort(AUV__CONTAINER_OF(obj, auv_stream_t, reg));
 }
 
 int auv_stream_is_closing(const auv_stream_t *s) {
@@ -474,13 +385,13 @@ int auv_stream_wait_closed(auv_stream_t *s) {
   if (s->closed)
     return 0;
   s->refs++;
-  err = waiter_wait(&s->closers);
-  stream_unref(s);
+  err = auv__stream_waiter_wait(&s->closers);
+  auv__stream_unref(s);
   return err;
 }
 
 static void stream_release(void *obj) {
-  stream_unref(obj);
+  auv__stream_unref(obj);
 }
 
 static int closed_check(void *obj, int *err) {
@@ -492,8 +403,8 @@ int auv_stream_wait_closed_future(auv_stream_t *s, auv_future_t **future) {
   if (s == NULL || future == NULL)
     return UV_EINVAL;
   s->refs++;
-  return fwaiter_start(s->loop, &s->closers, closed_check, stream_release, s,
-                       future);
+  return auv__stream_fwaiter_start(s->loop, &s->closers, closed_check,
+                                   stream_release, s, future);
 }
 
 /* ------------------------------------------------------------------------
@@ -573,7 +484,7 @@ static void conn_broken(auv_stream_t *s, int err) {
   if (s->write_error == 0)
     s->write_error = err;
   read_stop(s);
-  waiters_wake(&s->drainers);
+  auv__stream_waiters_wake(&s->drainers);
   wake_reader(s);
 }
 
@@ -919,7 +830,7 @@ static int rd_run(auv_stream_t *s, rdop_t *op) {
       break;
     }
   }
-  stream_unref(s);
+  auv__stream_unref(s);
   return ret;
 }
 
@@ -1024,7 +935,7 @@ static void freader_free(freader_t *fr) {
     s->freader = NULL;
   auv_future_unref(fr->future);
   auv__free(fr);
-  stream_unref(s);
+  auv__stream_unref(s);
 }
 
 /* The read completed with ret: store the length, complete the future
@@ -1201,12 +1112,12 @@ static void write_cb(uv_write_t *req, int status) {
   if (s->close_pending && (s->write_size == 0 || status < 0)) {
     s->close_pending = 0;
     auv__list_remove(&s->flush_node);
-    uv_close(&s->h.handle, stream_close_cb);
+    handle_close(s);
     return;
   }
   if (s->write_paused && (s->write_size <= s->low || s->write_error != 0)) {
     s->write_paused = 0;
-    waiters_wake(&s->drainers);
+    auv__stream_waiters_wake(&s->drainers);
   }
 }
 
@@ -1366,9 +1277,9 @@ int auv_stream_drain(auv_stream_t *s) {
     if (!s->write_paused)
       return 0;
     s->refs++;
-    err = waiter_wait(&s->drainers);
+    err = auv__stream_waiter_wait(&s->drainers);
     if (s->refs == 1 && s->closed) {
-      stream_unref(s);
+      auv__stream_unref(s);
       return err != 0 ? err : UV_EPIPE;
     }
     s->refs--;
@@ -1393,8 +1304,8 @@ int auv_stream_drain_future(auv_stream_t *s, auv_future_t **future) {
   if (s == NULL || future == NULL)
     return UV_EINVAL;
   s->refs++;
-  return fwaiter_start(s->loop, &s->drainers, drain_check, stream_release, s,
-                       future);
+  return auv__stream_fwaiter_start(s->loop, &s->drainers, drain_check,
+                                   stream_release, s, future);
 }
 
 static void shutdown_cb(uv_shutdown_t *req, int status) {
@@ -1432,7 +1343,7 @@ int auv_stream_set_write_buffer_limits(auv_stream_t *s, size_t high,
     s->write_paused = 1;
   } else if (s->write_paused && s->write_size <= s->low) {
     s->write_paused = 0;
-    waiters_wake(&s->drainers);
+    auv__stream_waiters_wake(&s->drainers);
   }
   return 0;
 }
@@ -1489,101 +1400,9 @@ auv_loop_t *auv_stream_get_loop(const auv_stream_t *s) {
   return s != NULL ? s->loop : NULL;
 }
 
-/* ------------------------------------------------------------------------
- * Ops: resolving, connecting, starting a server (callbacks + a future)
- * ------------------------------------------------------------------------ */
-
-enum { OP_TCP_CONNECT, OP_PIPE_CONNECT, OP_SERVER };
-
-typedef struct op_s {
-  int kind;                       /* OP_* */
-  auv_loop_t *loop;
-  auv_future_t *future;           /* completed by the op (a reference) */
-  uv_getaddrinfo_t gai;           /* the resolution */
-  struct addrinfo *res, *cur;     /* its answer, and the address tried */
-  struct addrinfo numeric;        /* res for a numeric host (no resolver) */
-  struct sockaddr_storage numeric_addr;  /* numeric.ai_addr */
-  uv_connect_t req;               /* the connection attempt */
-  auv_stream_t *stream;           /* the stream being connected, or NULL */
-  int last_err;                   /* the last address's error */
-  unsigned resolving : 1;         /* gai is in flight */
-  auv_stream_options_t sopts;     /* the caller's stream options */
-  const auv_stream_options_t *sopts_p;  /* &sopts, or NULL */
-  /* OP_SERVER */
-  auv_connection_fn fn;
-  void *arg;
-  auv_server_options_t svopts;
-} op_t;
-
-static void op_free(op_t *op) {
-  if (op->res != NULL && op->res != &op->numeric)
-    uv_freeaddrinfo(op->res);
-  auv_future_unref(op->future);
-  auv__free(op);
-}
-
-/* The future's cancel hook: cancel the future itself, then stop what is
- * in flight; its callback sees the future done and cleans up. */
-static int op_cancel(auv_future_t *f, const char *msg, void *arg) {
-  op_t *op = arg;
-  int r;
-  f->cancel_hook = NULL;
-  r = auv_future_cancel(f, msg);
-  if (r != 1)
-    return r;
-  if (op->resolving)
-    uv_cancel((uv_req_t *) &op->gai);
-  if (op->stream != NULL && !op->stream->closing)
-    auv_stream_close(op->stream);
-  return 1;
-}
-
-static int op_new(auv_loop_t *loop, int kind,
-                  const auv_stream_options_t *opts, op_t **out) {
-  op_t *op = auv__calloc(1, sizeof(*op));
-  int err;
-  if (op == NULL)
-    return UV_ENOMEM;
-  err = auv_future_new(loop, &op->future);
-  if (err != 0) {
-    auv__free(op);
-    return err;
-  }
-  op->kind = kind;
-  op->loop = loop;
-  op->last_err = UV_EINVAL;
-  if (opts != NULL) {
-    op->sopts = *opts;
-    op->sopts_p = &op->sopts;
-  }
-  op->future->cancel_hook = op_cancel;
-  op->future->cancel_hook_arg = op;
-  *out = op;
-  return 0;
-}
-
-/* The op failed with err: complete the future (unless cancelled) and
- * free the op. */
-static void op_fail(op_t *op, int err) {
-  op->future->cancel_hook = NULL;
-  if (!auv_future_done(op->future))
-    auv__future_set_error(op->future, err);
-  op_free(op);
-}
-
-static void op_succeed(op_t *op, void *value) {
-  op->future->cancel_hook = NULL;
-  auv__future_set_result(op->future, value, NULL);
-  op_free(op);
-}
-
-static int start_reading(auv_stream_t *s) {
-  return read_start(s);
-}
-
 int auv__stream_pipe_new(auv_loop_t *loop, const auv_stream_options_t *opts,
                          auv_stream_t **out) {
-  return stream_new(loop, 1, opts, out);
+  return auv__stream_new(loop, 1, opts, out);
 }
 
 uv_pipe_t *auv__stream_pipe(auv_stream_t *s) {
@@ -1591,773 +1410,5 @@ uv_pipe_t *auv__stream_pipe(auv_stream_t *s) {
 }
 
 int auv__stream_start(auv_stream_t *s) {
-  return start_reading(s);
-}
-
-static void tcp_try_next(op_t *op);
-
-static void connect_cb(uv_connect_t *req, int status) {
-  op_t *op = req->data;
-  auv_stream_t *s = op->stream;
-  op->stream = NULL;
-  if (auv_future_done(op->future)) {
-    /* Cancelled meanwhile: the stream was closed by op_cancel, or is
-     * connected and nobody wants it. */
-    if (!s->closing)
-      auv_stream_close(s);
-    op_free(op);
-    return;
-  }
-  if (status == 0) {
-    uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
-    status = start_reading(s);
-  }
-  if (status == 0) {
-    op_succeed(op, s);
-    return;
-  }
-  auv_stream_close(s);
-  op->last_err = status;
-  if (op->kind == OP_TCP_CONNECT && op->cur != NULL) {
-    op->cur = op->cur->ai_next;
-    tcp_try_next(op);
-  } else {
-    op_fail(op, status);
-  }
-}
-
-/* Try op->cur and the addresses after it until a connect starts. */
-static void tcp_try_next(op_t *op) {
-  int err;
-  for (; op->cur != NULL; op->cur = op->cur->ai_next) {
-    auv_stream_t *s;
-    if (op->cur->ai_family != AF_INET && op->cur->ai_family != AF_INET6)
-      continue;
-    err = stream_new(op->loop, 0, op->sopts_p, &s);
-    if (err != 0) {
-      op->last_err = err;
-      break;
-    }
-    op->req.data = op;
-    err = uv_tcp_connect(&op->req, &s->h.tcp, op->cur->ai_addr, connect_cb);
-    if (err == 0) {
-      op->stream = s;
-      return;
-    }
-    auv_stream_close(s);
-    op->last_err = err;
-  }
-  op_fail(op, op->last_err);
-}
-
-static void server_resolved(op_t *op);
-
-static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
-  op_t *op = req->data;
-  op->resolving = 0;
-  op->res = res;
-  if (auv_future_done(op->future)) {
-    op_free(op);
-    return;
-  }
-  if (status != 0) {
-    op_fail(op, status);
-    return;
-  }
-  op->cur = res;
-  if (op->kind == OP_SERVER)
-    server_resolved(op);
-  else
-    tcp_try_next(op);
-}
-
-/* A numeric IPv4 or IPv6 host needs no resolver: its one address goes in
- * op->numeric (1), without a trip through libuv's thread pool (which
- * uv_getaddrinfo would start, threads and all, for "127.0.0.1"). */
-static int op_numeric(op_t *op, const char *host, int port) {
-  struct sockaddr_in *a4 = (struct sockaddr_in *) &op->numeric_addr;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) &op->numeric_addr;
-  memset(&op->numeric, 0, sizeof(op->numeric));
-  memset(&op->numeric_addr, 0, sizeof(op->numeric_addr));
-  if (host == NULL)
-    return 0;
-  if (uv_ip4_addr(host, port, a4) == 0) {
-    op->numeric.ai_family = AF_INET;
-    op->numeric.ai_addrlen = sizeof(*a4);
-  } else if (strchr(host, '%') == NULL && uv_ip6_addr(host, port, a6) == 0) {
-    op->numeric.ai_family = AF_INET6;
-    op->numeric.ai_addrlen = sizeof(*a6);
-  } else {
-    return 0;
-  }
-  op->numeric.ai_socktype = SOCK_STREAM;
-  op->numeric.ai_protocol = IPPROTO_TCP;
-  op->numeric.ai_addr = (struct sockaddr *) &op->numeric_addr;
-  return 1;
-}
-
-/* Resolve host, then go on as gai_cb does. A numeric host goes on at
- * once: the op may be complete (and freed) when this returns 0, so the
- * caller must have taken its reference to the future before. */
-static int op_resolve(op_t *op, const char *host, int port, int passive) {
-  struct addrinfo hints;
-  char service[16];
-  int err;
-  if (op_numeric(op, host, port)) {
-    op->res = op->cur = &op->numeric;
-    if (op->kind == OP_SERVER)
-      server_resolved(op);
-    else
-      tcp_try_next(op);
-    return 0;
-  }
-  memset(&hints, 0, sizeof(hints));
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_protocol = IPPROTO_TCP;
-  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
-  snprintf(service, sizeof(service), "%d", port);
-  op->gai.data = op;
-  err = uv_getaddrinfo(op->loop->uv, &op->gai, gai_cb, host, service, &hints);
-  if (err == 0)
-    op->resolving = 1;
-  return err;
-}
-
-/* Await the op's future in a task and take the object it yields. A result
- * that arrives together with the task's cancellation is released by
- * release(). */
-static int await_object(auv_future_t *f, void **out,
-                        void (*release)(void *obj)) {
-  void *value = NULL;
-  int err = auv_await(f, &value);
-  if (err == UV_ECANCELED && auv_future_result(f, &value) == 0 &&
-      value != NULL)
-    release(value);
-  auv_future_unref(f);
-  if (err == 0)
-    *out = value;
-  return err;
-}
-
-/* UV_ENAMETOOLONG if path does not fit a sockaddr_un's sun_path with its
- * terminating NUL: libuv 1.44's uv_pipe_bind and uv_pipe_connect copy it
- * truncated, silently, and would bind or connect elsewhere (libuv 1.46's
- * uv_pipe_bind2 checks it, Debian 12 has 1.44). Windows pipe names are not
- * socket paths: libuv checks them there. */
-static int pipe_path_check(const char *path) {
-#ifndef _WIN32
-  struct sockaddr_un un;
-  if (strlen(path) >= sizeof(un.sun_path))
-    return UV_ENAMETOOLONG;
-#else
-  (void) path;
-#endif
-  return 0;
-}
-
-static void release_stream(void *obj) {
-  auv_stream_close(obj);
-}
-
-int auv_open_connection_future(auv_loop_t *loop, const char *host, int port,
-                               const auv_stream_options_t *options,
-                               auv_future_t **future) {
-  op_t *op;
-  int err;
-  if (loop == NULL || host == NULL || future == NULL || port < 0 ||
-      port > 65535)
-    return UV_EINVAL;
-  if (loop->closing)
-    return AUV_ECLOSED;
-  err = op_new(loop, OP_TCP_CONNECT, options, &op);
-  if (err != 0)
-    return err;
-  *future = auv_future_ref(op->future);
-  err = op_resolve(op, host, port, 0);
-  if (err != 0) {
-    auv_future_unref(*future);
-    op_free(op);
-    return err;
-  }
-  return 0;
-}
-
-int auv_open_connection(auv_loop_t *loop, const char *host, int port,
-                        const auv_stream_options_t *options,
-                        auv_stream_t **stream) {
-  auv_future_t *f;
-  int err;
-  if (stream == NULL)
-    return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  err = auv_open_connection_future(loop, host, port, options, &f);
-  if (err != 0)
-    return err;
-  return await_object(f, (void **) stream, release_stream);
-}
-
-int auv_open_unix_connection_future(auv_loop_t *loop, const char *path,
-                                    const auv_stream_options_t *options,
-                                    auv_future_t **future) {
-  auv_stream_t *s;
-  op_t *op;
-  int err;
-  if (loop == NULL || path == NULL || future == NULL)
-    return UV_EINVAL;
-  if (loop->closing)
-    return AUV_ECLOSED;
-  if ((err = pipe_path_check(path)) != 0)
-    return err;
-  err = op_new(loop, OP_PIPE_CONNECT, options, &op);
-  if (err != 0)
-    return err;
-  err = stream_new(loop, 1, options, &s);
-  if (err != 0) {
-    op_free(op);
-    return err;
-  }
-  op->stream = s;
-  op->req.data = op;
-  uv_pipe_connect(&op->req, &s->h.pipe, path, connect_cb);
-  *future = auv_future_ref(op->future);
-  return 0;
-}
-
-int auv_open_unix_connection(auv_loop_t *loop, const char *path,
-                             const auv_stream_options_t *options,
-                             auv_stream_t **stream) {
-  auv_future_t *f;
-  int err;
-  if (stream == NULL)
-    return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  err = auv_open_unix_connection_future(loop, path, options, &f);
-  if (err != 0)
-    return err;
-  return await_object(f, (void **) stream, release_stream);
-}
-
-/* ------------------------------------------------------------------------
- * Servers
- * ------------------------------------------------------------------------ */
-
-static void server_unref(auv_server_t *sv) {
-  assert(sv->refs > 0);
-  if (--sv->refs > 0)
-    return;
-  assert(sv->closing && sv->nconns == 0 && sv->open_listeners == 0);
-  auv__free(sv->listeners);
-  auv__free(sv);
-}
-
-/* Wake wait_closed callers once everything has ended. */
-static void server_maybe_wake(auv_server_t *sv) {
-  if (sv->closing && sv->open_listeners == 0 && sv->nconns == 0)
-    waiters_wake(&sv->closers);
-}
-
-/* A listener's memory goes once its handle and its reject handle are
- * both closed. */
-static void listener_release(listener_t *l) {
-  if (--l->handles == 0)
-    auv__free(l);
-}
-
-static void listener_close_cb(uv_handle_t *h) {
-  listener_t *l = h->data;
-  auv_server_t *sv = l->server;
-  listener_release(l);
-  sv->open_listeners--;
-  server_maybe_wake(sv);
-  server_unref(sv);
-}
-
-/* The task of one connection runs the program's function. */
-static int conn_task(void *arg, void **result) {
-  auv_stream_t *s = arg;
-  (void) result;
-  return s->server->fn(s, s->server->arg);
-}
-
-/* The connection task's done callback: close the stream if the function
- * did not, and let go of the stream and the server. A done callback, not
- * the end of conn_task, because a task cancelled before its first step
- * (auv_cancel_all_tasks at shutdown) never runs its function. */
-static void conn_done(auv_future_t *f, void *arg) {
-  auv_stream_t *s = arg;
-  auv_server_t *sv = s->server;
-  (void) f;
-  auv_stream_close(s);
-  auv__list_remove(&s->conn_node);
-  s->server = NULL;
-  if (s->close_pending && !sv->callback) {
-    /* Still flushing to the peer: auv_server_close_clients can abort it
-     * (the reference keeps the server's memory until the stream closes). */
-    s->flush_server = sv;
-    sv->refs++;
-  }
-  stream_unref(s);
-  sv->nconns--;
-  server_maybe_wake(sv);
-  server_unref(sv);
-}
-
-/* Report a connection the server lost to the exception handler, as
- * asyncio's loop logs failed accepts. */
-static void report_connection(auv_server_t *sv, const char *message,
-                              int err) {
-  auv_exception_context_t ctx;
-  memset(&ctx, 0, sizeof(ctx));
-  ctx.message = message;
-  ctx.error = err;
-  auv_call_exception_handler(sv->loop, &ctx);
-}
-
-static void accept_one(listener_t *l);
-
-static void reject_close_cb(uv_handle_t *h) {
-  listener_t *l = h->data;
-  l->reject_busy = 0;
-  if (l->reject_waiting && !uv_is_closing(&l->h.handle)) {
-    l->reject_waiting = 0;
-    accept_one(l);  /* the connection that waited for the reject handle */
-  }
-  listener_release(l);
-}
-
-/* The connection waiting on l cannot be served (err: no memory for its
- * stream, ...): accept it into the listener's reject handle, close it at
- * once (the client sees the connection closed) and report it. It must not
- * stay in the backlog: on Unix libuv has accepted its descriptor already
- * and polls the listener no more until uv_accept is called, so no later
- * client would ever be served. If the reject handle is still closing from
- * the previous drop, the connection waits (libuv keeps it) and is tried
- * again, from the start, when that close completes. */
-static void drop_connection(listener_t *l, int err) {
-  auv_server_t *sv = l->server;
-  int r;
-  if (l->reject_busy) {
-    l->reject_waiting = 1;
-    return;
-  }
-  r = sv->is_pipe ? uv_pipe_init(sv->loop->uv, &l->reject.pipe, 0)
-                  : uv_tcp_init(sv->loop->uv, &l->reject.tcp);
-  if (r == 0) {
-    l->reject.handle.data = l;
-    l->reject_busy = 1;
-    l->handles++;
-    uv_accept(&l->h.stream, &l->reject.stream);
-    uv_close(&l->reject.handle, reject_close_cb);
-  }
-  report_connection(sv, "connection dropped: it could not be served", err);
-}
-
-/* Serve the connection waiting on listener l: a stream, then a task (or
- * the plain callback); a connection that cannot have them is dropped. */
-static void accept_one(listener_t *l) {
-  auv_server_t *sv = l->server;
-  auv_task_options_t topts;
-  auv_stream_t *s;
-  auv_task_t *task;
-  int err;
-  err = stream_new(sv->loop, sv->is_pipe, &sv->sopts, &s);
-  if (err != 0) {
-    drop_connection(l, err);
-    return;
-  }
-  err = uv_accept(&l->h.stream, &s->h.stream);
-  if (err == 0 && !sv->is_pipe)
-    uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
-  if (err == 0)
-    err = start_reading(s);
-  if (err == 0 && sv->callback) {
-    /* A plain callback: the stream is the program's; the server counts it
-     * until its close callback (conn_done from stream_close_cb). */
-    s->server = sv;
-    s->refs++;
-    auv__list_insert_tail(&sv->conns, &s->conn_node);
-    sv->nconns++;
-    sv->refs++;
-    err = sv->fn(s, sv->arg);
-    if (err < 0) {
-      report_connection(sv, "connection callback failed", err);
-      auv_stream_close(s);
-    }
-    return;
-  }
-  if (err == 0) {
-    memset(&topts, 0, sizeof(topts));
-    topts.stack_size = sv->stack_size;
-    s->server = sv;
-    err = auv_task_new(sv->loop, conn_task, s, &topts, &task);
-    if (err == 0) {
-      err = auv_future_add_done_callback(auv_task_future(task), conn_done, s);
-      if (err != 0)
-        auv_task_cancel(task, NULL);  /* never runs: conn_task is not entered */
-      auv_task_unref(task);  /* the loop keeps its own until it is done */
-    }
-  }
-  if (err != 0) {
-    /* Accepted (or not: then libuv has closed the descriptor), not
-     * served: the stream closes the connection. */
-    s->server = NULL;
-    auv_stream_close(s);
-    report_connection(sv, "connection dropped: it could not be served", err);
-    return;
-  }
-  s->refs++;             /* the task's */
-  auv__list_insert_tail(&sv->conns, &s->conn_node);
-  sv->nconns++;
-  sv->refs++;
-}
-
-/* libuv's connection callback. A failed accept (status < 0) is reported,
- * as asyncio logs them ("socket.accept() out of system resource" for
- * EMFILE, ENFILE, ENOBUFS and ENOMEM); libuv goes on listening. On Unix,
- * libuv 1.44 handles EMFILE itself while it can (its reserve descriptor:
- * it closes the reserve, accepts and closes the waiting connections, and
- * opens the reserve again) and then does not call this at all; it passes
- * UV_EMFILE only when that trick is impossible. */
-static void connection_cb(uv_stream_t *lh, int status) {
-  listener_t *l = lh->data;
-  if (status < 0) {
-    report_connection(l->server,
-                      status == UV_EMFILE || status == UV_ENFILE ||
-                              status == UV_ENOBUFS || status == UV_ENOMEM
-                          ? "socket.accept() out of system resource"
-                          : "accept failed",
-                      status);
-    return;
-  }
-  accept_one(l);
-}
-
-/* For tests: libuv's connection callback on the server's first listener
- * with status, as libuv calls it when an accept fails. */
-void auv__server_connection_cb(auv_server_t *sv, int status) {
-  if (sv->nlisteners > 0)
-    connection_cb(&sv->listeners[0]->h.stream, status);
-}
-
-static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
-                      const auv_server_options_t *o, int is_pipe,
-                      auv_server_t **out) {
-  auv_server_t *sv = auv__calloc(1, sizeof(*sv));
-  if (sv == NULL)
-    return UV_ENOMEM;
-  sv->loop = loop;
-  sv->fn = fn;
-  sv->arg = arg;
-  sv->refs = 1;
-  sv->is_pipe = is_pipe != 0;
-  sv->backlog = o != NULL && o->backlog > 0 ? o->backlog
-                                            : AUV_SERVER_DEFAULT_BACKLOG;
-  sv->stack_size = o != NULL ? o->stack_size : 0;
-  sv->callback = o != NULL && o->callback != 0;
-  if (o != NULL && o->stream != NULL)
-    sv->sopts = *o->stream;
-  auv__list_init(&sv->conns);
-  auv__list_init(&sv->closers);
-  *out = sv;
-  return 0;
-}
-
-/* Add a listener: init, configure, bind to addr (TCP) or path (pipe),
- * listen. On error nothing is left behind (a handle already initialised is
- * closed, and freed in its close callback). */
-static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
-                               const char *path, int v6only,
-                               const auv_server_options_t *o) {
-  listener_t *l = auv__calloc(1, sizeof(*l));
-  listener_t **arr;
-  int err;
-  if (l == NULL)
-    return UV_ENOMEM;
-  arr = auv__realloc(sv->listeners, (size_t) (sv->nlisteners + 1) *
-                                        sizeof(*arr));
-  if (arr == NULL) {
-    auv__free(l);
-    return UV_ENOMEM;
-  }
-  sv->listeners = arr;
-  l->server = sv;
-  if (path != NULL) {
-    err = uv_pipe_init(sv->loop->uv, &l->h.pipe, 0);
-  } else {
-    /* uv_tcp_init_ex creates the socket now, so that SO_REUSEPORT can be
-     * set on it before bind (libuv 1.49's UV_TCP_REUSEPORT does the same;
-     * the setsockopt keeps older libuv working). */
-    err = uv_tcp_init_ex(sv->loop->uv, &l->h.tcp, addr->sa_family);
-  }
-  if (err != 0) {
-    auv__free(l);
-    return err;
-  }
-  l->h.handle.data = l;
-  l->handles = 1;
-  sv->open_listeners++;
-  sv->refs++;
-  if (path != NULL) {
-    err = uv_pipe_bind(&l->h.pipe, path);
-  } else {
-    err = 0;
-    if (o != NULL && o->reuse_port) {
-#if defined(SO_REUSEPORT) && !defined(_WIN32)
-      uv_os_fd_t fd;
-      int one = 1;
-      err = uv_fileno(&l->h.handle, &fd);
-      if (err == 0 &&
-          setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
-        err = uv_translate_sys_error(errno);
-#else
-      err = UV_ENOTSUP;
-#endif
-    }
-    if (err == 0)
-      err = uv_tcp_bind(&l->h.tcp, addr, v6only ? UV_TCP_IPV6ONLY : 0);
-  }
-  if (err == 0)
-    err = uv_listen(&l->h.stream, sv->backlog, connection_cb);
-  if (err != 0) {
-    uv_close(&l->h.handle, listener_close_cb);
-    return err;
-  }
-  sv->listeners[sv->nlisteners++] = l;
-  return 0;
-}
-
-/* Close the listeners (they free themselves in their close callbacks). */
-static void server_close_listeners(auv_server_t *sv) {
-  int i;
-  for (i = 0; i < sv->nlisteners; i++)
-    uv_close(&sv->listeners[i]->h.handle, listener_close_cb);
-  sv->nlisteners = 0;
-}
-
-static void server_resolved(op_t *op) {
-  const auv_server_options_t *o = &op->svopts;
-  struct addrinfo *ai;
-  auv_server_t *sv;
-  int has_v4 = 0, err = 0;
-  for (ai = op->res; ai != NULL; ai = ai->ai_next)
-    if (ai->ai_family == AF_INET)
-      has_v4 = 1;
-  err = server_new(op->loop, op->fn, op->arg, o, 0, &sv);
-  if (err != 0) {
-    op_fail(op, err);
-    return;
-  }
-  for (ai = op->res; ai != NULL && err == 0; ai = ai->ai_next) {
-    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-      continue;
-    /* As asyncio: an IPv6 listener next to an IPv4 one is IPv6-only, or
-     * the two would fight over the IPv4 port. */
-    err = server_add_listener(sv, ai->ai_addr, NULL,
-                              ai->ai_family == AF_INET6 &&
-                                  (o->ipv6_only || has_v4),
-                              o);
-  }
-  if (err == 0 && sv->nlisteners == 0)
-    err = UV_EADDRNOTAVAIL;
-  if (err != 0) {
-    auv_server_free(sv);
-    op_fail(op, err);
-    return;
-  }
-  op_succeed(op, sv);
-}
-
-int auv_start_server_future(auv_loop_t *loop, auv_connection_fn fn, void *arg,
-                            const char *host, int port,
-                            const auv_server_options_t *options,
-                            auv_future_t **future) {
-  op_t *op;
-  int err;
-  if (loop == NULL || fn == NULL || future == NULL || port < 0 ||
-      port > 65535)
-    return UV_EINVAL;
-  if (loop->closing)
-    return AUV_ECLOSED;
-#if !defined(SO_REUSEPORT) || defined(_WIN32)
-  if (options != NULL && options->reuse_port)
-    return UV_ENOTSUP;
-#endif
-  err = op_new(loop, OP_SERVER, NULL, &op);
-  if (err != 0)
-    return err;
-  op->fn = fn;
-  op->arg = arg;
-  if (options != NULL)
-    op->svopts = *options;
-  op->svopts.stream = NULL;  /* copied by server_new from here: */
-  if (options != NULL && options->stream != NULL) {
-    op->sopts = *options->stream;
-    op->svopts.stream = &op->sopts;
-  }
-  *future = auv_future_ref(op->future);
-  err = op_resolve(op, host, port, 1);
-  if (err != 0) {
-    auv_future_unref(*future);
-    op_free(op);
-    return err;
-  }
-  return 0;
-}
-
-static void release_server(void *obj) {
-  auv_server_free(obj);
-}
-
-int auv_start_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
-                     const char *host, int port,
-                     const auv_server_options_t *options,
-                     auv_server_t **server) {
-  auv_future_t *f;
-  int err;
-  if (server == NULL)
-    return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  err = auv_start_server_future(loop, fn, arg, host, port, options, &f);
-  if (err != 0)
-    return err;
-  return await_object(f, (void **) server, release_server);
-}
-
-int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
-                          const char *path,
-                          const auv_server_options_t *options,
-                          auv_server_t **server) {
-  auv_server_t *sv;
-  int err;
-  if (loop == NULL || fn == NULL || path == NULL || server == NULL)
-    return UV_EINVAL;
-  if (loop->closing)
-    return AUV_ECLOSED;
-  if ((err = pipe_path_check(path)) != 0)
-    return err;
-  err = server_new(loop, fn, arg, options, 1, &sv);
-  if (err != 0)
-    return err;
-  err = server_add_listener(sv, NULL, path, 0, options);
-  if (err != 0) {
-    auv_server_free(sv);
-    return err;
-  }
-  *server = sv;
-  return 0;
-}
-
-int auv_server_close(auv_server_t *sv) {
-  if (sv == NULL)
-    return UV_EINVAL;
-  if (sv->closing)
-    return 0;
-  sv->closing = 1;
-  server_close_listeners(sv);
-  server_maybe_wake(sv);
-  return 0;
-}
-
-static int of_server(auv_stream_t *s, void *sv) {
-  return s->flush_server == sv || s->server == sv;
-}
-
-/* Close the live connections (they flush what they queued, then close),
- * and abort those already closed whose queued writes still wait for the
- * peer: their task (or the program, for a callback server) has let go of
- * them, and a peer that never reads would keep them open for ever. */
-int auv_server_close_clients(auv_server_t *sv) {
-  auv__list_t *n;
-  if (sv == NULL)
-    return UV_EINVAL;
-  flushing_abort(of_server, sv);
-  for (n = sv->conns.next; n != &sv->conns; n = n->next)
-    auv_stream_close(AUV__CONTAINER_OF(n, auv_stream_t, conn_node));
-  return 0;
-}
-
-int auv_server_wait_closed(auv_server_t *sv) {
-  int err = 0;
-  if (sv == NULL)
-    return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  sv->refs++;
-  while (sv->closing && (sv->open_listeners > 0 || sv->nconns > 0)) {
-    err = waiter_wait(&sv->closers);
-    if (err != 0)
-      break;
-  }
-  server_unref(sv);
-  return err;
-}
-
-static void server_release(void *obj) {
-  server_unref(obj);
-}
-
-static int server_closed_check(void *obj, int *err) {
-  auv_server_t *sv = obj;
-  (void) err;
-  return !(sv->closing && (sv->open_listeners > 0 || sv->nconns > 0));
-}
-
-int auv_server_wait_closed_future(auv_server_t *sv, auv_future_t **future) {
-  if (sv == NULL || future == NULL)
-    return UV_EINVAL;
-  sv->refs++;
-  return fwaiter_start(sv->loop, &sv->closers, server_closed_check,
-                       server_release, sv, future);
-}
-
-void auv_server_free(auv_server_t *sv) {
-  if (sv == NULL || sv->freed)
-    return;
-  sv->freed = 1;
-  auv_server_close(sv);
-  server_unref(sv);
-}
-
-int auv_server_is_serving(const auv_server_t *sv) {
-  return sv != NULL && !sv->closing && sv->nlisteners > 0;
-}
-
-int auv_server_count(const auv_server_t *sv) {
-  return sv != NULL ? sv->nlisteners : 0;
-}
-
-int auv_server_sockname(const auv_server_t *sv, int i,
-                        struct sockaddr_storage *addr, int *len) {
-  const listener_t *l;
-  int n = (int) sizeof(*addr);
-  int err;
-  if (sv == NULL || addr == NULL || i < 0 || i >= sv->nlisteners)
-    return UV_EINVAL;
-  l = sv->listeners[i];
-  memset(addr, 0, sizeof(*addr));
-  if (!sv->is_pipe) {
-    err = uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *) addr, &n);
-  } else {
-#ifdef _WIN32
-    return UV_ENOTSUP;
-#else
-    struct sockaddr_un *un = (struct sockaddr_un *) addr;
-    size_t size = sizeof(un->sun_path);
-    un->sun_family = AF_UNIX;
-    err = uv_pipe_getsockname(&l->h.pipe, un->sun_path, &size);
-    if (err == 0)
-      n = (int) (offsetof(struct sockaddr_un, sun_path) + size);
-#endif
-  }
-  if (err == 0 && len != NULL)
-    *len = n;
-  return err;
-}
-
-size_t auv_server_connections(const auv_server_t *sv) {
-  return sv != NULL ? sv->nconns : 0;
+  return read_start(s);
 }

@@ -3,35 +3,25 @@
  * auv_stream_t from stream.c; waiting for the child is a parked task
  * (wait) or a future (wait_future); communicate writes, reads and waits.
  *
- * A process owns three libuv handles, all inside its struct:
- * - the uv_process_t, open from uv_spawn (which initialises it even when
- *   it fails) until the child's exit callback, which closes it: libuv has
- *   reaped the child by then, and nothing else needs the handle;
- * - a uv_check_t, unreferenced (it never keeps a loop alive), running once
- *   per loop iteration after the poll phase while the process has pipes or
- *   a running child. It does two things no other hook gives this file:
- *   1. It notices pipes the program closed itself. A stream's memory goes
- *      in its close callback, and stream.c offers no reference the process
- *      could hold; but libuv runs close callbacks only in the "closing"
- *      phase, after the check phase of the same iteration, and auv closes
- *      streams only from earlier phases (its pass, I/O and timer
- *      callbacks). So a pipe whose handle is closing is forgotten here,
- *      before its memory can go. (A stream closed from the program's own
- *      libuv close or check callback escapes this; docs/subprocess.md
- *      says so. A reference count exported by stream.c would close that
- *      gap; not done yet.)
- *   2. It notices that the loop is closing, should the loop be closed
- *      without auv_loop_close's direct call to auv__processes_close: the
- *      check phase of the last iteration closes the process's pipes and
- *      handles. The child is neither killed nor reaped then: see
- *      docs/subprocess.md.
- * - the pipes, auv_stream_t (freed by stream.c in their close callbacks).
+ * A process owns one libuv handle, the uv_process_t inside its struct,
+ * open from uv_spawn (which initialises it even when it fails) until the
+ * process is closed and the child has exited: libuv reaps the child only
+ * while its handle is open, so a process closed with its child running
+ * keeps the handle until the exit callback. A process not closed keeps it
+ * past the exit too (inactive: it keeps no loop alive), so that closing is
+ * always a uv_close whose callback comes later, as libuv's handles do.
+ * The process is in the loop's object registry while the handle is open:
+ * a loop that closes first closes it (the child goes on, unreaped).
+ *
+ * The pipes are streams the process holds a reference on. stream.c tells
+ * the process when a pipe's close begins (auv__stream_set_close_hook),
+ * whoever closes it and from wherever, and the process forgets the pipe
+ * then, before its memory can go.
  *
  * Memory: reference counted. One reference for the program (until
- * auv_process_free), one per open handle of the two above (until its
- * close callback) and one per task inside wait or communicate. The struct
- * holds a reference on the loop, so a process outliving auv_loop_close
- * can still be queried and freed.
+ * auv_process_close), one for the handle (until its close callback) and
+ * one per task inside wait, communicate or wait_closed (and per
+ * wait_closed_future waiting). The struct holds a reference on the loop.
  */
 #include <signal.h>
 #include <string.h>
@@ -58,16 +48,20 @@
 #define COLLECT_FIRST (16 * 1024)
 #define COLLECT_SCRATCH (8 * 1024)
 
-/* A task in auv_process_wait, on its own stack. */
+/* A task in auv_process_wait or auv_process_wait_closed, on its own
+ * stack; or a wait_closed_future on the heap. */
 typedef struct pwaiter_s {
-  auv__list_t node;           /* in process->waiters until woken */
-  auv_task_t *task;
+  auv__list_t node;           /* in process->waiters or ->closers until
+                                 woken */
+  auv_task_t *task;           /* the task, or NULL for a future */
   int cancelled;              /* set by a cancel while parked */
+  auv_future_t *future;       /* future waiters: the future (a reference) */
+  auv_process_t *process;     /* future waiters: a reference */
 } pwaiter_t;
 
 struct auv_process_s {
   uv_process_t handle;        /* handle.data = this */
-  uv_check_t check;           /* check.data = this; see the file comment */
+  auv__object_t reg;          /* in the loop's registry while handle_open */
   auv_loop_t *loop;           /* holds a reference until the memory goes */
   auv_stream_t *pipes[3];     /* the child's stdin, stdout, stderr pipes;
                                  NULL when not a pipe or once forgotten */
@@ -76,82 +70,85 @@ struct auv_process_s {
   int pid;
   int returncode;             /* valid once exited */
   auv__list_t waiters;        /* pwaiter_t: tasks in wait */
+  auv__list_t closers;        /* pwaiter_t: in wait_closed (tasks) and
+                                 wait_closed_future */
   auv_future_t **futures;     /* wait_future's futures (references), until
                                  the exit; cancelled ones stay until then,
                                  as in asyncio's _exit_waiters */
   size_t nfutures, cap;
   unsigned exited : 1;        /* the exit callback ran */
-  unsigned handle_open : 1;   /* uv_process_t not yet closed */
-  unsigned check_open : 1;    /* uv_check_t not yet closed */
-  unsigned freed : 1;         /* auv_process_free was called */
-  auv_process_t *prev, *next; /* the thread's open list, while check_open */
+  unsigned handle_open : 1;   /* uv_process_t not yet uv_close'd */
+  unsigned handle_closed : 1; /* its close callback ran */
+  unsigned closing : 1;       /* auv_process_close was called (or the
+                                 loop closed it) */
 };
-
-/* The thread's processes whose check handle is open, for
- * auv__processes_close (one loop runs per thread, docs/design.md section
- * 3; a loop is only used from its thread). */
-static AUV__THREAD_LOCAL auv_process_t *open_list;
 
 /* ------------------------------------------------------------------------
  * Lifetime
  * ------------------------------------------------------------------------ */
-
-static void list_add(auv_process_t *p) {
-  p->prev = NULL;
-  p->next = open_list;
-  if (open_list != NULL)
-    open_list->prev = p;
-  open_list = p;
-}
-
-static void list_remove(auv_process_t *p) {
-  if (p->prev != NULL)
-    p->prev->next = p->next;
-  else
-    open_list = p->next;
-  if (p->next != NULL)
-    p->next->prev = p->prev;
-  p->prev = p->next = NULL;
-}
 
 static void process_unref(auv_process_t *p) {
   auv_loop_t *loop = p->loop;
   assert(p->refs > 0);
   if (--p->refs > 0)
     return;
-  assert(!p->handle_open && !p->check_open && p->nfutures == 0);
+  assert(!p->handle_open && p->nfutures == 0);
   auv__free(p->futures);
   auv__free(p);
   auv__loop_unref(loop);
 }
 
-static void check_close_cb(uv_handle_t *h) {
-  process_unref(h->data);
+/* Wake every task and future in wait_closed: the close has finished. */
+static void closers_wake(auv_process_t *p) {
+  auv__list_t *n;
+  while ((n = auv__list_first(&p->closers)) != NULL) {
+    pwaiter_t *w = AUV__CONTAINER_OF(n, pwaiter_t, node);
+    auv__list_remove(n);
+    if (w->task != NULL) {
+      auv__task_unpark(w->task);
+      continue;
+    }
+    w->future->cancel_hook = NULL;
+    auv__future_set_result(w->future, NULL, NULL);
+    auv_future_unref(w->future);
+    auv__free(w);
+    process_unref(p);  /* the waiter's: the handle's is still held */
+  }
 }
 
 static void handle_close_cb(uv_handle_t *h) {
-  process_unref(h->data);
+  auv_process_t *p = h->data;
+  p->handle_closed = 1;
+  closers_wake(p);
+  process_unref(p);
 }
 
-/* Close the check handle once there is nothing left for it to watch: no
- * pipe, and no child running. */
-static void maybe_close_check(auv_process_t *p) {
-  if (!p->check_open || p->handle_open)
-    return;
-  if (p->pipes[0] != NULL || p->pipes[1] != NULL || p->pipes[2] != NULL)
-    return;
-  p->check_open = 0;
-  list_remove(p);
-  uv_close((uv_handle_t *) &p->check, check_close_cb);
+/* Close the uv_process_t: the process leaves the loop's registry, as it
+ * holds no handle the loop must close any more. */
+static void handle_close(auv_process_t *p) {
+  p->handle_open = 0;
+  auv__object_unregister(&p->reg);
+  uv_close((uv_handle_t *) &p->handle, handle_close_cb);
+}
+
+/* stream.c: a pipe's close has begun (the program closed it, or the
+ * loop): forget it. */
+static void pipe_closing(auv_stream_t *s, void *arg) {
+  auv_process_t *p = arg;
+  int fd;
+  for (fd = 0; fd < 3; fd++) {
+    if (p->pipes[fd] == s) {
+      p->pipes[fd] = NULL;
+      auv__stream_unref(s);  /* its handle holds one until it is closed */
+    }
+  }
 }
 
 /* Close pipe fd (if the process still has it) and forget it. */
 static void pipe_close(auv_process_t *p, int fd) {
   auv_stream_t *s = p->pipes[fd];
-  if (s != NULL) {
-    p->pipes[fd] = NULL;
-    auv_stream_close(s);
-  }
+  if (s != NULL)
+    auv_stream_close(s);  /* pipe_closing forgets it */
 }
 
 /* Drop the wait_future futures (completing the pending ones with the
@@ -168,43 +165,34 @@ static void futures_release(auv_process_t *p) {
   }
 }
 
-/* The loop is closing: close everything; the child goes on, unwatched. */
-static void process_close_all(auv_process_t *p) {
+/* The close begins: the pipes are closed, and the handle too once the
+ * child has been reaped (else the exit callback closes it). */
+static void close_begin(auv_process_t *p) {
   int fd;
+  p->closing = 1;
   for (fd = 0; fd < 3; fd++)
     pipe_close(p, fd);
+  if (p->handle_open && p->exited)
+    handle_close(p);
+}
+
+/* The loop is closing with the process's handle open: close everything,
+ * now; the child goes on, unwatched and unreaped (docs/subprocess.md).
+ * The program's reference goes too, if it still had it. */
+static void process_loop_close(auv__object_t *obj) {
+  auv_process_t *p = AUV__CONTAINER_OF(obj, auv_process_t, reg);
+  int was_closing = p->closing;
+  if (!was_closing)
+    close_begin(p);
   futures_release(p);
-  if (p->handle_open) {
-    p->handle_open = 0;
-    uv_close((uv_handle_t *) &p->handle, handle_close_cb);
-  }
-  maybe_close_check(p);
+  if (p->handle_open)
+    handle_close(p);
+  if (!was_closing)
+    process_unref(p);  /* the program's; the handle's keeps p till its
+                          close callback */
 }
 
-void auv__processes_close(auv_loop_t *loop) {
-  auv_process_t *p = open_list, *next;
-  for (; p != NULL; p = next) {
-    next = p->next;
-    if (p->loop == loop)
-      process_close_all(p);
-  }
-}
-
-/* Once per loop iteration, after the poll phase (see the file comment). */
-static void check_cb(uv_check_t *c) {
-  auv_process_t *p = c->data;
-  int fd;
-  if (p->loop->closing) {
-    process_close_all(p);
-    return;
-  }
-  for (fd = 0; fd < 3; fd++) {
-    auv_stream_t *s = p->pipes[fd];
-    if (s != NULL && uv_is_closing((uv_handle_t *) auv__stream_pipe(s)))
-      p->pipes[fd] = NULL;  /* closed by the program: its memory goes next */
-  }
-  maybe_close_check(p);
-}
+static const auv__object_ops_t process_ops = {"process", process_loop_close};
 
 /* libuv's exit callback: the child has been reaped. */
 static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
@@ -219,9 +207,8 @@ static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
     auv__task_unpark(w->task);
   }
   futures_release(p);
-  p->handle_open = 0;
-  uv_close((uv_handle_t *) &p->handle, handle_close_cb);
-  maybe_close_check(p);
+  if (p->closing)
+    handle_close(p);
 }
 
 /* ------------------------------------------------------------------------
@@ -322,12 +309,16 @@ int auv_create_subprocess_exec(auv_loop_t *loop,
   p->modes[1] = o->stdout_mode;
   p->modes[2] = o->stderr_mode;
   auv__list_init(&p->waiters);
+  auv__list_init(&p->closers);
+  auv__list_init(&p->reg.node);
   for (fd = 0; fd < 3; fd++) {
     if (p->modes[fd] != AUV_STDIO_PIPE)
       continue;
     err = auv__stream_pipe_new(loop, o->stream, &p->pipes[fd]);
     if (err != 0)
       goto fail_early;
+    auv__stream_ref(p->pipes[fd]);
+    auv__stream_set_close_hook(p->pipes[fd], pipe_closing, p);
   }
   memset(stdio, 0, sizeof(stdio));
   for (fd = 0; fd < 3; fd++)
@@ -352,14 +343,6 @@ int auv_create_subprocess_exec(auv_loop_t *loop,
   uo.flags = o->uv_flags;
   uo.stdio_count = 3;
   uo.stdio = stdio;
-  /* Cannot fail on any platform libuv supports; set up before the spawn so
-   * that nothing can fail once a child runs. */
-  uv_check_init(loop->uv, &p->check);
-  p->check.data = p;
-  p->check_open = 1;
-  p->refs++;
-  list_add(p);
-
   p->handle.data = p;
   err = uv_spawn(loop->uv, &p->handle, &uo);
   p->handle.data = p;  /* uv_spawn initialised the handle */
@@ -375,8 +358,7 @@ int auv_create_subprocess_exec(auv_loop_t *loop,
     goto fail;
   }
   p->pid = p->handle.pid;
-  uv_check_start(&p->check, check_cb);
-  uv_unref((uv_handle_t *) &p->check);
+  auv__object_register(loop, &p->reg, &process_ops);
   for (fd = 1; fd < 3; fd++) {
     if (p->pipes[fd] != NULL && (err = auv__stream_start(p->pipes[fd])) != 0)
       break;
@@ -391,10 +373,7 @@ int auv_create_subprocess_exec(auv_loop_t *loop,
   return 0;
 
 fail:
-  p->freed = 1;
-  for (fd = 0; fd < 3; fd++)
-    pipe_close(p, fd);
-  maybe_close_check(p);
+  close_begin(p);
   process_unref(p);  /* the program's reference, never handed out */
   return err;
 
@@ -408,7 +387,7 @@ fail_early:
 }
 
 /* ------------------------------------------------------------------------
- * Queries, signals, free
+ * Queries, signals, close
  * ------------------------------------------------------------------------ */
 
 auv_stream_t *auv_process_stdin(auv_process_t *p) {
@@ -424,7 +403,7 @@ auv_stream_t *auv_process_stderr(auv_process_t *p) {
 }
 
 int auv_process_pid(const auv_process_t *p) {
-  return p != NULL ? p->pid : UV_EINVAL;
+  return p != NULL ? p->pid : 0;
 }
 
 int auv_process_returncode(const auv_process_t *p, int *returncode) {
@@ -465,15 +444,21 @@ int auv_process_kill(auv_process_t *p) {
   return auv_process_send_signal(p, SIGKILL);
 }
 
-void auv_process_free(auv_process_t *p) {
-  int fd;
-  if (p == NULL || p->freed)
-    return;
-  p->freed = 1;
-  for (fd = 0; fd < 3; fd++)
-    pipe_close(p, fd);
-  maybe_close_check(p);
+/* The program's reference goes here; the memory, once the child has been
+ * reaped, the handle closed and no waiter is left (the handle's reference
+ * makes that later than this call, always). */
+int auv_process_close(auv_process_t *p) {
+  if (p == NULL)
+    return UV_EINVAL;
+  if (p->closing)
+    return 0;
+  close_begin(p);
   process_unref(p);
+  return 0;
+}
+
+int auv_process_is_closing(const auv_process_t *p) {
+  return p != NULL && p->closing;
 }
 
 void auv_bytes_clear(auv_bytes_t *bytes) {
@@ -548,6 +533,77 @@ int auv_process_wait_future(auv_process_t *p, auv_future_t **out) {
     auv_future_set_result(f, (void *) (intptr_t) p->returncode, NULL);
   else
     p->futures[p->nfutures++] = auv_future_ref(f);
+  *out = f;
+  return 0;
+}
+
+/* The close has finished: the handle's close callback ran. */
+static int close_finished(const auv_process_t *p) {
+  return p->closing && p->handle_closed;
+}
+
+int auv_process_wait_closed(auv_process_t *p) {
+  pwaiter_t w;
+  int err = task_check(p);
+  if (err != 0)
+    return err;
+  p->refs++;
+  while (!close_finished(p)) {
+    memset(&w, 0, sizeof(w));
+    w.task = auv__running_task;
+    auv__list_insert_tail(&p->closers, &w.node);
+    err = auv__task_park(w.task, &w.cancelled);
+    auv__list_remove(&w.node);
+    if (err != 0)
+      break;
+  }
+  process_unref(p);
+  return err;
+}
+
+static int closed_cancel(auv_future_t *f, const char *msg, void *arg) {
+  pwaiter_t *w = arg;
+  int r;
+  f->cancel_hook = NULL;
+  r = auv_future_cancel(f, msg);
+  if (r != 1) {
+    f->cancel_hook = closed_cancel;  /* not cancelled: still waiting */
+    return r;
+  }
+  auv__list_remove(&w->node);
+  auv_future_unref(w->future);
+  process_unref(w->process);
+  auv__free(w);
+  return 1;
+}
+
+int auv_process_wait_closed_future(auv_process_t *p, auv_future_t **out) {
+  pwaiter_t *w;
+  auv_future_t *f;
+  int err;
+  if (p == NULL || out == NULL)
+    return UV_EINVAL;
+  if (p->loop->closing)
+    return AUV_ECLOSED;
+  err = auv_future_new(p->loop, &f);
+  if (err != 0)
+    return err;
+  if (close_finished(p)) {
+    auv__future_set_result(f, NULL, NULL);
+    *out = f;
+    return 0;
+  }
+  w = auv__calloc(1, sizeof(*w));
+  if (w == NULL) {
+    auv_future_unref(f);
+    return UV_ENOMEM;
+  }
+  w->future = auv_future_ref(f);
+  w->process = p;
+  p->refs++;
+  auv__list_insert_tail(&p->closers, &w->node);
+  f->cancel_hook = closed_cancel;
+  f->cancel_hook_arg = w;
   *out = f;
   return 0;
 }
@@ -751,7 +807,6 @@ int auv_process_communicate(auv_process_t *p, const void *input, size_t len,
 done:
   if (helper != NULL)
     auv_task_unref(helper);
-  maybe_close_check(p);
   process_unref(p);
   return err;
 }

@@ -219,7 +219,6 @@ static int stop_server(auv_server_t *sv) {
   int err;
   auv_server_close(sv);
   err = auv_server_wait_closed(sv);
-  auv_server_free(sv);
   auv_event_free(sst.all_ended);
   return err;
 }

@@ -595,7 +595,7 @@ static int overflow_main(void *arg, void **result) {
            err.data != NULL ? err.data : "");
   auv_bytes_clear(&out);
   auv_bytes_clear(&err);
-  auv_process_free(p);
+  auv_process_close(p);
   ck_assert_msg(status == 0, "communicate with the child: %s; stderr: %s",
                 auv_err_name(status), text);
   ck_assert_msg(rc == 3,

@@ -316,7 +316,6 @@ static int halfclose_main(void *arg, void **result) {
   close_stream(c);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -417,7 +416,6 @@ static int trickle_main(void *arg, void **result) {
   close_stream(t.c);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -664,7 +662,6 @@ static int midclose_main(void *arg, void **result) {
   ck_assert_int_eq(auv_server_close_clients(sv), 0);
   /* wait_closed returns once every handler has finished. */
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  ck_assert_int_eq(auv_server_connections(sv), 0);
   for (k = 0; k < H_COUNT; k++)
     ck_assert(all.h[k].done);
   /* What each one saw: end of stream, with the partial data. */
@@ -686,7 +683,6 @@ static int midclose_main(void *arg, void **result) {
    * asyncio's transport.close()): the client gets every byte, then EOF. */
   ck_assert_uint_eq(raw_read_all(fd), all.h[H_DRAIN].written);
   close(fd);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -991,7 +987,6 @@ static int nodrop_main(void *arg, void **result) {
   close_stream(c);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -1074,7 +1069,6 @@ static int emfile_main(void *arg, void **result) {
   close_stream(c);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 #endif
@@ -1240,7 +1234,6 @@ static int flushing_main(void *arg, void **result) {
   ck_assert_int_eq(auv_sleep(0.01), 0);
   ck_assert_uint_eq(auv_server_connections(sv), 0);  /* its task ended */
   auv_server_close(sv);
-  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
   if (f->via == VIA_CLOSE_CLIENTS) {
     /* close_clients aborts it: the peer sees a reset. */
     ck_assert_int_eq(auv_server_close_clients(sv), 0);
@@ -1248,7 +1241,9 @@ static int flushing_main(void *arg, void **result) {
     close(f->fd);
     f->fd = -1;
   }
-  auv_server_free(sv);
+  /* The flushing connection is not counted: the server's close has
+   * finished once its listener is closed. */
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
   return 0;
 }
 

@@ -116,8 +116,6 @@ static int echo_tcp_main(void *arg, void **result) {
   ck_assert_int_eq(auv_server_close(sv), 0);
   ck_assert(!auv_server_is_serving(sv));
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  ck_assert_int_eq(auv_server_connections(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -193,7 +191,6 @@ static int unix_main(void *arg, void **result) {
   ck_assert_int_eq(auv_stream_wait_closed(c), 0);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   /* libuv removed the socket file when the listener closed. */
   ck_assert_int_eq(auv_open_unix_connection(loop, sock_path, NULL, &c),
                    UV_ENOENT);
@@ -288,7 +285,6 @@ static int big_main(void *arg, void **result) {
   auv_stream_wait_closed(x.s);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -342,7 +338,6 @@ static int flush_main(void *arg, void **result) {
   auv_stream_wait_closed(c);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -400,7 +395,6 @@ static int stalled_main(void *arg, void **result) {
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
   ck_assert_uint_eq(got, total);
-  auv_server_free(sv);
   auv_stream_close(c);
   auv_stream_wait_closed(c);
   return 0;
@@ -456,7 +450,6 @@ static int pause_main(void *arg, void **result) {
   auv_stream_wait_closed(c);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -495,7 +488,6 @@ static void finish(auv_server_t *sv, auv_stream_t *c) {
   ck_assert_int_eq(auv_stream_wait_closed(c), 0);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
 }
 
 static int chunks_main(void *arg, void **result) {
@@ -683,7 +675,6 @@ static int reset_main(void *arg, void **result) {
   auv_stream_wait_closed(c);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -717,7 +708,7 @@ static int refused_main(void *arg, void **result) {
   ck_assert_int_eq(auv_start_server(loop, noop_handler, NULL, "127.0.0.1", 0,
                                     NULL, &sv), 0);
   port = server_port(sv);
-  auv_server_free(sv);
+  auv_server_close(sv);
   auv_sleep(0);
   ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", port, NULL, &c),
                    UV_ECONNREFUSED);
@@ -779,7 +770,6 @@ static int after_close_main(void *arg, void **result) {
   ck_assert_int_eq(auv_stream_wait_closed(c), 0);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -853,13 +843,11 @@ static int server_close_main(void *arg, void **result) {
   /* Python 3.13's close_clients: their handlers see end of stream. */
   ck_assert_int_eq(auv_server_close_clients(sv), 0);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  ck_assert_int_eq(auv_server_connections(sv), 0);
   for (i = 0; i < 3; i++) {
     ck_assert_int_eq(auv_stream_read(c[i], buf, sizeof(buf)), 0);
     auv_stream_close(c[i]);
     auv_stream_wait_closed(c[i]);
   }
-  auv_server_free(sv);
   return 0;
 }
 
@@ -932,7 +920,6 @@ static int many_main(void *arg, void **result) {
     ck_assert(cl[i].ok);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -979,7 +966,7 @@ START_TEST(future_forms_work_from_plain_callbacks) {
   ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1", 1, NULL, &c),
                    AUV_ENOTASK);
   auv_stream_close(c);
-  auv_server_free(sv);
+  auv_server_close(sv);
   /* Let the connection task see end of stream and finish. */
   {
     auv_task_t *w = spawn(settle_task, NULL);
@@ -1083,8 +1070,6 @@ START_TEST(reads_drain_and_wait_closed_as_futures_from_callbacks) {
   ck_assert_int_eq(auv_server_close(sv), 0);
   ck_assert_int_eq(auv_server_wait_closed_future(sv, &f), 0);
   ck_assert_int_eq(run_future(f, NULL), 0);
-  ck_assert_int_eq(auv_server_connections(sv), 0);
-  auv_server_free(sv);
   /* Bad arguments. */
   ck_assert_int_eq(auv_stream_read_future(NULL, buf, 1, &f), UV_EINVAL);
   ck_assert_int_eq(auv_stream_drain_future(NULL, &f), UV_EINVAL);
@@ -1131,7 +1116,6 @@ static int drain_future_main(void *arg, void **result) {
   ck_assert_int_eq(auv_stream_wait_closed(c), 0);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -1177,7 +1161,6 @@ static int abort_main(void *arg, void **result) {
    * report the reset as a plain end of stream (seen in about 1 run in 5);
    * an idle connection below shows the reset itself. */
   ck_assert(seen == UV_ECONNRESET || seen == 0);
-  auv_server_free(sv);
   /* An idle connection aborted: the peer, waiting in a read, is reset. */
   seen = 1;
   ck_assert_int_eq(auv_start_server(loop, abort_handler, &seen, "127.0.0.1",
@@ -1192,7 +1175,6 @@ static int abort_main(void *arg, void **result) {
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
   ck_assert_int_eq(seen, UV_ECONNRESET);
-  auv_server_free(sv);
   ck_assert_int_eq(auv_stream_abort(NULL), UV_EINVAL);
   return 0;
 }
@@ -1224,7 +1206,6 @@ static int cancel_main(void *arg, void **result) {
   auv_sleep(0.05);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -1246,8 +1227,8 @@ static int reuse_main(void *arg, void **result) {
   ck_assert_int_eq(auv_start_server(loop, noop_handler, NULL, "127.0.0.1",
                                     server_port(a), &so, &b), 0);
   so.reuse_port = 0;
-  auv_server_free(a);
-  auv_server_free(b);
+  auv_server_close(a);
+  auv_server_close(b);
   return 0;
 }
 
@@ -1339,8 +1320,6 @@ static int cb_server_main(void *arg, void **result) {
   auv_server_close(sv);
   auv_server_close_clients(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  ck_assert_uint_eq(auv_server_connections(sv), 0);
-  auv_server_free(sv);
   auv_stream_close(c2);
   ck_assert_int_eq(auv_stream_wait_closed(c2), 0);
   return 0;
@@ -1430,7 +1409,6 @@ static int big_write_main(void *arg, void **result) {
   ck_assert(k.done);
   ck_assert_uint_eq(k.total, 2);
   ck_assert(memcmp(k.head, "ok", 2) == 0);
-  auv_server_free(sv);
   close_and_wait(c);
   return 0;
 }
@@ -1476,7 +1454,6 @@ static int huge_limit_main(void *arg, void **result) {
   close_and_wait(c);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   return 0;
 }
 
@@ -1548,7 +1525,6 @@ static int long_path_main(void *arg, void **result) {
                                          NULL, &sv2), UV_ENAMETOOLONG);
   auv_server_close(sv);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
-  auv_server_free(sv);
   ck_assert_uint_eq(dir_entries(sock_dir), 0);
 #endif
   return 0;
@@ -1652,7 +1628,6 @@ static int edge_cancel_main(void *arg, void **result) {
   ck_assert_int_eq(auv_stream_wait_closed(c), 0);
   ck_assert_int_eq(auv_server_wait_closed(sv), 0);
   ck_assert_int_eq(ended, 2);
-  auv_server_free(sv);
   uv_close((uv_handle_t *) &canceller, NULL);
   ck_assert_int_eq(auv_sleep(0), 0);
   return 0;
@@ -1733,6 +1708,112 @@ START_TEST(a_cancelled_read_gives_back_bytes_it_was_handed_directly) {
 }
 END_TEST
 
+/* ---- what auv_loop_close closes ------------------------------------------ */
+
+/* Left open by the program: a server (a callback one, so that its
+ * accepted connection is the program's and stays open), a client from
+ * open_connection, the accepted connection, and a second client whose
+ * close still waits for writes its peer never reads. auv_loop_close
+ * closes the server and aborts the streams; nothing leaks. */
+typedef struct {
+  auv_server_t *sv;
+  auv_stream_t *accepted;
+  int queued;
+} left_open_t;
+
+static int keep_connection(auv_stream_t *s, void *arg) {
+  left_open_t *lo = arg;
+  if (lo->accepted == NULL)
+    lo->accepted = s;  /* kept open */
+  return 0;           /* the second one too, never read */
+}
+
+static int left_open_main(void *arg, void **result) {
+  left_open_t *lo = arg;
+  auv_server_options_t so;
+  auv_stream_t *c, *flooder;
+  static char block[64 * 1024];
+  (void) result;
+  memset(&so, 0, sizeof(so));
+  so.callback = 1;
+  ck_assert_int_eq(auv_start_server(loop, keep_connection, lo, "127.0.0.1",
+                                    0, &so, &lo->sv), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1",
+                                       server_port(lo->sv), NULL, &c), 0);
+  while (lo->accepted == NULL)
+    ck_assert_int_eq(auv_sleep(0.001), 0);
+  ck_assert_int_eq(auv_stream_write(c, "hello", 5), 0);
+  ck_assert_int_eq(auv_open_connection(loop, "127.0.0.1",
+                                       server_port(lo->sv), NULL, &flooder),
+                   0);
+  while (auv_stream_write_buffer_size(flooder) == 0)
+    ck_assert_int_eq(auv_stream_write(flooder, block, sizeof(block)), 0);
+  ck_assert_int_eq(auv_stream_close(flooder), 0);  /* flushing, for ever */
+  ck_assert_uint_eq(auv_server_connections(lo->sv), 2);
+  ck_assert_int_eq(auv_server_is_closing(lo->sv), 0);
+  lo->queued = 1;
+  return 0;
+}
+
+START_TEST(streams_and_servers_left_open_are_closed_by_auv_loop_close) {
+  left_open_t lo;
+  memset(&lo, 0, sizeof(lo));
+  /* run_main checks that the loop closes and that everything is freed. */
+  ck_assert_int_eq(run_main(left_open_main, &lo), 0);
+  ck_assert(lo.queued);
+}
+END_TEST
+
+START_TEST(an_attached_loops_close_and_host_run_free_streams_and_servers) {
+  long live = test_alloc_live();
+  left_open_t lo;
+  uv_loop_t uv;
+  auv_task_t *m;
+  memset(&lo, 0, sizeof(lo));
+  ck_assert_int_eq(uv_loop_init(&uv), 0);
+  ck_assert_int_eq(auv_loop_attach(&uv, &loop), 0);
+  ck_assert_int_eq(auv_task_new(loop, left_open_main, &lo, NULL, &m), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(m), NULL), 0);
+  auv_task_unref(m);
+  ck_assert(lo.queued);
+  CLOSE_LOOP(loop);
+  /* The handles finish closing in the host's next run. */
+  ck_assert_int_eq(uv_run(&uv, UV_RUN_NOWAIT), 0);
+  ck_assert_int_eq(uv_loop_close(&uv), 0);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+/* close, is_closing and the memory of a server: there is no free. */
+static int server_no_free_main(void *arg, void **result) {
+  auv_server_t *sv;
+  struct sockaddr_storage ss;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_server(loop, echo_handler, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  ck_assert_uint_eq(auv_server_count(sv), 1);
+  ck_assert_int_eq(auv_server_sockname(sv, 1, &ss, NULL), UV_EINVAL);
+  ck_assert_int_eq(auv_server_sockname(sv, (size_t) -1, &ss, NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(auv_server_is_closing(sv), 0);
+  ck_assert_int_eq(auv_server_close(sv), 0);
+  ck_assert_int_eq(auv_server_is_closing(sv), 1);
+  ck_assert_int_eq(auv_server_is_serving(sv), 0);
+  ck_assert_int_eq(auv_server_close(sv), 0);  /* again: nothing */
+  ck_assert_uint_eq(auv_server_count(sv), 0);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);  /* the memory goes */
+  ck_assert_int_eq(auv_server_is_closing(NULL), 0);
+  ck_assert_uint_eq(auv_server_count(NULL), 0);
+  ck_assert_int_eq(auv_server_close(NULL), UV_EINVAL);
+  return 0;
+}
+
+START_TEST(server_close_is_idempotent_and_its_memory_goes_after_wait_closed) {
+  ck_assert_int_eq(run_main(server_no_free_main, NULL), 0);
+}
+END_TEST
+
 Suite *stream_suite(void) {
   Suite *s = suite_create("stream");
   TCase *tc = test_tcase_create("stream", 60);
@@ -1771,6 +1852,9 @@ Suite *stream_suite(void) {
   ADD(tc, unix_socket_paths_longer_than_sun_path_are_enametoolong);
   ADD(tc, cancelled_connects_servers_and_waits_free_what_they_hold);
   ADD(tc, reuse_port_lets_two_servers_share_a_port);
+  ADD(tc, streams_and_servers_left_open_are_closed_by_auv_loop_close);
+  ADD(tc, an_attached_loops_close_and_host_run_free_streams_and_servers);
+  ADD(tc, server_close_is_idempotent_and_its_memory_goes_after_wait_closed);
   suite_add_tcase(s, tc);
   return s;
 }

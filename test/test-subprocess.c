@@ -160,7 +160,7 @@ static int echo_main(void *arg, void **result) {
   /* The process let go of the stdin the program closed. */
   ck_assert_ptr_null(auv_process_stdin(p));
   ck_assert_ptr_eq(auv_process_stdout(p), out);
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -196,7 +196,7 @@ static int communicate_main(void *arg, void **result) {
   /* communicate closed the pipes it read. */
   ck_assert_ptr_null(auv_process_stdout(p));
   ck_assert_ptr_null(auv_process_stderr(p));
-  auv_process_free(p);
+  auv_process_close(p);
 
   p = spawn(CHILD("out", "out", "err", "err", "exit", "5"), AUV_STDIO_INHERIT,
             AUV_STDIO_PIPE, AUV_STDIO_PIPE);
@@ -205,7 +205,7 @@ static int communicate_main(void *arg, void **result) {
              show(&err, 1, b2, sizeof(b2)), rc);
   auv_bytes_clear(&out);
   auv_bytes_clear(&err);
-  auv_process_free(p);
+  auv_process_close(p);
 
   p = spawn(CHILD("out", "out", "err", "err", "exit", "5"), AUV_STDIO_INHERIT,
             AUV_STDIO_PIPE, AUV_STDIO_STDOUT);
@@ -215,7 +215,7 @@ static int communicate_main(void *arg, void **result) {
              show(&err, 0, b2, sizeof(b2)), rc);
   ck_assert_ptr_null(err.data);
   auv_bytes_clear(&out);
-  auv_process_free(p);
+  auv_process_close(p);
 
   /* The child exits without reading: the broken pipe is not an error. */
   big = malloc(1 << 20);
@@ -228,7 +228,7 @@ static int communicate_main(void *arg, void **result) {
   trace_addf(t, "unread=%s,%s,%d", show(&out, 0, b1, sizeof(b1)),
              show(&err, 0, b2, sizeof(b2)), rc);
   free(big);
-  auv_process_free(p);
+  auv_process_close(p);
 
   p = spawn(CHILD("cat", "out", "hidden", "err", "shown"), AUV_STDIO_DEVNULL,
                AUV_STDIO_DEVNULL, AUV_STDIO_PIPE);
@@ -238,7 +238,7 @@ static int communicate_main(void *arg, void **result) {
   trace_addf(t, "devnull=%s,%s,%d", show(&out, 0, b1, sizeof(b1)),
              show(&err, 1, b2, sizeof(b2)), rc);
   auv_bytes_clear(&err);
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -284,7 +284,7 @@ static int big_main(void *arg, void **result) {
   auv_bytes_clear(&out);
   auv_bytes_clear(&err);
   ck_assert_ptr_null(out.data);
-  auv_process_free(p);
+  auv_process_close(p);
   free(in);
   return 0;
 }
@@ -314,14 +314,14 @@ static int flood_main(void *arg, void **result) {
     ck_assert_int_eq(err.data[i], 0);
   auv_bytes_clear(&out);
   auv_bytes_clear(&err);
-  auv_process_free(p);
+  auv_process_close(p);
   /* The same discarding both outputs. */
   p = spawn(CHILD("zeros", "300000", "out", "done"), AUV_STDIO_INHERIT,
             AUV_STDIO_PIPE, AUV_STDIO_PIPE);
   ck_assert_int_eq(auv_process_communicate(p, NULL, 0, NULL, NULL, NULL), 0);
   ck_assert_int_eq(auv_process_returncode(p, &rc), 0);
   ck_assert_int_eq(rc, 0);
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -355,7 +355,7 @@ static int returncodes_main(void *arg, void **result) {
   trace_addf(t, "signal=%s", lookup(auv_process_send_signal(p, SIGTERM)));
   trace_addf(t, "terminate=%s", lookup(auv_process_terminate(p)));
   trace_addf(t, "kill=%s", lookup(auv_process_kill(p)));
-  auv_process_free(p);
+  auv_process_close(p);
 
   p = spawn_cat(AUV_STDIO_INHERIT);
   err = auv_process_returncode(p, &rc);
@@ -363,13 +363,13 @@ static int returncodes_main(void *arg, void **result) {
   ck_assert_int_eq(auv_process_kill(p), 0);
   ck_assert_int_eq(auv_process_wait(p, &rc), 0);
   trace_addf(t, "killed=%d", rc);
-  auv_process_free(p);
+  auv_process_close(p);
 
   p = spawn_cat(AUV_STDIO_INHERIT);
   ck_assert_int_eq(auv_process_terminate(p), 0);
   ck_assert_int_eq(auv_process_wait(p, &rc), 0);
   trace_addf(t, "terminated=%d", rc);
-  auv_process_free(p);
+  auv_process_close(p);
 
   p = NULL;
   options_init(&o, missing);
@@ -417,7 +417,7 @@ static int check_after_terminate_main(void *arg, void **result) {
   ck_assert_int_eq(auv_process_wait(p, &rc), 0);
   ck_assert_int_eq(rc, -15);
   ck_assert_int_eq(auv_process_send_signal(p, 0), UV_ESRCH);
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -455,7 +455,7 @@ static int exit_codes_main(void *arg, void **result) {
     ck_assert_int_eq(auv_process_wait(p, &rc), 0);
     ck_assert_int_eq(rc, expect[i]);
     ck_assert_int_eq(auv_process_wait(p, NULL), 0);
-    auv_process_free(p);
+    auv_process_close(p);
   }
   return 0;
 }
@@ -498,7 +498,7 @@ static int two_waiters_main(void *arg, void **result) {
   ck_assert_int_eq(auv_stream_write(auv_process_stdin(p), "go\n", 3), 0);
   /* The program gives up its reference while both still wait: they hold
    * their own. */
-  auv_process_free(p);
+  auv_process_close(p);
   ck_assert_int_eq(auv_await(auv_task_future(ta), NULL), 0);
   ck_assert_int_eq(auv_await(auv_task_future(tb), NULL), 0);
   auv_task_unref(ta);
@@ -545,7 +545,7 @@ START_TEST(communicate_future_works_from_callback_code) {
   ck_assert(r->err.len >= strlen("to stderr"));
   ck_assert(memcmp(r->err.data, "to stderr", strlen("to stderr")) == 0);
   auv_future_unref(f);  /* frees r and its bytes */
-  auv_process_free(p);
+  auv_process_close(p);
   /* Cancelled before its task ran. */
   p = spawn(CHILD("cat"), AUV_STDIO_PIPE, AUV_STDIO_PIPE, AUV_STDIO_INHERIT);
   ck_assert_int_eq(auv_process_communicate_future(p, "abc", 3, &g), 0);
@@ -560,7 +560,7 @@ START_TEST(communicate_future_works_from_callback_code) {
   ck_assert_int_eq(auv_process_wait_future(p, &g), 0);
   ck_assert_int_eq(auv_run_until_complete(loop, g, NULL), 0);
   auv_future_unref(g);
-  auv_process_free(p);
+  auv_process_close(p);
   CLOSE_LOOP(loop);
   ck_assert_int_eq(test_alloc_live(), live);
   assert_no_zombie();
@@ -603,7 +603,7 @@ START_TEST(wait_future_works_from_callback_code) {
   ck_assert_int_eq(auv_run_until_complete(loop, f2, NULL), 0);
   auv_future_unref(f2);
   auv_future_unref(f);
-  auv_process_free(p);
+  auv_process_close(p);
   CLOSE_LOOP(loop);
   ck_assert_str_eq(trace_str(&t), "done=4");
   ck_assert_int_eq(test_alloc_live(), live);
@@ -644,7 +644,7 @@ static int cancel_wait_main(void *arg, void **result) {
   ck_assert_int_eq(auv_stream_close(auv_process_stdin(p)), 0);
   ck_assert_int_eq(auv_process_wait(p, &rc), 0);
   ck_assert_int_eq(rc, 0);
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -710,7 +710,7 @@ static int cancel_communicate_main(void *arg, void **result) {
   ck_assert_int_eq(rc, 0);
   auv_bytes_clear(&c.out);
   auv_bytes_clear(&c.err);
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -737,7 +737,7 @@ static int devnull_main(void *arg, void **result) {
   ck_assert_int_eq(memcmp(out.data, "end\n", 4), 0);
   ck_assert_ptr_null(err.data);
   auv_bytes_clear(&out);
-  auv_process_free(p);
+  auv_process_close(p);
   /* stdout to the null device, stderr merged into it: nothing anywhere. */
   p = spawn(CHILD("out", "a", "err", "b", "exit", "6"), AUV_STDIO_DEVNULL,
             AUV_STDIO_DEVNULL, AUV_STDIO_STDOUT);
@@ -749,7 +749,7 @@ static int devnull_main(void *arg, void **result) {
   ck_assert_uint_eq(out.len, 0);
   ck_assert_int_eq(auv_process_communicate(p, "x", 1, &out, &err, &rc),
                    UV_EINVAL);  /* input without a stdin pipe */
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -787,7 +787,7 @@ static int env_cwd_main(void *arg, void **result) {
   ck_assert_uint_eq(out.len, strlen(expect));
   ck_assert_int_eq(memcmp(out.data, expect, out.len), 0);
   auv_bytes_clear(&out);
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -875,11 +875,14 @@ START_TEST(bad_options_are_einval_and_allocate_nothing) {
   ck_assert_int_eq(auv_process_kill(NULL), UV_EINVAL);
   ck_assert_int_eq(auv_process_communicate(NULL, NULL, 0, NULL, NULL, NULL),
                    UV_EINVAL);
-  ck_assert_int_eq(auv_process_pid(NULL), UV_EINVAL);
+  ck_assert_int_eq(auv_process_pid(NULL), 0);
+  ck_assert_int_eq(auv_process_is_closing(NULL), 0);
+  ck_assert_int_eq(auv_process_wait_closed(NULL), UV_EINVAL);
+  ck_assert_int_eq(auv_process_wait_closed_future(NULL, &f), UV_EINVAL);
   ck_assert_ptr_null(auv_process_stdin(NULL));
   ck_assert_ptr_null(auv_process_stdout(NULL));
   ck_assert_ptr_null(auv_process_stderr(NULL));
-  auv_process_free(NULL);
+  ck_assert_int_eq(auv_process_close(NULL), UV_EINVAL);
   auv_bytes_clear(NULL);
   ck_assert_ptr_null(f);
   /* A closed loop spawns nothing (a future keeps its memory). */
@@ -910,7 +913,7 @@ static int close_pipes_main(void *arg, void **result) {
   ck_assert_ptr_null(auv_process_stdout(p));
   ck_assert_int_eq(auv_process_wait(p, &rc), 0);
   ck_assert_int_eq(rc, 8);
-  /* After the exit too (the process still watches its pipes). */
+  /* After the exit too (stream.c still tells the process). */
   out = auv_process_stderr(p);
   ck_assert_int_eq(auv_stream_close(out), 0);
   ck_assert_int_eq(auv_stream_wait_closed(out), 0);
@@ -918,7 +921,7 @@ static int close_pipes_main(void *arg, void **result) {
   /* communicate has nothing left to do but report the code. */
   ck_assert_int_eq(auv_process_communicate(p, NULL, 0, NULL, NULL, &rc), 0);
   ck_assert_int_eq(rc, 8);
-  auv_process_free(p);
+  auv_process_close(p);
   return 0;
 }
 
@@ -936,7 +939,7 @@ static int free_running_main(void *arg, void **result) {
   ck_assert_int_eq(auv_process_wait_future(p, &f), 0);
   /* Freeing closes the pipes (cat sees end of file and exits by itself,
    * with 0: it was not killed); the future still completes. */
-  auv_process_free(p);
+  auv_process_close(p);
   ck_assert_int_eq(auv_await(f, &value), 0);
   ck_assert_int_eq((int) (intptr_t) value, 0);
   auv_future_unref(f);
@@ -974,19 +977,15 @@ START_TEST(closing_the_loop_while_a_child_runs_closes_its_handles) {
   q = spawn(CHILD("sleep", "30000"), AUV_STDIO_DEVNULL, AUV_STDIO_DEVNULL,
             AUV_STDIO_DEVNULL);
   qpid = auv_process_pid(q);
-  auv_process_free(q);
+  auv_process_close(q);
   pid = auv_process_pid(p);
-  /* auv_loop_close's last iteration closes the pipes and the handles. */
+  ck_assert_int_eq(auv_process_returncode(p, &rc), AUV_EINVALSTATE);
+  /* auv_loop_close closes p (never closed by the program) and q (closed,
+   * its child running): the pipes and the handles; their last iteration
+   * frees both. */
   CLOSE_LOOP(loop);
   ck_assert_int_eq(auv_future_done(f), 0);  /* left pending, as it was */
   auv_future_unref(f);
-  ck_assert_int_eq(auv_process_returncode(p, &rc), AUV_EINVALSTATE);
-  ck_assert_int_eq(auv_process_send_signal(p, SIGTERM), AUV_ECLOSED);
-  ck_assert_int_eq(auv_process_wait_future(p, &f), AUV_ECLOSED);
-  ck_assert_int_eq(auv_process_pid(p), pid);
-  ck_assert_ptr_null(auv_process_stdin(p));
-  ck_assert_ptr_null(auv_process_stdout(p));
-  auv_process_free(p);
   ck_assert_int_eq(test_alloc_live(), live);
   /* The children were neither killed nor reaped: cat saw its stdin close
    * and exits; the other is killed here, and on Unix the program reaps
@@ -995,6 +994,158 @@ START_TEST(closing_the_loop_while_a_child_runs_closes_its_handles) {
 #ifndef _WIN32
   ck_assert_int_eq(reap(pid), 1);
   ck_assert_int_eq(reap(qpid), 1);
+#endif
+}
+END_TEST
+
+/* The program closes pipes from its own libuv callbacks: stdin from a
+ * uv_check_t's callback, stdout from that handle's close callback (the
+ * phase right before which libuv frees a stream closed there). The process
+ * lets go of each as its close begins, and touches neither again. */
+typedef struct {
+  uv_check_t check;
+  auv_process_t *p;
+  int checks, closed;
+} libuv_closer_t;
+
+static void closer_close_cb(uv_handle_t *h) {
+  libuv_closer_t *c = h->data;
+  ck_assert_int_eq(auv_stream_close(auv_process_stdout(c->p)), 0);
+  ck_assert_ptr_null(auv_process_stdout(c->p));
+  c->closed = 1;
+}
+
+static void closer_check_cb(uv_check_t *h) {
+  libuv_closer_t *c = h->data;
+  c->checks++;
+  ck_assert_int_eq(auv_stream_close(auv_process_stdin(c->p)), 0);
+  ck_assert_ptr_null(auv_process_stdin(c->p));
+  uv_close((uv_handle_t *) h, closer_close_cb);
+}
+
+static int libuv_close_main(void *arg, void **result) {
+  libuv_closer_t c;
+  int rc = -1;
+  (void) arg;
+  (void) result;
+  memset(&c, 0, sizeof(c));
+  c.p = spawn_cat(AUV_STDIO_PIPE);
+  c.check.data = &c;
+  ck_assert_int_eq(uv_check_init(auv_loop_uv(loop), &c.check), 0);
+  ck_assert_int_eq(uv_check_start(&c.check, closer_check_cb), 0);
+  /* (Sleeping, not parked: the check phase comes after the poll, which a
+   * timer ends.) */
+  while (!c.closed)
+    ck_assert_int_eq(auv_sleep(0.001), 0);
+  /* cat sees end of file on stdin and exits 0. */
+  ck_assert_int_eq(auv_process_wait(c.p, &rc), 0);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(c.checks, 1);
+  ck_assert_ptr_null(auv_process_stdin(c.p));
+  ck_assert_ptr_null(auv_process_stdout(c.p));
+  ck_assert_int_eq(auv_process_close(c.p), 0);
+  ck_assert_int_eq(auv_process_wait_closed(c.p), 0);
+  return 0;
+}
+
+START_TEST(pipes_closed_from_libuv_check_and_close_callbacks_are_let_go) {
+  ck_assert_int_eq(run_main(libuv_close_main, NULL), 0);
+  assert_no_zombie();
+}
+END_TEST
+
+/* close, is_closing, wait_closed and its future form. */
+static void closed_done(auv_future_t *f, void *arg) {
+  (void) f;
+  (*(int *) arg)++;
+}
+
+static int wait_closed_main(void *arg, void **result) {
+  auv_process_t *p = spawn_cat(AUV_STDIO_PIPE);
+  auv_future_t *f, *g;
+  int done = 0, rc;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_process_is_closing(p), 0);
+  /* The future form waits for a close nobody has begun yet; a cancelled
+   * one lets go of the process. */
+  ck_assert_int_eq(auv_process_wait_closed_future(p, &f), 0);
+  ck_assert_int_eq(auv_future_add_done_callback(f, closed_done, &done), 0);
+  ck_assert_int_eq(auv_process_wait_closed_future(p, &g), 0);
+  ck_assert_int_eq(auv_future_cancel(g, NULL), 1);
+  auv_future_unref(g);
+  ck_assert_int_eq(auv_sleep(0.01), 0);
+  ck_assert_int_eq(auv_future_done(f), 0);
+  /* Closing ends cat's stdin: it exits, is reaped, the handle closes. */
+  ck_assert_int_eq(auv_process_close(p), 0);
+  ck_assert_int_eq(auv_process_is_closing(p), 1);
+  ck_assert_int_eq(auv_process_close(p), 0);  /* again: nothing */
+  ck_assert_ptr_null(auv_process_stdin(p));
+  ck_assert_ptr_null(auv_process_stdout(p));
+  ck_assert_int_eq(auv_process_wait_closed(p), 0);
+  ck_assert_int_eq(auv_future_done(f), 1);
+  ck_assert_int_eq(auv_future_result(f, NULL), 0);
+  auv_future_unref(f);
+  ck_assert_int_eq(auv_sleep(0), 0);
+  ck_assert_int_eq(done, 1);
+  /* A child that exited before the close: closing then finishes at once
+   * (in the next iteration, as the handle's close callback comes then). */
+  p = spawn(CHILD("exit", "3"), AUV_STDIO_INHERIT, AUV_STDIO_INHERIT,
+            AUV_STDIO_INHERIT);
+  ck_assert_int_eq(auv_process_wait(p, &rc), 0);
+  ck_assert_int_eq(rc, 3);
+  ck_assert_int_eq(auv_process_close(p), 0);
+  ck_assert_int_eq(auv_process_wait_closed_future(p, &f), 0);
+  ck_assert_int_eq(auv_future_done(f), 0);
+  ck_assert_int_eq(auv_await(f, NULL), 0);
+  auv_future_unref(f);
+  return 0;
+}
+
+START_TEST(close_is_idempotent_and_wait_closed_waits_for_the_reaped_child) {
+  ck_assert_int_eq(run_main(wait_closed_main, NULL), 0);
+  assert_no_zombie();
+}
+END_TEST
+
+/* A process the program never closes, its child still running, with a
+ * second one closed by the program while its child runs: auv_loop_close
+ * closes both, and an attached loop's host run frees them. */
+static int keep_two_main(void *arg, void **result) {
+  int *pids = arg;
+  auv_process_t *q;
+  (void) result;
+  pids[0] = auv_process_pid(spawn_cat(AUV_STDIO_PIPE));
+  q = spawn(CHILD("sleep", "30000"), AUV_STDIO_DEVNULL, AUV_STDIO_DEVNULL,
+            AUV_STDIO_DEVNULL);
+  pids[1] = auv_process_pid(q);
+  ck_assert_int_eq(auv_process_close(q), 0);
+  return 0;
+}
+
+START_TEST(an_attached_loops_close_and_host_run_free_processes_left_open) {
+  long live = test_alloc_live();
+  uv_loop_t uv;
+  auv_task_t *m;
+  int pids[2] = {0, 0};
+  ck_assert_int_eq(uv_loop_init(&uv), 0);
+  ck_assert_int_eq(auv_loop_attach(&uv, &loop), 0);
+  ck_assert_int_eq(auv_task_new(loop, keep_two_main, pids, NULL, &m), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(m), NULL), 0);
+  auv_task_unref(m);
+  ck_assert_int_gt(pids[0], 0);
+  ck_assert_int_gt(pids[1], 0);
+  CLOSE_LOOP(loop);
+  /* The handles finish closing in the host's next run. */
+  ck_assert_int_eq(uv_run(&uv, UV_RUN_NOWAIT), 0);
+  ck_assert_int_eq(uv_loop_close(&uv), 0);
+  ck_assert_int_eq(test_alloc_live(), live);
+  /* Neither child was killed: cat saw its stdin close and exits; the
+   * other is killed here; the program reaps both. */
+  ck_assert_int_eq(uv_kill(pids[1], SIGKILL), 0);
+#ifndef _WIN32
+  ck_assert_int_eq(reap(pids[0]), 1);
+  ck_assert_int_eq(reap(pids[1]), 1);
 #endif
 }
 END_TEST
@@ -1034,7 +1185,7 @@ static int alloc_main(void *arg, void **result) {
       auv_process_kill(p);
       ck_assert_int_eq(auv_process_wait(p, NULL), 0);
     }
-    auv_process_free(p);
+    auv_process_close(p);
   } else {
     ck_assert_ptr_null(p);
   }
@@ -1090,6 +1241,9 @@ Suite *subprocess_suite(void) {
   ADD(tc, pipes_the_program_closes_are_let_go);
   ADD(tc, freeing_a_running_process_does_not_kill_the_child);
   ADD(tc, closing_the_loop_while_a_child_runs_closes_its_handles);
+  ADD(tc, pipes_closed_from_libuv_check_and_close_callbacks_are_let_go);
+  ADD(tc, close_is_idempotent_and_wait_closed_waits_for_the_reaped_child);
+  ADD(tc, an_attached_loops_close_and_host_run_free_processes_left_open);
   ADD(tc, a_failure_at_every_allocation_of_create_and_communicate_leaks_nothing);
   ADD(tc, communicate_future_works_from_callback_code);
   suite_add_tcase(s, tc);

@@ -231,11 +231,11 @@ AUV_EXTERN int auv_stream_set_write_buffer_limits(auv_stream_t *stream,
  * close callback, during a later loop iteration: the pointer stays valid
  * until then, so `auv_stream_close(s); auv_stream_wait_closed(s);` is the
  * pattern (as asyncio's close() then await wait_closed()). A stream a
- * server handed to its connection function is the server's to free (see
- * auv_connection_fn); closing it early is fine. A close still waiting for
- * its queued writes when the loop closes is aborted by auv_loop_close
- * (and so by auv_run): a peer that never reads cannot keep the loop
- * open. */
+ * server handed to its connection function is the server's to close (see
+ * auv_connection_fn); closing it early is fine. A stream still open when
+ * the loop closes, or whose close still waits for its queued writes, is
+ * aborted by auv_loop_close (and so by auv_run): a peer that never reads
+ * cannot keep the loop open. */
 AUV_EXTERN int auv_stream_close(auv_stream_t *stream);
 /* asyncio's transport.abort(): close now, dropping the writes still
  * queued (write_owned data is freed). A TCP connection is reset
@@ -302,8 +302,16 @@ AUV_EXTERN int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn,
                                      auv_server_t **server);
 
 /* Stop listening (asyncio's Server.close): the listeners are closed;
- * connections already accepted go on. Calling it again does nothing. */
+ * connections already accepted go on. Calling it again returns 0 and does
+ * nothing. There is no free: the memory goes once the close has finished
+ * (the listeners closed, every connection ended) and no wait_closed call
+ * is left, always after this returns, so
+ * `auv_server_close(sv); auv_server_wait_closed(sv);` is the pattern. A
+ * server still open when the loop closes is closed by auv_loop_close,
+ * with its connections. */
 AUV_EXTERN int auv_server_close(auv_server_t *server);
+/* 1 once auv_server_close has been called (or the loop closed it). */
+AUV_EXTERN int auv_server_is_closing(const auv_server_t *server);
 /* Close every connection of the server too (Python 3.13's close_clients):
  * their streams are closed, so their tasks see end of stream. Connections
  * already closed whose queued writes still wait for the peer (their task
@@ -316,16 +324,12 @@ AUV_EXTERN int auv_server_close_clients(auv_server_t *server);
 AUV_EXTERN int auv_server_wait_closed(auv_server_t *server);
 AUV_EXTERN int auv_server_wait_closed_future(auv_server_t *server,
                                              auv_future_t **future);
-/* Close the server if needed and give up the caller's reference: the
- * memory goes once its listeners are closed and its connections finished.
- * Do not use the pointer afterwards. */
-AUV_EXTERN void auv_server_free(auv_server_t *server);
 /* 1 while listening. */
 AUV_EXTERN int auv_server_is_serving(const auv_server_t *server);
 /* How many listeners, and the address of listener i (as
  * auv_stream_sockname; the port chosen for port 0). */
-AUV_EXTERN int auv_server_count(const auv_server_t *server);
-AUV_EXTERN int auv_server_sockname(const auv_server_t *server, int i,
+AUV_EXTERN size_t auv_server_count(const auv_server_t *server);
+AUV_EXTERN int auv_server_sockname(const auv_server_t *server, size_t i,
                                    struct sockaddr_storage *addr, int *len);
 /* Connections alive (accepted, their task not finished). */
 AUV_EXTERN size_t auv_server_connections(const auv_server_t *server);

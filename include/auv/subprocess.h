@@ -16,10 +16,11 @@
  * the child exited, minus the signal number (-9 for SIGKILL) if a signal
  * ended it.
  *
- * Lifetime: the program frees the process with auv_process_free. If the
- * loop is closed first, auv_loop_close closes the process's pipes and
- * handles (its last libuv iteration does); the child is neither killed nor
- * reaped then (see auv_process_free). On Unix, writing to a child that has
+ * Lifetime: as every auv I/O object, a process ends with
+ * auv_process_close; its memory goes once that close has finished. If the
+ * loop is closed first, auv_loop_close closes the process (its pipes and
+ * its handle, and the memory goes in the loop's last libuv iteration); the
+ * child is neither killed nor reaped then (see auv_process_close). On Unix, writing to a child that has
  * gone raises SIGPIPE unless the program ignores it, as for any stream.
  */
 #ifndef AUV_SUBPROCESS_H
@@ -71,15 +72,14 @@ AUV_EXTERN int auv_create_subprocess_exec(auv_loop_t *loop,
 /* The child's pipes (NULL where the mode was not AUV_STDIO_PIPE, and for
  * stderr merged into stdout). They belong to the process: do not free
  * them; closing one with auv_stream_close (for example stdin, to send end
- * of file) is fine, and the process then lets go of it: these return NULL
- * from the loop's next iteration on (communicate and auv_process_free
- * close them too). Close them from auv code or ordinary libuv callbacks,
- * not from a libuv close callback or uv_check callback of the program's
- * own (see docs/subprocess.md). */
+ * of file) is fine, from anywhere (a task, a callback, a libuv callback of
+ * any kind), and the process then lets go of it: these return NULL as
+ * soon as its close has begun (communicate and auv_process_close close
+ * them too). */
 AUV_EXTERN auv_stream_t *auv_process_stdin(auv_process_t *process);
 AUV_EXTERN auv_stream_t *auv_process_stdout(auv_process_t *process);
 AUV_EXTERN auv_stream_t *auv_process_stderr(auv_process_t *process);
-/* The child's process id (UV_EINVAL for NULL). */
+/* The child's process id (0 for NULL). */
 AUV_EXTERN int auv_process_pid(const auv_process_t *process);
 
 /* Inside a task: wait for the child to exit; its returncode in *returncode
@@ -149,20 +149,32 @@ AUV_EXTERN int auv_process_terminate(auv_process_t *process);
 /* SIGKILL, as asyncio's kill(). */
 AUV_EXTERN int auv_process_kill(auv_process_t *process);
 
-/* Give up the process: its pipes are closed, its memory freed once the
- * child has exited and libuv has closed the handles. The child is not
- * killed (as in asyncio, where dropping a Process leaves the child
- * running); if it is still running, auv still reaps it when it exits, as
- * long as the loop runs, and completes the futures of
- * auv_process_wait_future. Tasks already inside wait or communicate
- * finish normally. Do not use the pointer afterwards.
+/* Close the process: its pipes are closed, and its memory goes once the
+ * child has exited, libuv has closed the handle and no call waits on the
+ * process (always later than this call: `auv_process_close(p);
+ * auv_process_wait_closed(p);` is safe). The child is not killed (as in
+ * asyncio, where dropping a Process leaves the child running); if it is
+ * still running, auv still reaps it when it exits, as long as the loop
+ * runs, and completes the futures of auv_process_wait_future. Tasks
+ * already inside wait or communicate finish normally. Calling it again
+ * returns 0 and does nothing.
  *
- * If the loop is closed while the child runs, its process handle is
- * closed: the child goes on, but nothing reaps it any more, so on Unix it
- * stays a zombie after it exits until the program exits or calls
- * waitpid(auv_process_pid(p)) (asyncio's watcher thread would reap it).
- * The process must still be freed; its queries work, wait_future gives
- * AUV_ECLOSED and send_signal AUV_ECLOSED. */
-AUV_EXTERN void auv_process_free(auv_process_t *process);
+ * If the loop is closed while the process is open, or closed with its
+ * child running, auv_loop_close closes it: its handle is closed and the
+ * child goes on, but nothing reaps it any more, so on Unix it stays a
+ * zombie after it exits until the program exits or calls waitpid on its
+ * pid (asyncio's watcher thread would reap it). Its memory goes in the
+ * loop's last libuv iteration (an attached loop's: the host's next run):
+ * the pointer must not be used after auv_loop_close. */
+AUV_EXTERN int auv_process_close(auv_process_t *process);
+/* 1 once auv_process_close has been called (or the loop closed it). */
+AUV_EXTERN int auv_process_is_closing(const auv_process_t *process);
+/* Inside a task: wait until the process's close has finished (the child
+ * reaped, or abandoned by a closing loop, and the handle closed). It never
+ * starts the close: it waits for auv_process_close to be called, too. The
+ * future form is done then (its result is NULL). */
+AUV_EXTERN int auv_process_wait_closed(auv_process_t *process);
+AUV_EXTERN int auv_process_wait_closed_future(auv_process_t *process,
+                                              auv_future_t **future);
 
 #endif /* AUV_SUBPROCESS_H */

@@ -1,0 +1,196 @@
+/* stream-internal.h: what the three files of auv's streams share:
+ * stream.c (the buffered reader and writer), connect.c (resolving and
+ * connecting: open_connection and its kin) and server.c (start_server,
+ * accepting, the connection tasks). The structures behind auv_stream_t and
+ * auv_server_t, the waiter lists that drain and wait_closed park on, and
+ * the op that resolves and connects. Private: included by those files only.
+ */
+#ifndef AUV_STREAM_INTERNAL_H
+#define AUV_STREAM_INTERNAL_H
+
+#include "internal.h"
+
+/* A task waiting on a stream or server (drain, wait_closed), on its
+ * stack; or, for the future forms, the first member of an fwaiter_t on the
+ * heap. */
+typedef struct auv__stream_waiter_s {
+  auv__list_t node;     /* in the list waited on; unlinked once woken */
+  auv_task_t *task;     /* the waiting task, or NULL for a future */
+  int cancelled;        /* set by the task's cancel while parked */
+  /* future waiters: called instead of unparking a task */
+  void (*wake)(struct auv__stream_waiter_s *w);
+} auv__stream_waiter_t;
+
+struct auv_stream_s {
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } h;                        /* the libuv handle; h.handle.data = this */
+  auv_loop_t *loop;           /* the loop it belongs to */
+  unsigned refs;              /* see "Lifetime" in stream.c */
+  /* reader */
+  char *buf;                  /* the read buffer, or NULL */
+  size_t start, end, cap;     /* unread bytes are buf[start, end) */
+  size_t limit;               /* asyncio's limit */
+  int read_error;             /* error that ended reading, or 0 */
+  auv_task_t *reader;         /* the task waiting for data, or NULL */
+  struct freader_s *freader;  /* the future-form read waiting, or NULL */
+  struct rdop_s *direct;      /* the parked task's read, filled in place
+                                 (see alloc_cb), or NULL */
+  int reader_cancelled;       /* its park's cancelled flag */
+  /* writer */
+  size_t write_size;          /* bytes queued in libuv, not yet written */
+  size_t high, low;           /* water marks */
+  int write_error;            /* error that broke writing, or 0 */
+  auv__list_t drainers;       /* auv__stream_waiter_t: in drain */
+  auv__list_t closers;        /* auv__stream_waiter_t: in wait_closed */
+  uv_shutdown_t shutdown_req; /* write_eof's request */
+  /* server side */
+  auv_server_t *server;       /* the server that accepted it, or NULL */
+  auv__list_t conn_node;      /* in server->conns */
+  unsigned is_pipe : 1;       /* h is a uv_pipe_t */
+  unsigned reading : 1;       /* uv_read_start is in effect */
+  unsigned paused : 1;        /* reading paused by flow control */
+  unsigned eof : 1;           /* end of stream received */
+  unsigned write_paused : 1;  /* above high water, until low water */
+  unsigned eof_sent : 1;      /* write_eof was called */
+  unsigned closing : 1;       /* close was called */
+  unsigned close_pending : 1; /* close waits for queued writes to go out */
+  unsigned closed : 1;        /* the close callback ran */
+  auv__object_t reg;          /* in the loop's registry until uv_close */
+  auv__stream_close_hook_fn close_hook;  /* its owner's hook, or NULL */
+  void *close_hook_arg;
+  auv__list_t flush_node;     /* in flush_server->flushing while a close
+                                 waits for queued writes */
+  auv_server_t *flush_server; /* the server whose connection task ended
+                                 with this stream flushing (a reference),
+                                 or NULL */
+  unsigned direct_out : 1;    /* alloc_cb handed out direct's buffer */
+  unsigned direct_full : 1;   /* direct is complete, its task not resumed */
+};
+
+typedef union {
+  uv_handle_t handle;
+  uv_stream_t stream;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+} auv__any_stream_t;
+
+typedef struct auv__listener_s {
+  auv__any_stream_t h;        /* h.handle.data = this */
+  auv_server_t *server;
+  auv__any_stream_t reject;   /* accepts a connection that cannot be
+                                 served, to close it at once */
+  int handles;                /* h and reject handles not yet closed: the
+                                 memory goes when this reaches 0 */
+  unsigned reject_busy : 1;   /* reject is open or closing */
+  unsigned reject_waiting : 1;  /* a connection waits until reject is
+                                   free (see drop_connection) */
+} auv__listener_t;
+
+struct auv_server_s {
+  auv_loop_t *loop;
+  auv_connection_fn fn;       /* run for each connection */
+  void *arg;
+  unsigned refs;              /* 1 for the program until close + 1 per
+                                 listener not yet closed + 1 per
+                                 connection + 1 per waiter */
+  auv__listener_t **listeners; /* nlisteners, NULL once closed */
+  int nlisteners;
+  int open_listeners;         /* listeners whose close callback is due */
+  size_t nconns;              /* connection tasks not finished */
+  auv__list_t conns;          /* their streams */
+  auv__list_t flushing;       /* streams its connection tasks closed whose
+                                 queued writes still go out (flush_node) */
+  auv__object_t reg;          /* in the loop's registry until closed */
+  auv__list_t closers;        /* auv__stream_waiter_t: in wait_closed */
+  auv_stream_options_t sopts; /* for each connection */
+  size_t stack_size;          /* connection tasks' stacks */
+  int backlog;
+  unsigned is_pipe : 1;
+  unsigned callback : 1;      /* fn is a plain callback (options.callback) */
+  unsigned closing : 1;       /* close was called */
+};
+
+/* Resolving, connecting, starting a TCP server (connect.c): an op driven
+ * by libuv callbacks that completes a future. */
+enum { OP_TCP_CONNECT, OP_PIPE_CONNECT, OP_SERVER };
+
+typedef struct auv__stream_op_s {
+  int kind;                       /* OP_* */
+  auv_loop_t *loop;
+  auv_future_t *future;           /* completed by the op (a reference) */
+  uv_getaddrinfo_t gai;           /* the resolution */
+  struct addrinfo *res, *cur;     /* its answer, and the address tried */
+  struct addrinfo numeric;        /* res for a numeric host (no resolver) */
+  struct sockaddr_storage numeric_addr;  /* numeric.ai_addr */
+  uv_connect_t req;               /* the connection attempt */
+  auv_stream_t *stream;           /* the stream being connected, or NULL */
+  int last_err;                   /* the last address's error */
+  unsigned resolving : 1;         /* gai is in flight */
+  auv_stream_options_t sopts;     /* the caller's stream options */
+  const auv_stream_options_t *sopts_p;  /* &sopts, or NULL */
+  /* OP_SERVER */
+  auv_connection_fn fn;
+  void *arg;
+  auv_server_options_t svopts;
+} auv__stream_op_t;
+
+/* ---- waiting (stream.c) ----------------------------------------------- */
+
+/* Park the running task on list until woken (auv__stream_waiters_wake) or
+ * cancelled. Returns 0 or UV_ECANCELED; either way the waiter is unlinked
+ * after. */
+int auv__stream_waiter_wait(auv__list_t *list);
+/* Wake every waiter on list; each is unlinked here. */
+void auv__stream_waiters_wake(auv__list_t *list);
+/* A new future in *future that completes once check(obj) holds, now or
+ * when list is woken (with the error check leaves in *err, or NULL). The
+ * caller has taken the reference that release gives back, and gets it
+ * back on error. */
+int auv__stream_fwaiter_start(auv_loop_t *loop, auv__list_t *list,
+                              int (*check)(void *obj, int *err),
+                              void (*release)(void *obj), void *obj,
+                              auv_future_t **future);
+
+/* ---- streams (stream.c) ----------------------------------------------- */
+
+/* A new stream with an initialised (not connected) handle and one
+ * reference (the handle's). */
+int auv__stream_new(auv_loop_t *loop, int is_pipe,
+                    const auv_stream_options_t *opts, auv_stream_t **out);
+
+/* ---- ops (connect.c) -------------------------------------------------- */
+
+int auv__stream_op_new(auv_loop_t *loop, int kind,
+                       const auv_stream_options_t *opts,
+                       auv__stream_op_t **out);
+void auv__stream_op_free(auv__stream_op_t *op);
+/* Complete the op's future with err (unless cancelled) / with value, and
+ * free the op. */
+void auv__stream_op_fail(auv__stream_op_t *op, int err);
+void auv__stream_op_succeed(auv__stream_op_t *op, void *value);
+/* Resolve host (a numeric one at once), then connect or, for OP_SERVER,
+ * call auv__server_resolved. The op may be complete (and freed) when this
+ * returns 0: the caller takes its reference to the future first. */
+int auv__stream_op_resolve(auv__stream_op_t *op, const char *host, int port,
+                           int passive);
+/* Await f in a task and take the object it yields; a result that arrives
+ * together with the task's cancellation is given to release(). */
+int auv__stream_await_object(auv_future_t *f, void **out,
+                             void (*release)(void *obj));
+/* UV_ENAMETOOLONG if path does not fit a socket address. */
+int auv__stream_pipe_path_check(const char *path);
+
+/* ---- servers (server.c) ----------------------------------------------- */
+
+/* The op of auv_start_server_future has resolved: listen. */
+void auv__server_resolved(auv__stream_op_t *op);
+/* A connection's task is done (or a callback server's connection closed):
+ * let go of the stream and the server. */
+void auv__server_conn_done(auv_future_t *f, void *arg);
+void auv__server_unref(auv_server_t *sv);
+
+#endif /* AUV_STREAM_INTERNAL_H */
