@@ -9,11 +9,13 @@
 #
 # No third-party source is kept in the repository: the sources come from
 # `apt-get source libuv1 check` (deb-src is enabled in apt's sources when it
-# is not), unpacked in a scratch directory beside the cache entry and
-# removed after the build. Both libraries are built static only, so every
-# cross-built program is one .exe that wine runs without a DLL search path;
-# the pkg-config files this script writes carry the Windows system
-# libraries libuv needs when linked statically.
+# is not), unpacked once into the cache of Debian sources that the wraps
+# step shares ($AUV_CACHE_DIR/debian-sources, scripts/lib.sh) and built out
+# of tree in a scratch directory beside the cache entry, removed after.
+# Both libraries are built static only, so every cross-built program is
+# one .exe that wine runs without a DLL search path; the pkg-config files
+# this script writes carry the Windows system libraries libuv needs when
+# linked statically.
 #
 # The cache: $AUV_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/auv)
 # /windows-deps/<entry>, one entry per key. The key is the two source
@@ -42,33 +44,13 @@ link=$root/build/windows-deps
 jobs=$(auv_jobs)
 t_start=$SECONDS
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  else
-    sudo -n "$@"
-  fi
-}
-
 auv_install_packages gcc-mingw-w64-x86-64 cmake dpkg-dev make pkg-config
 
-# ---------------------------------------------------------------------------
-# deb-src: enable it in the deb822 sources (Debian 12's layout) or the
-# one-line sources.list, once, then refresh the lists.
-# ---------------------------------------------------------------------------
-if ! apt-cache showsrc libuv1 2>/dev/null | grep '^Package: libuv1' >/dev/null; then
-  echo "== enabling deb-src in apt's sources"
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    as_root sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources
-  fi
-  if [ -f /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list; then
-    as_root sed -i -n 'p; s/^deb /deb-src /p' /etc/apt/sources.list
-  fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
-fi
+# deb-src enabled in apt's sources when it is not (scripts/lib.sh).
+auv_enable_deb_src
 
-uv_version=$(apt-cache showsrc libuv1 | sed -n 's/^Version: //p' | sort -V | tail -1)
-check_version=$(apt-cache showsrc check | sed -n 's/^Version: //p' | sort -V | tail -1)
+uv_version=$(auv_debian_source_version libuv1)
+check_version=$(auv_debian_source_version check)
 cc_version=$($host-gcc --version | head -1)
 script_hash=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
 key="libuv1=$uv_version check=$check_version cc=$cc_version script=$script_hash"
@@ -116,18 +98,13 @@ rm -rf "$work" "$prefix"
 mkdir -p "$work" "$prefix"
 
 # ---------------------------------------------------------------------------
-# Sources. apt-get source unpacks as the user it runs as; as root it warns
-# that the _apt user cannot read the directory, which is harmless.
+# Sources: Debian's, unpacked once into the cache shared with the wraps
+# step (scripts/lib.sh, auv_debian_source) and only read from here: CMake
+# builds out of tree, in $work.
 # ---------------------------------------------------------------------------
 t0=$SECONDS
-(cd "$work" && apt-get source -q "libuv1=$uv_version" "check=$check_version" 2>&1 |
-  grep -v 'unsandboxed as root' || true)
-uv_src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'libuv1-*' | head -1)
-check_src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -1)
-if [ -z "$uv_src" ] || [ -z "$check_src" ]; then
-  echo "error: apt-get source did not unpack libuv1 and check into $work" >&2
-  exit 1
-fi
+uv_src=$(auv_debian_source libuv1 "$uv_version")
+check_src=$(auv_debian_source check "$check_version")
 t_fetch=$((SECONDS - t0))
 
 # A CMake toolchain file for the mingw-w64 cross compiler.

@@ -68,3 +68,89 @@ auv_setup() {
     meson setup "$dir" "$@"
   fi
 }
+
+# auv_as_root CMD...: run CMD as root: directly when root already, else
+# through sudo without a prompt (CI has no stdin).
+auv_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  else
+    sudo -n "$@"
+  fi
+}
+
+# auv_enable_deb_src: make `apt-get source` work. When apt knows no source
+# package for libuv1, deb-src is enabled in the deb822 sources (Debian 12's
+# layout) and in the one-line sources.list, once, and the lists refreshed.
+auv_enable_deb_src() {
+  if apt-cache showsrc libuv1 2>/dev/null | grep '^Package: libuv1' >/dev/null; then
+    return 0
+  fi
+  echo "== enabling deb-src in apt's sources"
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    auv_as_root sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources
+  fi
+  if [ -f /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list; then
+    auv_as_root sed -i -n 'p; s/^deb /deb-src /p' /etc/apt/sources.list
+  fi
+  auv_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+}
+
+# auv_debian_source_version PKG: the newest version of source package PKG
+# that apt knows (after auv_enable_deb_src).
+auv_debian_source_version() {
+  apt-cache showsrc "$1" | sed -n 's/^Version: //p' | sort -V | tail -1
+}
+
+# auv_debian_source PKG VERSION: print the directory holding Debian's
+# source package PKG=VERSION, unpacked with Debian's patches applied
+# (`apt-get source`, which needs dpkg-dev). Fetched once into
+# $(auv_cache_dir)/debian-sources/PKG_VERSION/ and reused by every later
+# run and clone; the directory is only read from, never built in (copy it
+# first to build in it). Concurrent runs take turns (flock); an entry
+# without its .stamp (a fetch that did not finish) is fetched again, and
+# entries unused for 30 days are removed.
+auv_debian_source() {
+  local pkg=$1 version=$2 cache entry scratch src d
+  cache=$(auv_cache_dir)/debian-sources
+  entry=$cache/$(printf '%s_%s' "$pkg" "$version" | tr -c 'A-Za-z0-9._+-' '_')
+  mkdir -p "$cache"
+  (
+    exec 9>"$cache/.lock"
+    if ! flock -w 3600 9; then
+      echo "error: $cache/.lock held by another run for an hour" >&2
+      exit 1
+    fi
+    for d in "$cache"/*/; do
+      d=${d%/}
+      [ -d "$d" ] && [ "$d" != "$entry" ] || continue
+      if [ -n "$(find "$d" -maxdepth 0 -mtime +30)" ]; then
+        rm -rf "$d"
+      fi
+    done
+    if [ -f "$entry/.stamp" ]; then
+      touch "$entry"
+      exit 0
+    fi
+    echo "== fetching Debian's source of $pkg $version into $entry" >&2
+    rm -rf "$entry"
+    scratch=$entry.tmp
+    rm -rf "$scratch"
+    mkdir -p "$scratch"
+    # As root, apt-get warns that the _apt user cannot read the directory
+    # and fetches unsandboxed, which is harmless.
+    (cd "$scratch" && apt-get source -q "$pkg=$version" 2>&1 |
+      grep -v 'unsandboxed as root' >&2 || true)
+    src=$(find "$scratch" -mindepth 1 -maxdepth 1 -type d | head -1)
+    if [ -z "$src" ]; then
+      echo "error: apt-get source did not unpack $pkg=$version" >&2
+      rm -rf "$scratch"
+      exit 1
+    fi
+    mkdir -p "$entry"
+    mv "$src" "$entry/src"
+    rm -rf "$scratch"
+    echo "$pkg $version" >"$entry/.stamp"
+  ) || return 1
+  echo "$entry/src"
+}

@@ -43,6 +43,17 @@
 #             source versions: scripts/build-windows-deps.sh), auv
 #             cross-built, the whole suite, the seed walkthrough and the
 #             switch benchmarks run under wine (scripts/test-windows.sh)
+#   wraps     the meson wrap fallbacks (subprojects/*.wrap and our meson
+#             overlays in subprojects/packagefiles/), what Windows and
+#             macOS users build: Debian's libuv1 and check source packages
+#             (cached outside the clone, in
+#             ${XDG_CACHE_HOME:-~/.cache}/auv/debian-sources/, keyed on the
+#             versions) laid into a copy of the tree under the wraps'
+#             directory names, built with --force-fallback-for=libuv,check
+#             and -Werror, the whole suite run on them; then a meson
+#             project that uses auv as a subproject
+#             (test/install/subproject-consumer/) built and run
+#             (scripts/test-wraps.sh)
 #   header    <auv.h> compiled as C99 and C++11 with -pedantic -Werror
 #             (scripts/header-test.sh)
 #   docs      the public headers checked against the mechanical rules of
@@ -95,7 +106,7 @@ auv_install_packages gcc g++ libc6-dev meson ninja-build pkg-config \
 jobs=$(auv_jobs)
 logs=$root/build/logs
 mkdir -p "$logs"
-steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan clang coverage fuzz aarch64 windows header docs install}
+steps=${AUV_STEPS:-debug asan valgrind tsan ucontext ucontext-asan clang coverage fuzz aarch64 windows wraps header docs install}
 t_start=$SECONDS
 summary=()
 total_passed=0 total_failed=0 total_skipped=0
@@ -210,6 +221,7 @@ declare -A step_what=(
   [fuzz]="libFuzzer on the stream reader vs its reference model"
   [aarch64]="arm64 cross build, suites under qemu (asm and ucontext)"
   [windows]="Windows x64: mingw-w64 build, suites, seed and benchmarks under wine"
+  [wraps]="libuv and Check wrap fallbacks (Debian sources): suites; meson subproject consumer"
   [header]="<auv.h> as C99 and C++11, -pedantic -Werror"
   [docs]="API vocabulary rules; doc programs built (-Wall -Werror) and run; prototypes and links checked"
   [install]="meson install + pkg-config and CMake consumers"
@@ -384,6 +396,11 @@ step_aarch64() {
 step_windows() {
   bash scripts/test-windows.sh 2>&1 | tee "$logs/windows.log"
   check_summaries "$logs/windows.log"
+}
+
+step_wraps() {
+  bash scripts/test-wraps.sh 2>&1 | tee "$logs/wraps.log"
+  check_summaries "$logs/wraps.log"
 }
 
 step_header() {
