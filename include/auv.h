@@ -17,8 +17,8 @@
  *   auv_call_soon_threadsafe(), which any thread may call.
  * - NULL (docs/design.md 1a). A call that can fail answers NULL where an
  *   object or an output is expected with UV_EINVAL, and nothing happens.
- *   A query that cannot fail takes a const pointer and answers NULL with
- *   its "nothing": 0 for yes/no and counts (auv_is_running,
+ *   A query that cannot fail answers NULL with its "nothing" (and takes
+ *   a const pointer, unless it hands out a part of the object to change): 0 for yes/no and counts (auv_is_running,
  *   auv_future_done, auv_task_cancelling, auv_time...), NULL for pointers
  *   (auv_loop_uv, auv_future_get_loop, auv_task_get_name...). A query that
  *   can fail returns 0 or an error and writes its answer through its last
@@ -176,7 +176,7 @@ AUV_EXTERN int auv_loop_new(auv_loop_t **loop);
  * auv loop per uv loop is the caller's rule. */
 AUV_EXTERN int auv_loop_attach(uv_loop_t *uv, auv_loop_t **loop);
 /* The uv_loop_t under loop, for libuv calls of your own. */
-AUV_EXTERN uv_loop_t *auv_loop_uv(const auv_loop_t *loop);
+AUV_EXTERN uv_loop_t *auv_loop_uv(auv_loop_t *loop);
 
 /* Close the loop: refuses with AUV_ERUNNING while the loop runs (including
  * from inside one of its callbacks) and with AUV_ETASKS while tasks are

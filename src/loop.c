@@ -382,7 +382,7 @@ int auv_loop_attach(uv_loop_t *uv, auv_loop_t **out) {
   return 0;
 }
 
-uv_loop_t *auv_loop_uv(const auv_loop_t *loop) {
+uv_loop_t *auv_loop_uv(auv_loop_t *loop) {
   return loop != NULL ? loop->uv : NULL;
 }
 
