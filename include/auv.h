@@ -18,8 +18,9 @@
  * - NULL (docs/design.md 1a). A call that can fail answers NULL where an
  *   object or an output is expected with UV_EINVAL, and nothing happens.
  *   A query that cannot fail answers NULL with its "nothing" (and takes
- *   a const pointer, unless it hands out a part of the object to change): 0 for yes/no and counts (auv_is_running,
- *   auv_future_done, auv_task_cancelling, auv_time...), NULL for pointers
+ *   a const pointer, unless it hands out a part of the object to
+ *   change): 0 for yes/no and counts (auv_is_running, auv_future_done,
+ *   auv_task_cancelling, auv_time...), NULL for pointers
  *   (auv_loop_uv, auv_future_get_loop, auv_task_get_name...). A query that
  *   can fail returns 0 or an error and writes its answer through its last
  *   argument (auv_handle_when, auv_timeout_when). Releasing NULL is a
