@@ -277,15 +277,10 @@ int auv_signal_wait_future(auv_loop_t *loop, int signum,
 }
 
 int auv_signal_wait(auv_loop_t *loop, int signum) {
-  auv_task_t *t = auv__running_task;
   auv_future_t *f;
-  int err;
-  if (loop == NULL)
-    return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (t->future.loop != loop)
-    return AUV_EWRONGLOOP;
+  int err = auv__need_task_on(loop);
+  if (err != 0)
+    return err;
   err = auv_signal_wait_future(loop, signum, &f);
   if (err != 0)
     return err;
