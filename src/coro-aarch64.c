@@ -16,10 +16,7 @@
 
 const char auv__coro_backend_name[] = "asm-aarch64";
 
-void auv__coro_trampoline(void);
-
 __asm__(
-  ".text\n"
   AUV__ASM_FUNC(auv__coro_switch_asm)
   "  sub sp, sp, #176\n"
   "  stp x19, x20, [sp, #0]\n"

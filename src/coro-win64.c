@@ -43,13 +43,10 @@
 
 const char auv__coro_backend_name[] = "asm-win64";
 
-void auv__coro_trampoline(void);
-
 /* The floating-point control state and the jump back: coro.h. Arguments:
  * rcx = from_sp, rdx = to_sp. rax, rcx, rdx, r8-r11 and xmm0-xmm5 are
  * scratch. */
 __asm__(
-  ".text\n"
   AUV__ASM_FUNC(auv__coro_switch_asm)
   "  pushq %rbp\n"
   "  pushq %rbx\n"

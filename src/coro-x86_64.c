@@ -19,11 +19,8 @@
 
 const char auv__coro_backend_name[] = "asm-x86_64";
 
-void auv__coro_trampoline(void);
-
 /* The floating-point control state and the jump back: coro.h. */
 __asm__(
-  ".text\n"
   AUV__ASM_FUNC(auv__coro_switch_asm)
   "  pushq %rbp\n"
   "  pushq %rbx\n"

@@ -98,21 +98,27 @@ static inline void auv__coro_backend_switch(auv__coro_t *from,
   auv__coro_switch_asm(&from->sp, to->sp);
 }
 
-/* For the assembly backends. AUV__ASM_FUNC(name) starts a global function
- * in a top-level __asm__ block, spelled for the object format: ELF and
- * Mach-O make it hidden, so that the shared library calls it directly;
- * PE has no visibility. auv__coro_frame zeroes a new context's first
- * frame, size bytes right below the 16-byte aligned top of its stack. */
+/* For the assembly backends. Each defines, in assembly, the switch and a
+ * trampoline: the first switch into a new context "returns" into the
+ * trampoline, which calls the entry function that backend_init left in a
+ * callee-saved register's slot of the context's first frame.
+ * AUV__ASM_FUNC(name) starts a global function in the text section in a
+ * top-level __asm__ block, spelled for the object format: ELF and Mach-O
+ * make it hidden, so that the shared library calls it directly; PE has no
+ * visibility. auv__coro_frame zeroes a new context's first frame, size
+ * bytes right below the 16-byte aligned top of its stack. */
+void auv__coro_trampoline(void);
 # if defined(_WIN32)
 #  define AUV__ASM_FUNC(name)                                                 \
-  ".p2align 4\n.globl " #name "\n"                                           \
+  ".text\n.p2align 4\n.globl " #name "\n"                                    \
   ".def " #name "; .scl 2; .type 32; .endef\n" #name ":\n"
 # elif defined(__APPLE__)
 #  define AUV__ASM_FUNC(name)                                                 \
-  ".p2align 4\n.globl _" #name "\n.private_extern _" #name "\n_" #name ":\n"
+  ".text\n.p2align 4\n.globl _" #name "\n"                                   \
+  ".private_extern _" #name "\n_" #name ":\n"
 # else
 #  define AUV__ASM_FUNC(name)                                                 \
-  ".p2align 4\n.globl " #name "\n.hidden " #name "\n"                        \
+  ".text\n.p2align 4\n.globl " #name "\n.hidden " #name "\n"                 \
   ".type " #name ", %function\n" #name ":\n"
 # endif
 
