@@ -12,31 +12,12 @@
  *   +160 FPCR  +168 padding
  * A new context's frame has x30 = trampoline and x19 = the entry function.
  */
-#include <string.h>
-
 #include "coro.h"
 
 const char auv__coro_backend_name[] = "asm-aarch64";
 
-void auv__coro_trampoline(void);
-
-#if defined(__APPLE__)
-# define AUV__SYM(name) "_" #name
-# define AUV__HIDDEN(name) ".private_extern _" #name "\n"
-# define AUV__TYPE(name)
-#else
-# define AUV__SYM(name) #name
-# define AUV__HIDDEN(name) ".hidden " #name "\n"
-# define AUV__TYPE(name) ".type " #name ", %function\n"
-#endif
-
 __asm__(
-  ".text\n"
-  ".p2align 4\n"
-  ".globl " AUV__SYM(auv__coro_switch_asm) "\n"
-  AUV__HIDDEN(auv__coro_switch_asm)
-  AUV__TYPE(auv__coro_switch_asm)
-  AUV__SYM(auv__coro_switch_asm) ":\n"
+  AUV__ASM_FUNC(auv__coro_switch_asm)
   "  sub sp, sp, #176\n"
   "  stp x19, x20, [sp, #0]\n"
   "  stp x21, x22, [sp, #16]\n"
@@ -68,23 +49,17 @@ __asm__(
   "  add sp, sp, #176\n"
   "  ret\n"
   "\n"
-  ".p2align 4\n"
-  ".globl " AUV__SYM(auv__coro_trampoline) "\n"
-  AUV__HIDDEN(auv__coro_trampoline)
-  AUV__TYPE(auv__coro_trampoline)
-  AUV__SYM(auv__coro_trampoline) ":\n"
+  AUV__ASM_FUNC(auv__coro_trampoline)
   "  blr x19\n"
   "  brk #0\n"
 );
 
 void auv__coro_backend_init(auv__coro_t *ctx, char *stack_lo, char *stack_hi,
                             auv__coro_entry_fn entry) {
-  uintptr_t top = (uintptr_t) stack_hi & ~(uintptr_t) 15;
-  uint64_t *frame = (uint64_t *) (top - 176);
+  uint64_t *frame = auv__coro_frame(stack_hi, 176);
   uint64_t fpcr;
   (void) stack_lo;
   __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-  memset(frame, 0, 176);
   frame[0] = (uint64_t) (uintptr_t) entry;                   /* x19 */
   frame[11] = (uint64_t) (uintptr_t) auv__coro_trampoline;   /* x30 */
   frame[20] = fpcr;

@@ -35,8 +35,6 @@
  * coro.c allocates the stacks (VirtualAlloc: reserved, the top page
  * committed, a PAGE_GUARD page under it) and catches their overflow.
  */
-#include <string.h>
-
 #include "coro.h"
 
 #if !defined(_WIN64) || !defined(__GNUC__)
@@ -45,19 +43,11 @@
 
 const char auv__coro_backend_name[] = "asm-win64";
 
-void auv__coro_trampoline(void);
-
-/* As in coro-x86_64.c: the control state is saved on every switch and
- * loaded only when its control bits differ from the running context's,
- * and the return address is jumped to rather than returned to. Arguments:
+/* The floating-point control state and the jump back: coro.h. Arguments:
  * rcx = from_sp, rdx = to_sp. rax, rcx, rdx, r8-r11 and xmm0-xmm5 are
  * scratch. */
 __asm__(
-  ".text\n"
-  ".p2align 4\n"
-  ".globl auv__coro_switch_asm\n"
-  ".def auv__coro_switch_asm; .scl 2; .type 32; .endef\n"
-  "auv__coro_switch_asm:\n"
+  AUV__ASM_FUNC(auv__coro_switch_asm)
   "  pushq %rbp\n"
   "  pushq %rbx\n"
   "  pushq %rdi\n"
@@ -80,21 +70,7 @@ __asm__(
   "  movaps %xmm13, 128(%rsp)\n"
   "  movaps %xmm14, 144(%rsp)\n"
   "  movaps %xmm15, 160(%rsp)\n"
-  "  stmxcsr (%rsp)\n"
-  "  fnstcw 4(%rsp)\n"
-  "  movq %rsp, (%rcx)\n"
-  "  movl (%rsp), %r8d\n"           /* the running MXCSR and x87 CW */
-  "  movzwl 4(%rsp), %r9d\n"
-  "  movq %rdx, %rsp\n"
-  "  xorl (%rsp), %r8d\n"
-  "  testl $0xffc0, %r8d\n"
-  "  jz 1f\n"
-  "  ldmxcsr (%rsp)\n"
-  "1:\n"
-  "  cmpw 4(%rsp), %r9w\n"
-  "  je 2f\n"
-  "  fldcw 4(%rsp)\n"
-  "2:\n"
+  AUV__X86_SWITCH_STACKS("%rcx", "%rdx", "%r8d", "%r9d", "%r9w")
   "  movaps 16(%rsp), %xmm6\n"
   "  movaps 32(%rsp), %xmm7\n"
   "  movaps 48(%rsp), %xmm8\n"
@@ -117,19 +93,15 @@ __asm__(
   "  popq %rdi\n"
   "  popq %rbx\n"
   "  popq %rbp\n"
-  "  popq %rcx\n"
-  "  jmpq *%rcx\n"
+  AUV__X86_JUMP_BACK
   "\n"
   /* Entered with rsp 16-byte aligned and a zero "return address" at
    * (%rsp). The 32 bytes it reserves are the entry function's shadow space
    * (the home of its four register arguments, which the ABI says the
    * caller provides); its unwind data says so, so that unwinding out of
    * the trampoline reads that zero and stops. */
-  ".p2align 4\n"
-  ".globl auv__coro_trampoline\n"
-  ".def auv__coro_trampoline; .scl 2; .type 32; .endef\n"
+  AUV__ASM_FUNC(auv__coro_trampoline)
   ".seh_proc auv__coro_trampoline\n"
-  "auv__coro_trampoline:\n"
   "  subq $32, %rsp\n"
   "  .seh_stackalloc 32\n"
   "  .seh_endprologue\n"
@@ -140,18 +112,10 @@ __asm__(
 
 void auv__coro_backend_init(auv__coro_t *ctx, char *stack_lo, char *stack_hi,
                             auv__coro_entry_fn entry) {
-  uintptr_t top = (uintptr_t) stack_hi & ~(uintptr_t) 15;
   /* The trampoline runs at top - 16, where the zero return address that
    * ends an unwind is; the switch frame is right below. */
-  uint64_t *frame = (uint64_t *) (top - 16 - 272);
-  uint32_t mxcsr;
-  uint16_t fpucw;
-  /* Start with the creating thread's floating-point control state. */
-  __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-  __asm__ volatile("fnstcw %0" : "=m"(fpucw));
-  memset(frame, 0, 272 + 16);
-  memcpy(&frame[0], &mxcsr, sizeof(mxcsr));
-  memcpy((char *) &frame[0] + 4, &fpucw, sizeof(fpucw));
+  uint64_t *frame = auv__coro_frame(stack_hi, 272 + 16);
+  auv__x86_fp_control(&frame[0]);
   /* The TIB's view of the new stack: coro.c reserved it from
    * stack_lo - AUV__GUARD_SIZE up to stack_hi and committed
    * AUV__STACK_COMMIT bytes at its top. StackLimit may stay above what is

@@ -140,9 +140,10 @@ static size_t page_size(void) {
  * Overflow reports
  * ------------------------------------------------------------------------ */
 
-/* Async-signal-safe: write(2) and abort() only (WriteFile on Windows,
- * where the C library's write takes a lock). */
-static void write_str(const char *s) {
+/* Async-signal-safe: write(2) only (WriteFile on Windows, where the C
+ * library's write takes a lock). The overflow report ends in abort(); the
+ * overflow tests' SIGABRT handler writes with this too. */
+void auv__write_stderr(const char *s) {
   size_t len = strlen(s);
 #if defined(_WIN32)
   HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
@@ -166,36 +167,33 @@ static void write_str(const char *s) {
 #endif
 }
 
+/* v in decimal, at the end of buf (async-signal-safe); returns its
+ * start. */
+static const char *decimal(char buf[32], uint64_t v) {
+  char *p = buf + 31;
+  *p = '\0';
+  do {
+    *--p = (char) ('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  return p;
+}
+
 static void report_overflow(const auv__coro_t *c, const char *how) {
-  char num[32];
-  size_t usable = c->stack->size - AUV__GUARD_SIZE;
-  int i = (int) sizeof(num) - 1;
-  num[i] = '\0';
-  do {
-    num[--i] = (char) ('0' + usable % 10);
-    usable /= 10;
-  } while (usable > 0 && i > 0);
-  char name_num[32];
-  unsigned long n = c->number;
-  int j = (int) sizeof(name_num) - 1;
-  name_num[j] = '\0';
-  do {
-    name_num[--j] = (char) ('0' + n % 10);
-    n /= 10;
-  } while (n > 0 && j > 0);
-  write_str("auv: stack overflow in task '");
+  char num[32], name_num[32];
+  auv__write_stderr("auv: stack overflow in task '");
   if (c->name != NULL) {
-    write_str(c->name);
+    auv__write_stderr(c->name);
   } else {
-    write_str("Task-");
-    write_str(&name_num[j]);
+    auv__write_stderr("Task-");
+    auv__write_stderr(decimal(name_num, c->number));
   }
-  write_str("' (stack of ");
-  write_str(&num[i]);
-  write_str(" bytes; ");
-  write_str(how);
-  write_str("). Give the task a larger stack (auv_task_options_t."
-            "stack_size) or use less of it.\n");
+  auv__write_stderr("' (stack of ");
+  auv__write_stderr(decimal(num, c->stack->size - AUV__GUARD_SIZE));
+  auv__write_stderr(" bytes; ");
+  auv__write_stderr(how);
+  auv__write_stderr("). Give the task a larger stack "
+                    "(auv_task_options_t.stack_size) or use less of it.\n");
   abort();
 }
 

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(AUV_CORO_UCONTEXT)
 # include <ucontext.h>
@@ -96,6 +97,86 @@ static inline void auv__coro_backend_switch(auv__coro_t *from,
                                             auv__coro_t *to) {
   auv__coro_switch_asm(&from->sp, to->sp);
 }
+
+/* For the assembly backends. Each defines, in assembly, the switch and a
+ * trampoline: the first switch into a new context "returns" into the
+ * trampoline, which calls the entry function that backend_init left in a
+ * callee-saved register's slot of the context's first frame.
+ * AUV__ASM_FUNC(name) starts a global function in the text section in a
+ * top-level __asm__ block, spelled for the object format: ELF and Mach-O
+ * make it hidden, so that the shared library calls it directly; PE has no
+ * visibility. auv__coro_frame zeroes a new context's first frame, size
+ * bytes right below the 16-byte aligned top of its stack. */
+void auv__coro_trampoline(void);
+# if defined(_WIN32)
+#  define AUV__ASM_FUNC(name)                                                 \
+  ".text\n.p2align 4\n.globl " #name "\n"                                    \
+  ".def " #name "; .scl 2; .type 32; .endef\n" #name ":\n"
+# elif defined(__APPLE__)
+#  define AUV__ASM_FUNC(name)                                                 \
+  ".text\n.p2align 4\n.globl _" #name "\n"                                   \
+  ".private_extern _" #name "\n_" #name ":\n"
+# else
+#  define AUV__ASM_FUNC(name)                                                 \
+  ".text\n.p2align 4\n.globl " #name "\n.hidden " #name "\n"                 \
+  ".type " #name ", %function\n" #name ":\n"
+# endif
+
+static inline uint64_t *auv__coro_frame(char *stack_hi, size_t size) {
+  uintptr_t top = (uintptr_t) stack_hi & ~(uintptr_t) 15;
+  uint64_t *frame = (uint64_t *) (top - size);
+  memset(frame, 0, size);
+  return frame;
+}
+
+/* The two x86-64 backends (System V and Windows) save different registers
+ * but keep the floating-point control state alike, in the lowest 8 bytes
+ * of the frame: MXCSR, then the x87 control word. It is saved on every
+ * switch but loaded only when it differs from the running context's:
+ * ldmxcsr and fldcw are slow, and ldmxcsr with a changed value was
+ * measured here at about 40 ns. Only the control bits count (MXCSR bits
+ * 6-15; the status flags in bits 0-5 are not preserved across calls by
+ * the ABI, and a printf sets the "inexact" flag, which would otherwise
+ * force a load on every switch).
+ *
+ * AUV__X86_SWITCH_STACKS(from_sp, to_sp, a, b, b16): with the frame's
+ * 8 bytes reserved at rsp, save the control state there, store rsp in
+ * *from_sp, move to to_sp and load the control state as needed. The
+ * arguments name the registers holding from_sp and to_sp and two scratch
+ * registers (a and b as 32 bits, b16 as b's low 16). AUV__X86_JUMP_BACK
+ * ends the switch: the return address is popped and jumped to rather
+ * than returned to, since a `ret` into another context always misses the
+ * return-stack predictor, while the indirect jump is predicted from
+ * history. A new context starts with the creating thread's control state
+ * (auv__x86_fp_control). */
+# if defined(__x86_64__) && defined(__GNUC__)
+#  define AUV__X86_SWITCH_STACKS(from_sp, to_sp, a, b, b16)                   \
+  "  stmxcsr (%rsp)\n"                                                        \
+  "  fnstcw 4(%rsp)\n"                                                        \
+  "  movq %rsp, (" from_sp ")\n"                                              \
+  "  movl (%rsp), " a "\n"                                                    \
+  "  movzwl 4(%rsp), " b "\n"                                                 \
+  "  movq " to_sp ", %rsp\n"                                                  \
+  "  xorl (%rsp), " a "\n"                                                    \
+  "  testl $0xffc0, " a "\n"                                                  \
+  "  jz 1f\n"                                                                 \
+  "  ldmxcsr (%rsp)\n"                                                        \
+  "1:\n"                                                                      \
+  "  cmpw 4(%rsp), " b16 "\n"                                                 \
+  "  je 2f\n"                                                                 \
+  "  fldcw 4(%rsp)\n"                                                         \
+  "2:\n"
+#  define AUV__X86_JUMP_BACK "  popq %rcx\n  jmpq *%rcx\n"
+
+static inline void auv__x86_fp_control(uint64_t *slot) {
+  uint32_t mxcsr;
+  uint16_t fpucw;
+  __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+  __asm__ volatile("fnstcw %0" : "=m"(fpucw));
+  memcpy(slot, &mxcsr, sizeof(mxcsr));
+  memcpy((char *) slot + 4, &fpucw, sizeof(fpucw));
+}
+# endif
 #endif
 
 /* Sizes. The guard gap is the lowest AUV__GUARD_SIZE bytes of every
@@ -164,6 +245,8 @@ void auv__coro_started(auv__coro_t *self);
 extern AUV__THREAD_LOCAL auv__coro_t *auv__current_coro;
 
 void auv__coro_red_zone_check(const auv__coro_t *c);
+/* Write s to standard error, async-signal-safely (for overflow reports). */
+void auv__write_stderr(const char *s);
 void auv__coro_switch_annotated(auv__coro_t *from, auv__coro_t *to,
                                 int finishing);
 

@@ -29,21 +29,12 @@ static int addrinfo_start(auv_loop_t *loop, const char *node,
                           const char *service, const struct addrinfo *hints,
                           int at_once, auv_future_t **out) {
   uv_getaddrinfo_t *req;
-  int err;
-  if (loop->closing)
-    return AUV_ECLOSED;
-  req = auv__malloc(sizeof(*req));
-  if (req == NULL)
-    return UV_ENOMEM;
-  memset(req, 0, sizeof(*req));
-  err = auv__req_begin(loop, (uv_req_t *) req, at_once);
-  if (err == 0) {
-    err = uv_getaddrinfo(loop->uv, req, addrinfo_done, node, service, hints);
-    auv__req_abort((uv_req_t *) req, err == 0 ? out : NULL);
-  }
+  int err = auv__req_new(loop, sizeof(*req), at_once, (void **) &req);
   if (err != 0)
-    auv__free(req);
-  return err;
+    return err;
+  return auv__req_started(
+      req, uv_getaddrinfo(loop->uv, req, addrinfo_done, node, service, hints),
+      out);
 }
 
 int auv_getaddrinfo_future(auv_loop_t *loop, const char *node,
@@ -62,7 +53,7 @@ int auv_getaddrinfo(auv_loop_t *loop, const char *node, const char *service,
   if (res == NULL || (node == NULL && service == NULL))
     return UV_EINVAL;
   *res = NULL;
-  err = auv__req_task_check(loop);
+  err = auv__need_task_on(loop);
   if (err != 0)
     return err;
   err = addrinfo_start(loop, node, service, hints, 0, &f);
@@ -104,28 +95,16 @@ static void nameinfo_done(uv_getnameinfo_t *req, int status,
 static int nameinfo_start(auv_loop_t *loop, const struct sockaddr *addr,
                           int flags, int at_once, auv_future_t **out) {
   nameinfo_t *op;
-  int err;
-  if (loop->closing)
-    return AUV_ECLOSED;
-  op = auv__malloc(sizeof(*op));
-  if (op == NULL)
-    return UV_ENOMEM;
-  memset(op, 0, sizeof(*op));
+  int err = auv__req_new(loop, sizeof(*op), at_once, (void **) &op);
+  if (err != 0)
+    return err;
   op->info = auv__malloc(sizeof(*op->info));
-  if (op->info == NULL) {
-    auv__free(op);
-    return UV_ENOMEM;
-  }
-  err = auv__req_begin(loop, (uv_req_t *) &op->req, at_once);
-  if (err == 0) {
-    err = uv_getnameinfo(loop->uv, &op->req, nameinfo_done, addr, flags);
-    auv__req_abort((uv_req_t *) &op->req, err == 0 ? out : NULL);
-  }
-  if (err != 0) {
-    auv__free(op->info);
-    auv__free(op);
-  }
-  return err;
+  err = op->info == NULL
+            ? UV_ENOMEM
+            : uv_getnameinfo(loop->uv, &op->req, nameinfo_done, addr, flags);
+  if (err != 0)
+    auv__free(op->info);  /* NULL-safe */
+  return auv__req_started(op, err, out);
 }
 
 int auv_getnameinfo_future(auv_loop_t *loop, const struct sockaddr *addr,
@@ -142,7 +121,7 @@ int auv_getnameinfo(auv_loop_t *loop, const struct sockaddr *addr, int flags,
   int err;
   if (addr == NULL || info == NULL)
     return UV_EINVAL;
-  err = auv__req_task_check(loop);
+  err = auv__need_task_on(loop);
   if (err != 0)
     return err;
   err = nameinfo_start(loop, addr, flags, 0, &f);

@@ -19,11 +19,8 @@
  *   (returns 0) and the future completes with the real outcome. Task forms
  *   use the second mode, so they return only once the work is over.
  *
- * The helpers auv__req_* are declared again at the top of dns.c and fs.c
- * (internal.h belongs to the whole project; they can move there).
+ * The helpers auv__req_* are declared in internal.h.
  */
-#include <string.h>
-
 #include "internal.h"
 
 /* ---- request-backed futures (shared with dns.c and fs.c; declared in
@@ -59,31 +56,46 @@ static int req_cancel_if_queued(auv_future_t *f, const char *msg, void *arg) {
   return req_cancel(f, msg, arg, 0);
 }
 
-/* Make the future for req (req->data), with the request's reference only.
- * Call before handing req to libuv; then auv__req_abort if libuv refused
- * it, else hand the program its reference. */
-int auv__req_begin(auv_loop_t *loop, uv_req_t *req, int at_once) {
+/* The memory of a request-backed operation: size bytes, zeroed, starting
+ * with its uv_*_t request, whose data is a new future holding the
+ * request's reference only. AUV_ECLOSED on a closing loop. Fill it in,
+ * make the libuv call and pass what that returned to auv__req_started. */
+int auv__req_new(auv_loop_t *loop, size_t size, int at_once, void **out) {
+  uv_req_t *req;
   auv_future_t *f;
-  int err = auv_future_new(loop, &f);
-  if (err != 0)
+  int err;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  req = auv__calloc(1, size);
+  if (req == NULL)
+    return UV_ENOMEM;
+  err = auv_future_new(loop, &f);
+  if (err != 0) {
+    auv__free(req);
     return err;
+  }
   f->cancel_hook = at_once ? req_cancel_at_once : req_cancel_if_queued;
   f->cancel_hook_arg = req;
   req->data = f;
+  *out = req;
   return 0;
 }
 
-/* libuv refused the request (its callback will never run), or accepted
- * it: out NULL means refused, and the future is dropped; otherwise the
- * program gets its reference in *out. */
-void auv__req_abort(uv_req_t *req, auv_future_t **out) {
-  auv_future_t *f = req->data;
-  if (out != NULL) {
+/* err is what the libuv call returned for req (auv__req_new's memory).
+ * 0: libuv accepted it, and the program gets its reference in *out.
+ * Otherwise libuv will never call the request's callback, so the future
+ * is dropped and the memory freed here (out may then be NULL). Returns
+ * err. */
+int auv__req_started(void *req, int err, auv_future_t **out) {
+  auv_future_t *f = ((uv_req_t *) req)->data;
+  if (err == 0) {
     *out = auv_future_ref(f);
-    return;
+    return 0;
   }
   f->cancel_hook = NULL;
   auv_future_unref(f);
+  auv__free(req);
+  return err;
 }
 
 /* From the request's callback: complete the future with err (< 0;
@@ -107,21 +119,6 @@ int auv__req_complete(uv_req_t *req, int err, void *value,
   }
   auv_future_unref(f);
   return delivered;
-}
-
-/* The check every task form makes of the loop it was given (design.md
- * 1a: an operation on no object takes its loop first, in both forms):
- * UV_EINVAL for NULL, AUV_ENOTASK outside a task, AUV_EWRONGLOOP for a
- * loop other than the running task's, else 0. */
-int auv__req_task_check(auv_loop_t *loop) {
-  auv_task_t *t = auv__running_task;
-  if (loop == NULL)
-    return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (t->future.loop != loop)
-    return AUV_EWRONGLOOP;
-  return 0;
 }
 
 /* Inside a task: await f (a request future in if-queued mode), hand its
@@ -172,24 +169,14 @@ static int work_start(auv_loop_t *loop, auv_work_fn fn, void *arg,
                       auv_free_fn free_result, int at_once,
                       auv_future_t **out) {
   work_t *w;
-  int err;
-  if (loop->closing)
-    return AUV_ECLOSED;
-  w = auv__malloc(sizeof(*w));
-  if (w == NULL)
-    return UV_ENOMEM;
-  memset(w, 0, sizeof(*w));
+  int err = auv__req_new(loop, sizeof(*w), at_once, (void **) &w);
+  if (err != 0)
+    return err;
   w->fn = fn;
   w->arg = arg;
   w->free_result = free_result;
-  err = auv__req_begin(loop, (uv_req_t *) &w->req, at_once);
-  if (err == 0) {
-    err = uv_queue_work(loop->uv, &w->req, work_run, work_done);
-    auv__req_abort((uv_req_t *) &w->req, err == 0 ? out : NULL);
-  }
-  if (err != 0)
-    auv__free(w);
-  return err;
+  return auv__req_started(
+      w, uv_queue_work(loop->uv, &w->req, work_run, work_done), out);
 }
 
 int auv_run_in_executor(auv_loop_t *loop, auv_work_fn fn, void *arg,
@@ -206,7 +193,7 @@ int auv_to_thread(auv_loop_t *loop, auv_work_fn fn, void *arg,
   int err;
   if (fn == NULL)
     return UV_EINVAL;
-  err = auv__req_task_check(loop);
+  err = auv__need_task_on(loop);
   if (err != 0)
     return err;
   err = work_start(loop, fn, arg, free_result, 0, &f);

@@ -100,25 +100,14 @@ static int fs_begin(auv_loop_t *loop, int kind, auv_future_t **out,
   int err;
   if (loop == NULL || out == NULL)
     return UV_EINVAL;
-  if (loop->closing)
-    return AUV_ECLOSED;
-  op = auv__malloc(sizeof(*op));
-  if (op == NULL)
-    return UV_ENOMEM;
-  memset(op, 0, sizeof(*op));
+  err = auv__req_new(loop, sizeof(*op), 0, (void **) &op);
+  if (err != 0)
+    return err;
   op->kind = kind;
   if (kind == FS_STAT) {
     op->st = auv__malloc(sizeof(*op->st));
-    if (op->st == NULL) {
-      auv__free(op);
-      return UV_ENOMEM;
-    }
-  }
-  err = auv__req_begin(loop, (uv_req_t *) &op->req, 0);
-  if (err != 0) {
-    auv__free(op->st);
-    auv__free(op);
-    return err;
+    if (op->st == NULL)
+      return auv__req_started(op, UV_ENOMEM, NULL);
   }
   *opp = op;
   return 0;
@@ -128,13 +117,11 @@ static int fs_begin(auv_loop_t *loop, int kind, auv_future_t **out,
  * program gets its future; on failure libuv never calls fs_done, so
  * everything goes here. */
 static int fs_end(fs_op_t *op, int err, auv_future_t **out) {
-  auv__req_abort((uv_req_t *) &op->req, err == 0 ? out : NULL);
   if (err != 0) {
     uv_fs_req_cleanup(&op->req);
     auv__free(op->st);
-    auv__free(op);
   }
-  return err;
+  return auv__req_started(op, err, out);
 }
 
 /* Inside a task: wait for an fs future made by a future form and give its
@@ -167,7 +154,7 @@ static int fs_await(auv_loop_t *loop, auv_future_t *f, int kind, void *out) {
 #define FS_TASK(kind, out, future_call)                                       \
   do {                                                                        \
     auv_future_t *f;                                                          \
-    int err_ = auv__req_task_check(loop);                                     \
+    int err_ = auv__need_task_on(loop);                                       \
     if (err_ != 0)                                                            \
       return err_;                                                            \
     err_ = (future_call);                                                     \

@@ -185,11 +185,10 @@ void auv__slot_free(auv_loop_t *loop, auv__slot_t *slot);
 void auv__slot_run_call(auv_loop_t *loop, auv__qnode_t *node, int discard);
 
 /* libuv requests tied to futures (executor.c; used by dns.c and fs.c) */
-int auv__req_begin(auv_loop_t *loop, uv_req_t *req, int at_once);
-void auv__req_abort(uv_req_t *req, auv_future_t **out);
+int auv__req_new(auv_loop_t *loop, size_t size, int at_once, void **out);
+int auv__req_started(void *req, int err, auv_future_t **out);
 int auv__req_complete(uv_req_t *req, int err, void *value,
                       auv_free_fn free_value);
-int auv__req_task_check(auv_loop_t *loop);
 int auv__req_await(auv_future_t *f, void **value);
 
 /* streams over pipes a child process uses (stream.c; for subprocess.c):
@@ -401,6 +400,26 @@ static inline int auv__need_task(const auv_loop_t *loop) {
   if (AUV__UNLIKELY(t == NULL))
     return AUV_ENOTASK;
   if (AUV__UNLIKELY(loop != NULL && t->future.loop != loop))
+    return AUV_EWRONGLOOP;
+  return 0;
+}
+
+/* The first check of a task form that takes its loop (design.md 1a: an
+ * operation on no object takes its loop first): UV_EINVAL for NULL, else
+ * as auv__need_task. */
+static inline int auv__need_task_on(const auv_loop_t *loop) {
+  return loop != NULL ? auv__need_task(loop) : UV_EINVAL;
+}
+
+/* The checks of every await of f by the running task t (NULL outside a
+ * task): 0, AUV_ENOTASK, AUV_ESELFAWAIT or AUV_EWRONGLOOP. */
+static inline int auv__await_check(const auv_task_t *t,
+                                   const auv_future_t *f) {
+  if (t == NULL)
+    return AUV_ENOTASK;
+  if (f == &t->future)
+    return AUV_ESELFAWAIT;
+  if (f->loop != t->future.loop)
     return AUV_EWRONGLOOP;
   return 0;
 }

@@ -216,11 +216,16 @@ static void record_release(auv__waiter_t *w) {
   }
 }
 
-/* Queue a future form's record r on wq; *out gets the caller's reference.
- * On error r goes back to the pool. */
-static int record_link(auv_queue_t *q, auv__waitq_t *wq, qrec_t *r,
+/* A future form waits: a record carrying item (a put's; NULL otherwise)
+ * at the tail of wq; *out gets the caller's reference. */
+static int record_wait(auv_queue_t *q, auv__waitq_t *wq, void *item,
                        auv_future_t **out) {
-  int err = auv__waitq_add_future(wq, q->loop, &r->w, record_release, out);
+  qrec_t *r = record_get(q);
+  int err;
+  if (r == NULL)
+    return UV_ENOMEM;
+  r->item = item;
+  err = auv__waitq_add_future(wq, q->loop, &r->w, record_release, out);
   if (err != 0)
     record_release(&r->w);
   return err;
@@ -286,6 +291,27 @@ static int task_wait(auv_queue_t *q, auv__waitq_t *wq, int *woken) {
   q->ntasks--;
   *woken = w.woken;
   return err;
+}
+
+/* get_nowait, for a non-empty queue already checked. */
+static inline void *queue_take(auv_queue_t *q) {
+  void *item = store_pop(q);
+  if (!auv__waitq_empty(&q->putters))
+    wake_chain(q, 0);
+  return item;
+}
+
+/* A future form served on the spot: a done future whose result is the
+ * next item if take, else NULL. The item is taken only once the future
+ * exists, so that a failure loses nothing. */
+static int future_now(auv_queue_t *q, int take, auv_future_t **out) {
+  auv_future_t *f;
+  int err = auv_future_new(q->loop, &f);
+  if (err != 0)
+    return err;
+  auv__future_set_result(f, take ? queue_take(q) : NULL, NULL);
+  *out = f;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -415,8 +441,6 @@ int auv_queue_put(auv_queue_t *q, void *item) {
 }
 
 int auv_queue_put_future(auv_queue_t *q, void *item, auv_future_t **out) {
-  auv_future_t *f;
-  qrec_t *r;
   int err;
   if (q == NULL || out == NULL)
     return UV_EINVAL;
@@ -429,32 +453,17 @@ int auv_queue_put_future(auv_queue_t *q, void *item, auv_future_t **out) {
      * future exists. */
     if (q->len == q->cap && (err = store_grow(q)) != 0)
       return err;
-    err = auv_future_new(q->loop, &f);
-    if (err != 0)
-      return err;
-    queue_put_nowait(q, item);
-    auv__future_set_result(f, NULL, NULL);
-    *out = f;
-    return 0;
+    err = future_now(q, 0, out);
+    if (err == 0)
+      queue_put_nowait(q, item);
+    return err;
   }
-  r = record_get(q);
-  if (r == NULL)
-    return UV_ENOMEM;
-  r->item = item;
-  return record_link(q, &q->putters, r, out);
+  return record_wait(q, &q->putters, item, out);
 }
 
 /* ------------------------------------------------------------------------
  * Get
  * ------------------------------------------------------------------------ */
-
-/* get_nowait, for a non-empty queue already checked. */
-static inline void *queue_take(auv_queue_t *q) {
-  void *item = store_pop(q);
-  if (!auv__waitq_empty(&q->putters))
-    wake_chain(q, 0);
-  return item;
-}
 
 int auv_queue_get_nowait(auv_queue_t *q, void **item) {
   if (AUV__UNLIKELY(q == NULL || item == NULL))
@@ -491,27 +500,14 @@ int auv_queue_get(auv_queue_t *q, void **item) {
 }
 
 int auv_queue_get_future(auv_queue_t *q, auv_future_t **out) {
-  auv_future_t *f;
-  qrec_t *r;
-  int err;
   if (q == NULL || out == NULL)
     return UV_EINVAL;
   if (q->loop->closing)
     return AUV_ECLOSED;
-  if (q->len == 0) {
-    if (q->is_shutdown)
-      return AUV_EQSHUTDOWN;
-    r = record_get(q);
-    if (r == NULL)
-      return UV_ENOMEM;
-    return record_link(q, &q->getters, r, out);
-  }
-  err = auv_future_new(q->loop, &f);
-  if (err != 0)
-    return err;
-  auv__future_set_result(f, queue_take(q), NULL);
-  *out = f;
-  return 0;
+  if (q->len == 0)
+    return q->is_shutdown ? AUV_EQSHUTDOWN
+                          : record_wait(q, &q->getters, NULL, out);
+  return future_now(q, 1, out);
 }
 
 /* ------------------------------------------------------------------------
@@ -543,25 +539,13 @@ int auv_queue_join(auv_queue_t *q) {
 }
 
 int auv_queue_join_future(auv_queue_t *q, auv_future_t **out) {
-  auv_future_t *f;
-  qrec_t *r;
-  int err;
   if (q == NULL || out == NULL)
     return UV_EINVAL;
   if (q->loop->closing)
     return AUV_ECLOSED;
-  if (q->unfinished > 0) {
-    r = record_get(q);
-    if (r == NULL)
-      return UV_ENOMEM;
-    return record_link(q, &q->joiners, r, out);
-  }
-  err = auv_future_new(q->loop, &f);
-  if (err != 0)
-    return err;
-  auv__future_set_result(f, NULL, NULL);
-  *out = f;
-  return 0;
+  if (q->unfinished > 0)
+    return record_wait(q, &q->joiners, NULL, out);
+  return future_now(q, 0, out);
 }
 
 /* Python 3.13's Queue.shutdown. Items dropped by an immediate shutdown are

@@ -204,6 +204,16 @@ static int check(auv_loop_t *loop, int signum) {
   return 0;
 }
 
+/* Install cb (NULL: none); the old handler's calls still pending are
+ * dropped. */
+static void set_handler(sigrec_t *r, auv_callback_fn cb, void *arg) {
+  if (r->npending > 0)
+    auv_handle_cancel(r->pending);
+  r->npending = 0;
+  r->cb = cb;
+  r->arg = arg;
+}
+
 int auv_add_signal_handler(auv_loop_t *loop, int signum, auv_callback_fn cb,
                            void *arg) {
   sigrec_t *r;
@@ -215,11 +225,7 @@ int auv_add_signal_handler(auv_loop_t *loop, int signum, auv_callback_fn cb,
   err = record_get(loop, signum, &r);
   if (err != 0)
     return err;
-  if (r->npending > 0)
-    auv_handle_cancel(r->pending);  /* the old handler's calls: dropped */
-  r->npending = 0;
-  r->cb = cb;
-  r->arg = arg;
+  set_handler(r, cb, arg);
   return 0;
 }
 
@@ -230,11 +236,7 @@ int auv_remove_signal_handler(auv_loop_t *loop, int signum) {
   r = find(loop, signum);
   if (r == NULL || r->cb == NULL)
     return 0;
-  if (r->npending > 0)
-    auv_handle_cancel(r->pending);
-  r->npending = 0;
-  r->cb = NULL;
-  r->arg = NULL;
+  set_handler(r, NULL, NULL);
   maybe_release(r);
   return 1;
 }
@@ -277,15 +279,10 @@ int auv_signal_wait_future(auv_loop_t *loop, int signum,
 }
 
 int auv_signal_wait(auv_loop_t *loop, int signum) {
-  auv_task_t *t = auv__running_task;
   auv_future_t *f;
-  int err;
-  if (loop == NULL)
-    return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (t->future.loop != loop)
-    return AUV_EWRONGLOOP;
+  int err = auv__need_task_on(loop);
+  if (err != 0)
+    return err;
   err = auv_signal_wait_future(loop, signum, &f);
   if (err != 0)
     return err;

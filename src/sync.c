@@ -127,12 +127,31 @@ static int queue_release(auv__waitq_t *q) {
 }
 
 /* Every primitive holds a reference on its loop, as a future does, so it
- * may be freed after the loop is closed. */
-static int loop_check(auv_loop_t *loop) {
+ * may be freed after the loop is closed. primitive_new checks loop, then
+ * takes check (0, or what the caller's check of its own arguments found),
+ * then allocates size bytes: NULL with *err set, or the memory, which now
+ * holds a reference on loop. */
+static void *primitive_new(auv_loop_t *loop, int check, size_t size,
+                           int *err) {
+  void *p = NULL;
   if (loop == NULL)
-    return UV_EINVAL;
-  if (loop->closing)
-    return AUV_ECLOSED;
+    *err = UV_EINVAL;
+  else if (loop->closing)
+    *err = AUV_ECLOSED;
+  else if ((*err = check) == 0 && (p = auv__malloc(size)) == NULL)
+    *err = UV_ENOMEM;
+  if (p != NULL)
+    loop->refs++;
+  return p;
+}
+
+/* The end of every _free: busy is 0 (then p is freed and drops its
+ * reference on loop) or the error to return (UV_EBUSY). */
+static int primitive_free(void *p, auv_loop_t *loop, int busy) {
+  if (busy != 0)
+    return busy;
+  auv__loop_unref(loop);
+  auv__free(p);
   return 0;
 }
 
@@ -147,31 +166,20 @@ static void lock_init(auv_lock_t *lock, auv_loop_t *loop) {
 }
 
 int auv_lock_new(auv_loop_t *loop, auv_lock_t **out) {
-  auv_lock_t *lock;
-  int err = loop_check(loop);
-  if (err != 0)
-    return err;
-  if (out == NULL)
-    return UV_EINVAL;
-  lock = auv__malloc(sizeof(*lock));
+  int err;
+  auv_lock_t *lock = primitive_new(loop, out == NULL ? UV_EINVAL : 0,
+                                   sizeof(*lock), &err);
   if (lock == NULL)
-    return UV_ENOMEM;
+    return err;
   lock_init(lock, loop);
-  loop->refs++;
   *out = lock;
   return 0;
 }
 
 int auv_lock_free(auv_lock_t *lock) {
-  int err;
   if (lock == NULL)
     return 0;
-  err = queue_release(&lock->waiters);
-  if (err != 0)
-    return err;
-  auv__loop_unref(lock->loop);
-  auv__free(lock);
-  return 0;
+  return primitive_free(lock, lock->loop, queue_release(&lock->waiters));
 }
 
 /* asyncio's fast-path test: free, and every queued waiter cancelled (a
@@ -259,33 +267,22 @@ int auv_lock_locked(const auv_lock_t *lock) {
  * ------------------------------------------------------------------------ */
 
 int auv_event_new(auv_loop_t *loop, auv_event_t **out) {
-  auv_event_t *ev;
-  int err = loop_check(loop);
-  if (err != 0)
-    return err;
-  if (out == NULL)
-    return UV_EINVAL;
-  ev = auv__malloc(sizeof(*ev));
+  int err;
+  auv_event_t *ev = primitive_new(loop, out == NULL ? UV_EINVAL : 0,
+                                  sizeof(*ev), &err);
   if (ev == NULL)
-    return UV_ENOMEM;
+    return err;
   ev->loop = loop;
   auv__waitq_init(&ev->waiters, 1);
   ev->value = 0;
-  loop->refs++;
   *out = ev;
   return 0;
 }
 
 int auv_event_free(auv_event_t *ev) {
-  int err;
   if (ev == NULL)
     return 0;
-  err = queue_release(&ev->waiters);
-  if (err != 0)
-    return err;
-  auv__loop_unref(ev->loop);
-  auv__free(ev);
-  return 0;
+  return primitive_free(ev, ev->loop, queue_release(&ev->waiters));
 }
 
 /* Wakes every waiter not done yet, in FIFO order. O(waiters). */
@@ -352,18 +349,15 @@ static void condition_init(auv_condition_t *c, auv_loop_t *loop,
 int auv_condition_new(auv_loop_t *loop, auv_lock_t *lock,
                       auv_condition_t **out) {
   auv_condition_t *c;
-  int err = loop_check(loop);
-  if (err != 0)
-    return err;
+  int err, check = 0;
   if (out == NULL)
-    return UV_EINVAL;
-  if (lock != NULL && lock->loop != loop)
-    return AUV_EWRONGLOOP;
-  c = auv__malloc(sizeof(*c));
+    check = UV_EINVAL;
+  else if (lock != NULL && lock->loop != loop)
+    check = AUV_EWRONGLOOP;
+  c = primitive_new(loop, check, sizeof(*c), &err);
   if (c == NULL)
-    return UV_ENOMEM;
+    return err;
   condition_init(c, loop, lock);
-  loop->refs++;
   *out = c;
   return 0;
 }
@@ -381,9 +375,7 @@ int auv_condition_free(auv_condition_t *c) {
     return UV_EBUSY;
   if (c->owns_lock)
     auv__waitq_clear(&c->own.waiters);
-  auv__loop_unref(c->loop);
-  auv__free(c);
-  return 0;
+  return primitive_free(c, c->loop, 0);
 }
 
 auv_lock_t *auv_condition_lock(auv_condition_t *c) {
@@ -482,20 +474,15 @@ int auv_condition_notify_all(auv_condition_t *c) {
 
 static int semaphore_new(auv_loop_t *loop, int value, int bound,
                          auv_semaphore_t **out) {
-  auv_semaphore_t *s;
-  int err = loop_check(loop);
-  if (err != 0)
-    return err;
-  if (out == NULL || value < 0)
-    return UV_EINVAL;
-  s = auv__malloc(sizeof(*s));
+  int err;
+  auv_semaphore_t *s = primitive_new(
+      loop, out == NULL || value < 0 ? UV_EINVAL : 0, sizeof(*s), &err);
   if (s == NULL)
-    return UV_ENOMEM;
+    return err;
   s->loop = loop;
   auv__waitq_init(&s->waiters, 1);
   s->value = value;
   s->bound = bound;
-  loop->refs++;
   *out = s;
   return 0;
 }
@@ -510,15 +497,9 @@ int auv_bounded_semaphore_new(auv_loop_t *loop, int value,
 }
 
 int auv_semaphore_free(auv_semaphore_t *s) {
-  int err;
   if (s == NULL)
     return 0;
-  err = queue_release(&s->waiters);
-  if (err != 0)
-    return err;
-  auv__loop_unref(s->loop);
-  auv__free(s);
-  return 0;
+  return primitive_free(s, s->loop, queue_release(&s->waiters));
 }
 
 /* asyncio's locked(): no unit left, or a queued waiter not cancelled (a
@@ -607,33 +588,27 @@ int auv_semaphore_value(const auv_semaphore_t *s) {
 
 int auv_barrier_new(auv_loop_t *loop, size_t parties,
                     auv_barrier_t **out) {
-  auv_barrier_t *b;
-  int err = loop_check(loop);
-  if (err != 0)
-    return err;
-  if (out == NULL || parties < 1 || parties > INT_MAX)
-    return UV_EINVAL;
-  b = auv__malloc(sizeof(*b));
+  int err;
+  auv_barrier_t *b = primitive_new(
+      loop, out == NULL || parties < 1 || parties > INT_MAX ? UV_EINVAL : 0,
+      sizeof(*b), &err);
   if (b == NULL)
-    return UV_ENOMEM;
+    return err;
   b->loop = loop;
   condition_init(&b->cond, loop, NULL);
   b->parties = parties;
   b->count = 0;
   b->state = BARRIER_FILLING;
-  loop->refs++;
   *out = b;
   return 0;
 }
 
 int auv_barrier_free(auv_barrier_t *b) {
+  int busy;
   if (b == NULL)
     return 0;
-  if (b->count > 0 || condition_busy(&b->cond) || b->cond.own.locked)
-    return UV_EBUSY;
-  auv__loop_unref(b->loop);
-  auv__free(b);
-  return 0;
+  busy = b->count > 0 || condition_busy(&b->cond) || b->cond.own.locked;
+  return primitive_free(b, b->loop, busy ? UV_EBUSY : 0);
 }
 
 static int barrier_not_draining(void *arg) {

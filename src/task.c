@@ -328,12 +328,9 @@ int auv_await(auv_future_t *f, void **result) {
 
   if (f == NULL)
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (f == &t->future)
-    return AUV_ESELFAWAIT;
-  if (f->loop != t->future.loop)
-    return AUV_EWRONGLOOP;
+  err = auv__await_check(t, f);
+  if (err != 0)
+    return err;
   if (auv_future_done(f))
     return auv_future_result(f, result);
   err = auv_future_add_done_callback(f, auv__task_wakeup, t);

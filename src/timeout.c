@@ -239,12 +239,9 @@ int auv_wait_for(auv_future_t *f, double timeout, void **result) {
 
   if (f == NULL || isnan(timeout))
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (f == &t->future)
-    return AUV_ESELFAWAIT;
-  if (f->loop != t->future.loop)
-    return AUV_EWRONGLOOP;
+  err = auv__await_check(t, f);
+  if (err != 0)
+    return err;
 
   if (timeout <= 0) {
     /* 3.12: a future done already gives its outcome; otherwise it is

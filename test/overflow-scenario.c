@@ -19,15 +19,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "auv.h" /* before <windows.h>: uv.h brings winsock2.h first */
+#include "auv.h"
 #include "overflow.h"
-#include "coro.h" /* AUV__GUARDED_MAX */
-
-#if defined(_WIN32)
-# include <windows.h>
-#else
-# include <unistd.h>
-#endif
+#include "coro.h" /* AUV__GUARDED_MAX, auv__write_stderr */
 
 #define NEIGHBOURS 8
 #define PATTERN_SIZE (16 * 1024)
@@ -51,23 +45,6 @@ static unsigned char pattern_byte(int task, size_t i) {
   return (unsigned char) (0xA5u ^ (unsigned) (task * 31) ^ (unsigned) (i % 251));
 }
 
-/* Async-signal-safe output. */
-static void put(const char *s) {
-  size_t len = strlen(s);
-#if defined(_WIN32)
-  DWORD n;
-  WriteFile(GetStdHandle(STD_ERROR_HANDLE), s, (DWORD) len, &n, NULL);
-#else
-  while (len > 0) {
-    ssize_t n = write(2, s, len);
-    if (n <= 0)
-      return;
-    s += n;
-    len -= (size_t) n;
-  }
-#endif
-}
-
 /* The index of the first neighbour whose pattern changed, or -1. */
 static int damaged_neighbour(void) {
   int t;
@@ -82,11 +59,11 @@ static int damaged_neighbour(void) {
 static void report_neighbours(void) {
   int t = damaged_neighbour();
   if (t < 0) {
-    put(OVERFLOW_NEIGHBOURS_INTACT "\n");
+    auv__write_stderr(OVERFLOW_NEIGHBOURS_INTACT "\n");
   } else {
     char msg[] = "neighbour N's stack was overwritten\n";
     msg[10] = (char) ('0' + t);
-    put(msg);
+    auv__write_stderr(msg);
   }
 }
 
