@@ -264,23 +264,32 @@ tasks_args=(--mem 10000 --million 0 --sleep 100000 --spawn 100000)
   brc=0
   if [ -f "$native/build.ninja" ]; then
     meson setup --reconfigure "$native" -Dbuildtype=debugoptimized \
-      -Dtests=false -Dexamples=false -Dbenchmarks=true >/dev/null || brc=1
+      -Dtests=false -Dexamples=false -Dbenchmarks=true \
+      >"$logs/windows-bench-build.log" 2>&1 ||
+      { echo "error: meson setup $native failed (see $logs/windows-bench-build.log)"; brc=1; }
   else
     meson setup "$native" -Dbuildtype=debugoptimized \
-      -Dtests=false -Dexamples=false -Dbenchmarks=true >/dev/null || brc=1
+      -Dtests=false -Dexamples=false -Dbenchmarks=true \
+      >"$logs/windows-bench-build.log" 2>&1 ||
+      { echo "error: meson setup $native failed (see $logs/windows-bench-build.log)"; brc=1; }
   fi
   ninja -C "$native" -j"$jobs" bench/bench-coro-switch bench/bench-tasks \
-    >/dev/null || brc=1
+    >>"$logs/windows-bench-build.log" 2>&1 ||
+    { echo "error: building the native benchmarks failed (see $logs/windows-bench-build.log)"; brc=1; }
   echo "== bench-coro-switch on Linux"
-  timeout 120 "$native/bench/bench-coro-switch" "${switch_args[@]}" || brc=1
+  timeout 120 "$native/bench/bench-coro-switch" "${switch_args[@]}" ||
+    { echo "error: bench-coro-switch exited $?"; brc=1; }
   echo "== bench-tasks on Linux"
-  timeout 120 "$native/bench/bench-tasks" "${tasks_args[@]}" || brc=1
+  timeout 120 "$native/bench/bench-tasks" "${tasks_args[@]}" ||
+    { echo "error: bench-tasks exited $?"; brc=1; }
   echo "== bench-coro-switch.exe under wine"
   timeout 300 wine "$dir/bench/bench-coro-switch.exe" "${switch_args[@]}" \
-    </dev/null 2>&1 | tr -d '\r' || brc=1
+    </dev/null 2>&1 | tr -d '\r' ||
+    { echo "error: bench-coro-switch.exe exited ${PIPESTATUS[0]}"; brc=1; }
   echo "== bench-tasks.exe under wine"
   timeout 300 wine "$dir/bench/bench-tasks.exe" "${tasks_args[@]}" \
-    </dev/null 2>&1 | tr -d '\r' || brc=1
+    </dev/null 2>&1 | tr -d '\r' ||
+    { echo "error: bench-tasks.exe exited ${PIPESTATUS[0]}"; brc=1; }
   exit "$brc"
 ) | tee "$logs/windows-bench.log"
 rc=${PIPESTATUS[0]}
