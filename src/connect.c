@@ -282,8 +282,8 @@ int auv_open_connection(auv_loop_t *loop, const char *host, int port,
   int err;
   if (stream == NULL)
     return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
+  if ((err = auv__need_task(NULL)) != 0)
+    return err;
   err = auv_open_connection_future(loop, host, port, options, &f);
   if (err != 0)
     return err;
@@ -324,8 +324,8 @@ int auv_open_unix_connection(auv_loop_t *loop, const char *path,
   int err;
   if (stream == NULL)
     return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
+  if ((err = auv__need_task(NULL)) != 0)
+    return err;
   err = auv_open_unix_connection_future(loop, path, options, &f);
   if (err != 0)
     return err;
