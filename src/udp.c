@@ -79,8 +79,7 @@ struct auv_udp_s {
   void *cb_arg;
   uint64_t dropped;           /* datagrams the full queue refused */
   uint64_t send_errors;       /* queued sends that failed */
-  auv_future_t **closed;      /* wait_closed futures (references) */
-  size_t nclosed, closed_cap; /* entries in closed, its capacity */
+  auv__waitq_t closers;       /* wait_closed futures */
   unsigned closing : 1;       /* the close has begun: registry left,
                                  receivers settled, queue empty, uv_close
                                  called (or about to be, in auv_udp_new) */
@@ -298,17 +297,13 @@ static void udp_settle_receivers(auv_udp_t *ep) {
 static void close_cb(uv_handle_t *handle) {
   auv_udp_t *ep = handle->data;
   auv_loop_t *loop = ep->loop;
-  size_t i;
+  auv__waiter_t *w;
   assert(ep->closing && !auv__object_registered(&ep->reg));
   assert(auv__waitq_empty(&ep->waiters) && ep->len == 0);
   /* A waiter withdrawn by cancelling is done already; on a closing loop
    * nothing completes (the future stays pending, as every other). */
-  for (i = 0; i < ep->nclosed; i++) {
-    if (!auv_future_done(ep->closed[i]))
-      auv_future_set_result(ep->closed[i], NULL, NULL);
-    auv_future_unref(ep->closed[i]);
-  }
-  auv__free(ep->closed);
+  while ((w = auv__waitq_first_pending(&ep->closers)) != NULL)
+    auv__waitq_wake(&ep->closers, w, 0, NULL, NULL);
   auv__free(ep->ring);
   auv__free(ep->rbuf);
   auv__free(ep);
@@ -361,6 +356,7 @@ int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
   ep->max = options->recv_queue_max != 0 ? options->recv_queue_max
                                          : AUV_UDP_DEFAULT_RECV_QUEUE;
   auv__waitq_init(&ep->waiters, 1);
+  auv__waitq_init(&ep->closers, 0);
   auv__list_init(&ep->reg.node);
 
   if (local != NULL)
@@ -409,41 +405,17 @@ int auv_udp_is_closing(const auv_udp_t *ep) {
   return ep != NULL && ep->closing;
 }
 
-/* Drop the references of waiters whose futures were cancelled, so that
- * waiting and cancelling over and over keeps bounded memory. O(waiters),
- * and they are few. */
-static void closed_sweep(auv_udp_t *ep) {
-  size_t i = 0;
-  while (i < ep->nclosed) {
-    if (auv_future_done(ep->closed[i])) {
-      auv_future_unref(ep->closed[i]);
-      ep->closed[i] = ep->closed[--ep->nclosed];
-    } else {
-      i++;
-    }
-  }
-}
-
 int auv_udp_wait_closed_future(auv_udp_t *ep, auv_future_t **out) {
-  auv_future_t *f;
+  auv__waiter_t *w;
   int err;
   if (ep == NULL || out == NULL)
     return UV_EINVAL;
-  closed_sweep(ep);
-  if (ep->nclosed == ep->closed_cap) {
-    size_t cap = ep->closed_cap != 0 ? ep->closed_cap * 2 : 2;
-    auv_future_t **c = auv__realloc(ep->closed, cap * sizeof(*c));
-    if (c == NULL)
-      return UV_ENOMEM;
-    ep->closed = c;
-    ep->closed_cap = cap;
-  }
-  err = auv_future_new(ep->loop, &f);
+  if ((w = auv__malloc(sizeof(*w))) == NULL)
+    return UV_ENOMEM;
+  err = auv__waitq_add_future(&ep->closers, ep->loop, w, NULL, out);
   if (err != 0)
-    return err;
-  ep->closed[ep->nclosed++] = auv_future_ref(f);  /* close_cb's */
-  *out = f;
-  return 0;
+    auv__free(w);
+  return err;
 }
 
 int auv_udp_wait_closed(auv_udp_t *ep) {
