@@ -537,30 +537,10 @@ size_t auv_server_count(const auv_server_t *sv) {
 
 int auv_server_sockname(const auv_server_t *sv, size_t i,
                         struct sockaddr_storage *addr, int *len) {
-  const auv__listener_t *l;
-  int n = (int) sizeof(*addr);
-  int err;
   if (sv == NULL || addr == NULL || i >= (size_t) sv->nlisteners)
     return UV_EINVAL;
-  l = sv->listeners[i];
-  memset(addr, 0, sizeof(*addr));
-  if (!sv->is_pipe) {
-    err = uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *) addr, &n);
-  } else {
-#ifdef _WIN32
-    return UV_ENOTSUP;
-#else
-    struct sockaddr_un *un = (struct sockaddr_un *) addr;
-    size_t size = sizeof(un->sun_path);
-    un->sun_family = AF_UNIX;
-    err = uv_pipe_getsockname(&l->h.pipe, un->sun_path, &size);
-    if (err == 0)
-      n = (int) (offsetof(struct sockaddr_un, sun_path) + size);
-#endif
-  }
-  if (err == 0 && len != NULL)
-    *len = n;
-  return err;
+  return auv__socket_name((const uv_handle_t *) &sv->listeners[i]->h,
+                          sv->is_pipe, 0, addr, len);
 }
 
 size_t auv_server_connections(const auv_server_t *sv) {

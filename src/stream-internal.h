@@ -153,6 +153,11 @@ int auv__stream_fwaiter_start(auv_loop_t *loop, auv__waitq_t *q,
 int auv__stream_new(auv_loop_t *loop, int is_pipe,
                     const auv_stream_options_t *opts, auv_stream_t **out);
 
+/* The address of a TCP socket or a pipe (h: a uv_tcp_t, or a uv_pipe_t if
+ * is_pipe), its own or, with peer, the other end's. */
+int auv__socket_name(const uv_handle_t *h, int is_pipe, int peer,
+                     struct sockaddr_storage *addr, int *len);
+
 /* ---- ops (connect.c) -------------------------------------------------- */
 
 int auv__stream_op_new(auv_loop_t *loop, int kind,

@@ -1316,27 +1316,30 @@ int auv_stream_set_write_buffer_limits(auv_stream_t *s, size_t high,
  * Names and handles
  * ------------------------------------------------------------------------ */
 
-static int stream_name(const auv_stream_t *s, struct sockaddr_storage *addr,
-                       int *len, int peer) {
+/* The address of a TCP socket or a pipe (h: a uv_tcp_t, or a uv_pipe_t if
+ * is_pipe), its own or, with peer, the other end's: what the name queries
+ * of streams and servers return. */
+int auv__socket_name(const uv_handle_t *h, int is_pipe, int peer,
+                     struct sockaddr_storage *addr, int *len) {
   int n = (int) sizeof(*addr);
   int err;
-  if (s == NULL || addr == NULL)
-    return UV_EINVAL;
-  if (s->closing)
-    return UV_ENOTCONN;
   memset(addr, 0, sizeof(*addr));
-  if (!s->is_pipe) {
-    err = peer ? uv_tcp_getpeername(&s->h.tcp, (struct sockaddr *) addr, &n)
-               : uv_tcp_getsockname(&s->h.tcp, (struct sockaddr *) addr, &n);
+  if (!is_pipe) {
+    const uv_tcp_t *tcp = (const uv_tcp_t *) h;
+    err = peer ? uv_tcp_getpeername(tcp, (struct sockaddr *) addr, &n)
+               : uv_tcp_getsockname(tcp, (struct sockaddr *) addr, &n);
   } else {
 #ifdef _WIN32
+    (void) h;
+    (void) peer;
     return UV_ENOTSUP;
 #else
+    const uv_pipe_t *pipe = (const uv_pipe_t *) h;
     struct sockaddr_un *un = (struct sockaddr_un *) addr;
     size_t size = sizeof(un->sun_path);
     un->sun_family = AF_UNIX;
-    err = peer ? uv_pipe_getpeername(&s->h.pipe, un->sun_path, &size)
-               : uv_pipe_getsockname(&s->h.pipe, un->sun_path, &size);
+    err = peer ? uv_pipe_getpeername(pipe, un->sun_path, &size)
+               : uv_pipe_getsockname(pipe, un->sun_path, &size);
     if (err == 0)
       n = (int) (offsetof(struct sockaddr_un, sun_path) + size);
 #endif
@@ -1344,6 +1347,15 @@ static int stream_name(const auv_stream_t *s, struct sockaddr_storage *addr,
   if (err == 0 && len != NULL)
     *len = n;
   return err;
+}
+
+static int stream_name(const auv_stream_t *s, struct sockaddr_storage *addr,
+                       int *len, int peer) {
+  if (s == NULL || addr == NULL)
+    return UV_EINVAL;
+  if (s->closing)
+    return UV_ENOTCONN;
+  return auv__socket_name(&s->h.handle, s->is_pipe, peer, addr, len);
 }
 
 int auv_stream_peername(const auv_stream_t *s, struct sockaddr_storage *addr,
