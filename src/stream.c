@@ -809,40 +809,34 @@ static void rdop_init(rdop_t *op, int kind, void *buf, size_t n,
   op->seplen = seplen;
 }
 
-int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
+/* read and readexactly (kind RD_READ or RD_EXACT) in a task; nread, if
+ * not NULL, gets the bytes read. */
+static int bytes_run(auv_stream_t *s, int kind, void *buf, size_t n,
+                     size_t *nread) {
   rdop_t op;
   int err = reader_check(s);
-  if (err != 0)
+  if (err == 0)
+    err = s->read_error;
+  if (err != 0 || n == 0)
     return err;
-  if (s->read_error != 0)
-    return s->read_error;
-  if (n == 0)
-    return 0;
   if (buf == NULL)
     return UV_EINVAL;
-  rdop_init(&op, RD_READ, buf, n > INT_MAX ? INT_MAX : n, NULL, 0);
-  return rd_run(s, &op);
-}
-
-int auv_stream_readexactly(auv_stream_t *s, void *buf, size_t n,
-                           size_t *nread) {
-  rdop_t op;
-  int err = reader_check(s);
-  if (nread != NULL)
-    *nread = 0;
-  if (err != 0)
-    return err;
-  if (s->read_error != 0)
-    return s->read_error;
-  if (n == 0)
-    return 0;
-  if (buf == NULL)
-    return UV_EINVAL;
-  rdop_init(&op, RD_EXACT, buf, n, NULL, 0);
+  rdop_init(&op, kind, buf, n, NULL, 0);
   err = rd_run(s, &op);
   if (nread != NULL)
     *nread = op.len;
   return err;
+}
+
+int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
+  return bytes_run(s, RD_READ, buf, n > INT_MAX ? INT_MAX : n, NULL);
+}
+
+int auv_stream_readexactly(auv_stream_t *s, void *buf, size_t n,
+                           size_t *nread) {
+  if (nread != NULL)
+    *nread = 0;
+  return bytes_run(s, RD_EXACT, buf, n, nread);
 }
 
 static int until_args(const void *sep, size_t seplen, const void *buf,
