@@ -1221,12 +1221,9 @@ fail:
   return err;
 }
 
-int auv_stream_drain(auv_stream_t *s) {
+/* drain's waiting, out of line: the hot path (not paused) stays a leaf. */
+static AUV__NOINLINE int drain_wait(auv_stream_t *s) {
   int err;
-  if (s == NULL)
-    return UV_EINVAL;
-  if ((err = auv__need_task(s->loop)) != 0)
-    return err;
   for (;;) {
     if (s->write_error != 0)
       return s->write_error;
@@ -1244,6 +1241,17 @@ int auv_stream_drain(auv_stream_t *s) {
     if (err != 0)
       return err;
   }
+}
+
+int auv_stream_drain(auv_stream_t *s) {
+  int err;
+  if (s == NULL)
+    return UV_EINVAL;
+  if ((err = auv__need_task(s->loop)) != 0)
+    return err;
+  if (AUV__LIKELY(!s->write_paused && s->write_error == 0 && !s->closing))
+    return 0;
+  return drain_wait(s);
 }
 
 /* drain's condition: 1 when it returns, with what it returns in *err. */
