@@ -275,19 +275,26 @@ int auv_open_connection_future(auv_loop_t *loop, const char *host, int port,
   return 0;
 }
 
-int auv_open_connection(auv_loop_t *loop, const char *host, int port,
-                        const auv_stream_options_t *options,
-                        auv_stream_t **stream) {
-  auv_future_t *f;
-  int err;
-  if (stream == NULL)
-    return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  err = auv_open_connection_future(loop, host, port, options, &f);
+/* The task forms' checks, and their awaiting of the future form's
+ * future (err: what making it returned). */
+static int connect_check(auv_stream_t **stream) {
+  return stream != NULL ? auv__need_task(NULL) : UV_EINVAL;
+}
+
+static int connect_await(int err, auv_future_t *f, auv_stream_t **stream) {
   if (err != 0)
     return err;
   return auv__stream_await_object(f, (void **) stream, release_stream);
+}
+
+int auv_open_connection(auv_loop_t *loop, const char *host, int port,
+                        const auv_stream_options_t *options,
+                        auv_stream_t **stream) {
+  auv_future_t *f = NULL;
+  int err = connect_check(stream);
+  if (err == 0)
+    err = auv_open_connection_future(loop, host, port, options, &f);
+  return connect_await(err, f, stream);
 }
 
 int auv_open_unix_connection_future(auv_loop_t *loop, const char *path,
@@ -320,14 +327,9 @@ int auv_open_unix_connection_future(auv_loop_t *loop, const char *path,
 int auv_open_unix_connection(auv_loop_t *loop, const char *path,
                              const auv_stream_options_t *options,
                              auv_stream_t **stream) {
-  auv_future_t *f;
-  int err;
-  if (stream == NULL)
-    return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  err = auv_open_unix_connection_future(loop, path, options, &f);
-  if (err != 0)
-    return err;
-  return auv__stream_await_object(f, (void **) stream, release_stream);
+  auv_future_t *f = NULL;
+  int err = connect_check(stream);
+  if (err == 0)
+    err = auv_open_unix_connection_future(loop, path, options, &f);
+  return connect_await(err, f, stream);
 }

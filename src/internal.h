@@ -380,7 +380,9 @@ struct auv__waiter_s {
   auv_task_t *task;          /* task form: the waiting task; future: NULL */
   auv_future_t *future;      /* future form: a reference; task form: NULL */
   void (*release)(auv__waiter_t *w);  /* future form: frees the record
-                                         once it has left the queue */
+                                         once it has left the queue; task
+                                         form: run if the task is abandoned
+                                         (auv__waitq_park_held), or NULL */
   int cancelled;             /* task form: cancelled before it was woken */
   int woken;                 /* task form: a waker woke it */
 };
@@ -464,12 +466,13 @@ static inline int auv__waiter_withdrawn(const auv__waiter_t *w) {
  * a wake-up came first, which the caller passes on). Cannot fail. Inline,
  * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
  * the compiler cannot see that w is unlinked before it goes out of scope. */
-static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
+static inline int auv__waitq_park_held(auv__waitq_t *q, auv__waiter_t *w,
+                                       void (*on_abandon)(auv__waiter_t *w)) {
   auv_task_t *t = auv__running_task;
   int err;
   w->task = t;
   w->future = NULL;
-  w->release = NULL;
+  w->release = on_abandon;
   w->cancelled = 0;
   w->woken = 0;
   auv__list_insert_tail(&q->waiters, &w->node);
@@ -480,6 +483,15 @@ static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
   auv__list_remove(&w->node);
   t->waiter = NULL;
   return err;
+}
+
+/* auv__waitq_park for a task that holds a reference on the object it waits
+ * on (a stream, a server, a process): if auv_run abandons the task while
+ * it is parked (or woken and not yet run), on_abandon(w) gives that
+ * reference back, as the task never will. w is then embedded in a record
+ * that says what to give back. */
+static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
+  return auv__waitq_park_held(q, w, NULL);
 }
 
 /* Future form: link w (heap memory the caller allocated, freed by
@@ -536,8 +548,9 @@ int auv__waitq_busy(const auv__waitq_t *q);
  * or once the loop is closing and no task will resume. */
 void auv__waitq_clear(auv__waitq_t *q);
 
-/* task.c: t is abandoned while its waiter (t->waiter) is linked: unlink it,
- * before t's stack goes, so that no queue keeps a pointer into it. */
+/* task.c: t is abandoned while its waiter (t->waiter) is linked (or woken
+ * and not yet run): unlink it, before t's stack goes, so that no queue
+ * keeps a pointer into it, and run its on_abandon (auv__waitq_park_held). */
 void auv__waiter_abandon(auv__waiter_t *w);
 
 /* Run a task until it suspends or returns. Inline into the two places that

@@ -30,9 +30,16 @@ void auv__server_unref(auv_server_t *sv) {
   auv__free(sv);
 }
 
+/* wait_closed's condition: the close was called and has finished (the
+ * listeners are closed, the connection tasks done). A server never closed
+ * is waited on until someone closes it, as asyncio's wait_closed does. */
+static int server_closed(const auv_server_t *sv) {
+  return sv->closing && sv->open_listeners == 0 && sv->nconns == 0;
+}
+
 /* Wake wait_closed callers once everything has ended. */
 static void server_maybe_wake(auv_server_t *sv) {
-  if (sv->closing && sv->open_listeners == 0 && sv->nconns == 0)
+  if (server_closed(sv))
     auv__stream_waiters_wake(&sv->closers);
 }
 
@@ -245,7 +252,7 @@ static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
     sv->sopts = *o->stream;
   auv__list_init(&sv->conns);
   auv__list_init(&sv->flushing);
-  auv__list_init(&sv->closers);
+  auv__waitq_init(&sv->closers, 0);
   auv__object_register(loop, &sv->reg, &server_ops);
   *out = sv;
   return 0;
@@ -405,8 +412,8 @@ int auv_start_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
   int err;
   if (server == NULL)
     return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
+  if ((err = auv__need_task(NULL)) != 0)
+    return err;
   err = auv_start_server_future(loop, fn, arg, host, port, options, &f);
   if (err != 0)
     return err;
@@ -483,30 +490,29 @@ static void server_loop_close(auv__object_t *obj) {
   auv_server_close(sv);
 }
 
-int auv_server_wait_closed(auv_server_t *sv) {
-  int err = 0;
-  if (sv == NULL)
-    return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  sv->refs++;
-  while (sv->closing && (sv->open_listeners > 0 || sv->nconns > 0)) {
-    err = auv__stream_waiter_wait(&sv->closers);
-    if (err != 0)
-      break;
-  }
-  auv__server_unref(sv);
-  return err;
-}
-
 static void server_release(void *obj) {
   auv__server_unref(obj);
 }
 
 static int server_closed_check(void *obj, int *err) {
-  auv_server_t *sv = obj;
   (void) err;
-  return !(sv->closing && (sv->open_listeners > 0 || sv->nconns > 0));
+  return server_closed(obj);
+}
+
+int auv_server_wait_closed(auv_server_t *sv) {
+  int err;
+  if (sv == NULL)
+    return UV_EINVAL;
+  if ((err = auv__need_task(sv->loop)) != 0)
+    return err;
+  sv->refs++;
+  while (!server_closed(sv)) {
+    err = auv__stream_waiter_wait(&sv->closers, server_release, sv);
+    if (err != 0)
+      break;
+  }
+  auv__server_unref(sv);
+  return err;
 }
 
 int auv_server_wait_closed_future(auv_server_t *sv, auv_future_t **future) {
@@ -531,30 +537,10 @@ size_t auv_server_count(const auv_server_t *sv) {
 
 int auv_server_sockname(const auv_server_t *sv, size_t i,
                         struct sockaddr_storage *addr, int *len) {
-  const auv__listener_t *l;
-  int n = (int) sizeof(*addr);
-  int err;
   if (sv == NULL || addr == NULL || i >= (size_t) sv->nlisteners)
     return UV_EINVAL;
-  l = sv->listeners[i];
-  memset(addr, 0, sizeof(*addr));
-  if (!sv->is_pipe) {
-    err = uv_tcp_getsockname(&l->h.tcp, (struct sockaddr *) addr, &n);
-  } else {
-#ifdef _WIN32
-    return UV_ENOTSUP;
-#else
-    struct sockaddr_un *un = (struct sockaddr_un *) addr;
-    size_t size = sizeof(un->sun_path);
-    un->sun_family = AF_UNIX;
-    err = uv_pipe_getsockname(&l->h.pipe, un->sun_path, &size);
-    if (err == 0)
-      n = (int) (offsetof(struct sockaddr_un, sun_path) + size);
-#endif
-  }
-  if (err == 0 && len != NULL)
-    *len = n;
-  return err;
+  return auv__socket_name((const uv_handle_t *) &sv->listeners[i]->h,
+                          sv->is_pipe, 0, addr, len);
 }
 
 size_t auv_server_connections(const auv_server_t *sv) {

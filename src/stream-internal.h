@@ -2,24 +2,13 @@
  * stream.c (the buffered reader and writer), connect.c (resolving and
  * connecting: open_connection and its kin) and server.c (start_server,
  * accepting, the connection tasks). The structures behind auv_stream_t and
- * auv_server_t, the waiter lists that drain and wait_closed park on, and
+ * auv_server_t, the waiting that drain and wait_closed share, and
  * the op that resolves and connects. Private: included by those files only.
  */
 #ifndef AUV_STREAM_INTERNAL_H
 #define AUV_STREAM_INTERNAL_H
 
 #include "internal.h"
-
-/* A task waiting on a stream or server (drain, wait_closed), on its
- * stack; or, for the future forms, the first member of an fwaiter_t on the
- * heap. */
-typedef struct auv__stream_waiter_s {
-  auv__list_t node;     /* in the list waited on; unlinked once woken */
-  auv_task_t *task;     /* the waiting task, or NULL for a future */
-  int cancelled;        /* set by the task's cancel while parked */
-  /* future waiters: called instead of unparking a task */
-  void (*wake)(struct auv__stream_waiter_s *w);
-} auv__stream_waiter_t;
 
 struct auv_stream_s {
   union {
@@ -44,8 +33,8 @@ struct auv_stream_s {
   size_t write_size;          /* bytes queued in libuv, not yet written */
   size_t high, low;           /* water marks */
   int write_error;            /* error that broke writing, or 0 */
-  auv__list_t drainers;       /* auv__stream_waiter_t: in drain */
-  auv__list_t closers;        /* auv__stream_waiter_t: in wait_closed */
+  auv__waitq_t drainers;      /* drain's tasks and futures */
+  auv__waitq_t closers;       /* wait_closed's tasks and futures */
   uv_shutdown_t shutdown_req; /* write_eof's request */
   /* server side */
   auv_server_t *server;       /* the server that accepted it, or NULL */
@@ -105,7 +94,7 @@ struct auv_server_s {
   auv__list_t flushing;       /* streams its connection tasks closed whose
                                  queued writes still go out (flush_node) */
   auv__object_t reg;          /* in the loop's registry until closed */
-  auv__list_t closers;        /* auv__stream_waiter_t: in wait_closed */
+  auv__waitq_t closers;       /* wait_closed's tasks and futures */
   auv_stream_options_t sopts; /* for each connection */
   size_t stack_size;          /* connection tasks' stacks */
   int backlog;
@@ -140,17 +129,19 @@ typedef struct auv__stream_op_s {
 
 /* ---- waiting (stream.c) ----------------------------------------------- */
 
-/* Park the running task on list until woken (auv__stream_waiters_wake) or
- * cancelled. Returns 0 or UV_ECANCELED; either way the waiter is unlinked
- * after. */
-int auv__stream_waiter_wait(auv__list_t *list);
-/* Wake every waiter on list; each is unlinked here. */
-void auv__stream_waiters_wake(auv__list_t *list);
+/* Park the running task on q until woken (auv__stream_waiters_wake) or
+ * cancelled. Returns 0 or UV_ECANCELED. The task holds the reference on
+ * obj that release gives back: if auv_run abandons the task parked, it is
+ * given back then. */
+int auv__stream_waiter_wait(auv__waitq_t *q, void (*release)(void *obj),
+                            void *obj);
+/* Wake every task on q, and complete every future whose check holds. */
+void auv__stream_waiters_wake(auv__waitq_t *q);
 /* A new future in *future that completes once check(obj) holds, now or
- * when list is woken (with the error check leaves in *err, or NULL). The
+ * when q is woken (with the error check leaves in *err, or NULL). The
  * caller has taken the reference that release gives back, and gets it
  * back on error. */
-int auv__stream_fwaiter_start(auv_loop_t *loop, auv__list_t *list,
+int auv__stream_fwaiter_start(auv_loop_t *loop, auv__waitq_t *q,
                               int (*check)(void *obj, int *err),
                               void (*release)(void *obj), void *obj,
                               auv_future_t **future);
@@ -161,6 +152,11 @@ int auv__stream_fwaiter_start(auv_loop_t *loop, auv__list_t *list,
  * reference (the handle's). */
 int auv__stream_new(auv_loop_t *loop, int is_pipe,
                     const auv_stream_options_t *opts, auv_stream_t **out);
+
+/* The address of a TCP socket or a pipe (h: a uv_tcp_t, or a uv_pipe_t if
+ * is_pipe), its own or, with peer, the other end's. */
+int auv__socket_name(const uv_handle_t *h, int is_pipe, int peer,
+                     struct sockaddr_storage *addr, int *len);
 
 /* ---- ops (connect.c) -------------------------------------------------- */
 

@@ -21,7 +21,7 @@
  * - Waiting: a task waits without a future, parked (auv__task_park) on the
  *   stream: at most one reader (a second gets UV_EBUSY, asyncio's
  *   RuntimeError), any number of drainers and wait_closed callers, each a
- *   auv__stream_waiter_t on its own stack linked into a list.
+ *   waiter (internal.h, "wait queues") in a queue of the stream's.
  *
  * Lifetime: a stream is reference counted. The libuv handle holds one
  * reference until its close callback; a task waiting on the stream holds
@@ -80,131 +80,96 @@ typedef struct rdop_s {
  * Waiting
  * ------------------------------------------------------------------------ */
 
-/* Park the running task on list until woken (auv__stream_waiters_wake)
- * or cancelled. Returns 0 or UV_ECANCELED; either way the waiter is
- * unlinked after. */
-int auv__stream_waiter_wait(auv__list_t *list) {
-  auv__stream_waiter_t w;
-  int err;
-  w.task = auv__running_task;
-  w.cancelled = 0;
-  w.wake = NULL;
-  auv__list_insert_tail(list, &w.node);
-  err = auv__task_park(w.task, &w.cancelled);
-  auv__list_remove(&w.node);
-  return err;
+/* A task parked on a stream's or server's queue holds a reference on it
+ * (obj), which release gives back if auv_run abandons the task there. */
+typedef struct twaiter_s {
+  auv__waiter_t w;
+  void (*release)(void *obj);
+  void *obj;
+} twaiter_t;
+
+static void twaiter_abandon(auv__waiter_t *w) {
+  twaiter_t *tw = AUV__CONTAINER_OF(w, twaiter_t, w);
+  tw->release(tw->obj);
 }
 
-/* Wake every waiter on list; each is unlinked here. A future waiter whose
- * condition still does not hold links itself back in (to list, which is
- * emptied first so that this ends). */
-void auv__stream_waiters_wake(auv__list_t *list) {
-  auv__list_t woken, *n;
-  auv__list_init(&woken);
-  while ((n = auv__list_first(list)) != NULL) {
-    auv__list_remove(n);
-    auv__list_insert_tail(&woken, n);
-  }
-  while ((n = auv__list_first(&woken)) != NULL) {
-    auv__stream_waiter_t *w = AUV__CONTAINER_OF(n, auv__stream_waiter_t, node);
-    auv__list_remove(n);
-    if (w->task != NULL)
-      auv__task_unpark(w->task);
-    else
-      w->wake(w);
-  }
+/* Park the running task on q until woken (auv__stream_waiters_wake) or
+ * cancelled. Returns 0 or UV_ECANCELED. The caller holds the reference
+ * that release(obj) gives back. */
+int auv__stream_waiter_wait(auv__waitq_t *q, void (*release)(void *obj),
+                            void *obj) {
+  twaiter_t tw;
+  tw.release = release;
+  tw.obj = obj;
+  return auv__waitq_park_held(q, &tw.w, twaiter_abandon);
 }
 
-/* A future waiting on a list (drain, wait_closed in their future forms):
+/* A future waiting on a queue (drain, wait_closed in their future forms):
  * check() says whether what it waits for has come (1, with the result in
- * *err) each time the list is woken. It holds a reference to the future
- * and, through hold/release, to the stream or server it waits on. */
+ * *err) each time the queue is woken. It holds, through release, a
+ * reference to the stream or server it waits on. */
 typedef struct fwaiter_s {
-  auv__stream_waiter_t w;              /* w.task NULL, w.wake fwaiter_wake */
-  auv__list_t *list;                   /* the list waited on */
-  auv_future_t *future;
+  auv__waiter_t w;
   int (*check)(void *obj, int *err);
   void (*release)(void *obj);
   void *obj;
 } fwaiter_t;
 
-static void fwaiter_free(fwaiter_t *fw) {
+static void fwaiter_release(auv__waiter_t *w) {
+  fwaiter_t *fw = AUV__CONTAINER_OF(w, fwaiter_t, w);
   void *obj = fw->obj;
   void (*release)(void *obj) = fw->release;
-  auv__list_remove(&fw->w.node);
-  auv_future_unref(fw->future);
   auv__free(fw);
   release(obj);
 }
 
-static void fwaiter_wake(auv__stream_waiter_t *w) {
-  fwaiter_t *fw = (fwaiter_t *) w;
-  int err = 0;
-  if (!fw->check(fw->obj, &err)) {
-    auv__list_insert_tail(fw->list, &w->node);
-    return;
+/* Wake every task on q; complete every future whose check holds (the
+ * others stay). Each waiter holds a reference on what q belongs to, so
+ * releasing one cannot free q while another is linked. */
+void auv__stream_waiters_wake(auv__waitq_t *q) {
+  auv__waiter_t *w, *next;
+  for (w = auv__waitq_first(q); w != NULL; w = next) {
+    next = auv__waitq_next(q, w);
+    if (!auv__waiter_pending(w)) {
+      if (w->task == NULL)
+        auv__waitq_drop(w);  /* withdrawn */
+    } else if (w->task != NULL) {
+      auv__waitq_wake(q, w, 0, NULL, NULL);
+    } else {
+      fwaiter_t *fw = AUV__CONTAINER_OF(w, fwaiter_t, w);
+      int err = 0;
+      if (fw->check(fw->obj, &err))
+        auv__waitq_wake(q, w, err, NULL, NULL);
+    }
   }
-  fw->future->cancel_hook = NULL;
-  if (err < 0)
-    auv__future_set_error(fw->future, err);
-  else
-    auv__future_set_result(fw->future, NULL, NULL);
-  fwaiter_free(fw);
-}
-
-static int fwaiter_cancel(auv_future_t *f, const char *msg, void *arg) {
-  int r;
-  f->cancel_hook = NULL;
-  r = auv_future_cancel(f, msg);
-  if (r == 1)
-    fwaiter_free(arg);
-  else
-    f->cancel_hook = fwaiter_cancel;
-  return r;
 }
 
 /* A new future in *future that completes once check(obj) holds, now or
- * when list is woken. The caller has taken the reference that release
+ * when q is woken. The caller has taken the reference that release
  * gives back, and gets it back on error. */
-int auv__stream_fwaiter_start(auv_loop_t *loop, auv__list_t *list,
+int auv__stream_fwaiter_start(auv_loop_t *loop, auv__waitq_t *q,
                               int (*check)(void *obj, int *err),
                               void (*release)(void *obj), void *obj,
                               auv_future_t **future) {
-  fwaiter_t *fw;
-  int err = 0;
-  if (loop->closing) {
-    release(obj);
-    return AUV_ECLOSED;
+  fwaiter_t *fw = NULL;
+  int err = AUV_ECLOSED;
+  if (!loop->closing) {
+    fw = auv__malloc(sizeof(*fw));
+    err = UV_ENOMEM;
   }
-  fw = auv__calloc(1, sizeof(*fw));
-  if (fw == NULL) {
-    release(obj);
-    return UV_ENOMEM;
-  }
-  err = auv_future_new(loop, &fw->future);
-  if (err != 0) {
+  if (fw == NULL ||
+      (err = auv__waitq_add_future(q, loop, &fw->w, fwaiter_release,
+                                   future)) != 0) {
     auv__free(fw);
     release(obj);
     return err;
   }
-  auv__list_init(&fw->w.node);
-  fw->w.wake = fwaiter_wake;
-  fw->list = list;
   fw->check = check;
   fw->release = release;
   fw->obj = obj;
-  *future = auv_future_ref(fw->future);
-  if (check(obj, &err)) {
-    if (err < 0)
-      auv__future_set_error(fw->future, err);
-    else
-      auv__future_set_result(fw->future, NULL, NULL);
-    fwaiter_free(fw);
-    return 0;
-  }
-  auv__list_insert_tail(list, &fw->w.node);
-  fw->future->cancel_hook = fwaiter_cancel;
-  fw->future->cancel_hook_arg = fw;
+  err = 0;
+  if (check(obj, &err))
+    auv__waitq_wake(q, &fw->w, err, NULL, NULL);
   return 0;
 }
 
@@ -247,8 +212,8 @@ int auv__stream_new(auv_loop_t *loop, int is_pipe,
   s->loop = loop;
   s->refs = 1;
   s->is_pipe = is_pipe != 0;
-  auv__list_init(&s->drainers);
-  auv__list_init(&s->closers);
+  auv__waitq_init(&s->drainers, 0);
+  auv__waitq_init(&s->closers, 0);
   auv__list_init(&s->conn_node);
   auv__list_init(&s->flush_node);
   stream_options(s, opts);
@@ -376,22 +341,22 @@ int auv_stream_is_closing(const auv_stream_t *s) {
   return s != NULL && s->closing;
 }
 
+static void stream_release(void *obj) {
+  auv__stream_unref(obj);
+}
+
 int auv_stream_wait_closed(auv_stream_t *s) {
   int err;
   if (s == NULL)
     return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
+  if ((err = auv__need_task(s->loop)) != 0)
+    return err;
   if (s->closed)
     return 0;
   s->refs++;
-  err = auv__stream_waiter_wait(&s->closers);
+  err = auv__stream_waiter_wait(&s->closers, stream_release, s);
   auv__stream_unref(s);
   return err;
-}
-
-static void stream_release(void *obj) {
-  auv__stream_unref(obj);
 }
 
 static int closed_check(void *obj, int *err) {
@@ -611,12 +576,11 @@ static void consume(auv_stream_t *s, size_t n) {
 
 /* The checks every task-form read starts with. */
 static int reader_check(auv_stream_t *s) {
+  int err;
   if (s == NULL)
     return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  if (auv__running_task->future.loop != s->loop)
-    return AUV_EWRONGLOOP;
+  if ((err = auv__need_task(s->loop)) != 0)
+    return err;
   if (s->reader != NULL || s->freader != NULL)
     return UV_EBUSY;
   return 0;
@@ -845,40 +809,34 @@ static void rdop_init(rdop_t *op, int kind, void *buf, size_t n,
   op->seplen = seplen;
 }
 
-int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
+/* read and readexactly (kind RD_READ or RD_EXACT) in a task; nread, if
+ * not NULL, gets the bytes read. */
+static int bytes_run(auv_stream_t *s, int kind, void *buf, size_t n,
+                     size_t *nread) {
   rdop_t op;
   int err = reader_check(s);
-  if (err != 0)
+  if (err == 0)
+    err = s->read_error;
+  if (err != 0 || n == 0)
     return err;
-  if (s->read_error != 0)
-    return s->read_error;
-  if (n == 0)
-    return 0;
   if (buf == NULL)
     return UV_EINVAL;
-  rdop_init(&op, RD_READ, buf, n > INT_MAX ? INT_MAX : n, NULL, 0);
-  return rd_run(s, &op);
-}
-
-int auv_stream_readexactly(auv_stream_t *s, void *buf, size_t n,
-                           size_t *nread) {
-  rdop_t op;
-  int err = reader_check(s);
-  if (nread != NULL)
-    *nread = 0;
-  if (err != 0)
-    return err;
-  if (s->read_error != 0)
-    return s->read_error;
-  if (n == 0)
-    return 0;
-  if (buf == NULL)
-    return UV_EINVAL;
-  rdop_init(&op, RD_EXACT, buf, n, NULL, 0);
+  rdop_init(&op, kind, buf, n, NULL, 0);
   err = rd_run(s, &op);
   if (nread != NULL)
     *nread = op.len;
   return err;
+}
+
+int auv_stream_read(auv_stream_t *s, void *buf, size_t n) {
+  return bytes_run(s, RD_READ, buf, n > INT_MAX ? INT_MAX : n, NULL);
+}
+
+int auv_stream_readexactly(auv_stream_t *s, void *buf, size_t n,
+                           size_t *nread) {
+  if (nread != NULL)
+    *nread = 0;
+  return bytes_run(s, RD_EXACT, buf, n, nread);
 }
 
 static int until_args(const void *sep, size_t seplen, const void *buf,
@@ -1263,12 +1221,9 @@ fail:
   return err;
 }
 
-int auv_stream_drain(auv_stream_t *s) {
+/* drain's waiting, out of line: the hot path (not paused) stays a leaf. */
+static AUV__NOINLINE int drain_wait(auv_stream_t *s) {
   int err;
-  if (s == NULL)
-    return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
   for (;;) {
     if (s->write_error != 0)
       return s->write_error;
@@ -1277,7 +1232,7 @@ int auv_stream_drain(auv_stream_t *s) {
     if (!s->write_paused)
       return 0;
     s->refs++;
-    err = auv__stream_waiter_wait(&s->drainers);
+    err = auv__stream_waiter_wait(&s->drainers, stream_release, s);
     if (s->refs == 1 && s->closed) {
       auv__stream_unref(s);
       return err != 0 ? err : UV_EPIPE;
@@ -1286,6 +1241,17 @@ int auv_stream_drain(auv_stream_t *s) {
     if (err != 0)
       return err;
   }
+}
+
+int auv_stream_drain(auv_stream_t *s) {
+  int err;
+  if (s == NULL)
+    return UV_EINVAL;
+  if ((err = auv__need_task(s->loop)) != 0)
+    return err;
+  if (AUV__LIKELY(!s->write_paused && s->write_error == 0 && !s->closing))
+    return 0;
+  return drain_wait(s);
 }
 
 /* drain's condition: 1 when it returns, with what it returns in *err. */
@@ -1352,27 +1318,30 @@ int auv_stream_set_write_buffer_limits(auv_stream_t *s, size_t high,
  * Names and handles
  * ------------------------------------------------------------------------ */
 
-static int stream_name(const auv_stream_t *s, struct sockaddr_storage *addr,
-                       int *len, int peer) {
+/* The address of a TCP socket or a pipe (h: a uv_tcp_t, or a uv_pipe_t if
+ * is_pipe), its own or, with peer, the other end's: what the name queries
+ * of streams and servers return. */
+int auv__socket_name(const uv_handle_t *h, int is_pipe, int peer,
+                     struct sockaddr_storage *addr, int *len) {
   int n = (int) sizeof(*addr);
   int err;
-  if (s == NULL || addr == NULL)
-    return UV_EINVAL;
-  if (s->closing)
-    return UV_ENOTCONN;
   memset(addr, 0, sizeof(*addr));
-  if (!s->is_pipe) {
-    err = peer ? uv_tcp_getpeername(&s->h.tcp, (struct sockaddr *) addr, &n)
-               : uv_tcp_getsockname(&s->h.tcp, (struct sockaddr *) addr, &n);
+  if (!is_pipe) {
+    const uv_tcp_t *tcp = (const uv_tcp_t *) h;
+    err = peer ? uv_tcp_getpeername(tcp, (struct sockaddr *) addr, &n)
+               : uv_tcp_getsockname(tcp, (struct sockaddr *) addr, &n);
   } else {
 #ifdef _WIN32
+    (void) h;
+    (void) peer;
     return UV_ENOTSUP;
 #else
+    const uv_pipe_t *pipe = (const uv_pipe_t *) h;
     struct sockaddr_un *un = (struct sockaddr_un *) addr;
     size_t size = sizeof(un->sun_path);
     un->sun_family = AF_UNIX;
-    err = peer ? uv_pipe_getpeername(&s->h.pipe, un->sun_path, &size)
-               : uv_pipe_getsockname(&s->h.pipe, un->sun_path, &size);
+    err = peer ? uv_pipe_getpeername(pipe, un->sun_path, &size)
+               : uv_pipe_getsockname(pipe, un->sun_path, &size);
     if (err == 0)
       n = (int) (offsetof(struct sockaddr_un, sun_path) + size);
 #endif
@@ -1380,6 +1349,15 @@ static int stream_name(const auv_stream_t *s, struct sockaddr_storage *addr,
   if (err == 0 && len != NULL)
     *len = n;
   return err;
+}
+
+static int stream_name(const auv_stream_t *s, struct sockaddr_storage *addr,
+                       int *len, int peer) {
+  if (s == NULL || addr == NULL)
+    return UV_EINVAL;
+  if (s->closing)
+    return UV_ENOTCONN;
+  return auv__socket_name(&s->h.handle, s->is_pipe, peer, addr, len);
 }
 
 int auv_stream_peername(const auv_stream_t *s, struct sockaddr_storage *addr,

@@ -21,7 +21,7 @@
  * Memory: reference counted. One reference for the program (until
  * auv_process_close), one for the handle (until its close callback) and
  * one per task inside wait, communicate or wait_closed (and per
- * wait_closed_future waiting). The struct holds a reference on the loop.
+ * wait_future and wait_closed_future waiting). The struct holds a reference on the loop.
  */
 #include <signal.h>
 #include <string.h>
@@ -48,15 +48,11 @@
 #define COLLECT_FIRST (16 * 1024)
 #define COLLECT_SCRATCH (8 * 1024)
 
-/* A task in auv_process_wait or auv_process_wait_closed, on its own
- * stack; or a wait_closed_future on the heap. */
+/* A waiter of wait or wait_closed (a task's on its stack, a future's on
+ * the heap) and the process it holds a reference on. */
 typedef struct pwaiter_s {
-  auv__list_t node;           /* in process->waiters or ->closers until
-                                 woken */
-  auv_task_t *task;           /* the task, or NULL for a future */
-  int cancelled;              /* set by a cancel while parked */
-  auv_future_t *future;       /* future waiters: the future (a reference) */
-  auv_process_t *process;     /* future waiters: a reference */
+  auv__waiter_t w;
+  auv_process_t *p;
 } pwaiter_t;
 
 struct auv_process_s {
@@ -69,13 +65,9 @@ struct auv_process_s {
   unsigned refs;              /* see "Memory" above */
   int pid;
   int returncode;             /* valid once exited */
-  auv__list_t waiters;        /* pwaiter_t: tasks in wait */
-  auv__list_t closers;        /* pwaiter_t: in wait_closed (tasks) and
+  auv__waitq_t waiters;       /* pwaiter_t: wait and wait_future */
+  auv__waitq_t closers;       /* pwaiter_t: wait_closed and
                                  wait_closed_future */
-  auv_future_t **futures;     /* wait_future's futures (references), until
-                                 the exit; cancelled ones stay until then,
-                                 as in asyncio's _exit_waiters */
-  size_t nfutures, cap;
   unsigned exited : 1;        /* the exit callback ran */
   unsigned handle_open : 1;   /* uv_process_t not yet uv_close'd */
   unsigned handle_closed : 1; /* its close callback ran */
@@ -92,34 +84,36 @@ static void process_unref(auv_process_t *p) {
   assert(p->refs > 0);
   if (--p->refs > 0)
     return;
-  assert(!p->handle_open && p->nfutures == 0);
-  auv__free(p->futures);
+  assert(!p->handle_open && auv__waitq_empty(&p->waiters));
   auv__free(p);
   auv__loop_unref(loop);
 }
 
-/* Wake every task and future in wait_closed: the close has finished. */
-static void closers_wake(auv_process_t *p) {
-  auv__list_t *n;
-  while ((n = auv__list_first(&p->closers)) != NULL) {
-    pwaiter_t *w = AUV__CONTAINER_OF(n, pwaiter_t, node);
-    auv__list_remove(n);
-    if (w->task != NULL) {
-      auv__task_unpark(w->task);
-      continue;
-    }
-    w->future->cancel_hook = NULL;
-    auv__future_set_result(w->future, NULL, NULL);
-    auv_future_unref(w->future);
-    auv__free(w);
-    process_unref(p);  /* the waiter's: the handle's is still held */
-  }
+/* A task's record: auv_run abandons the task parked (its reference). */
+static void pwaiter_abandon(auv__waiter_t *w) {
+  process_unref(AUV__CONTAINER_OF(w, pwaiter_t, w)->p);
+}
+
+/* A future's record has left its queue. */
+static void pwaiter_release(auv__waiter_t *w) {
+  auv_process_t *p = AUV__CONTAINER_OF(w, pwaiter_t, w)->p;
+  auv__free(AUV__CONTAINER_OF(w, pwaiter_t, w));
+  process_unref(p);
+}
+
+/* Wake every waiter of q, in the order they came, futures with value. A
+ * future's record gives back its reference; the handle's is still held,
+ * so p stays. */
+static void waiters_wake(auv__waitq_t *q, void *value) {
+  auv__waiter_t *w;
+  while ((w = auv__waitq_first_pending(q)) != NULL)
+    auv__waitq_wake(q, w, 0, value, NULL);
 }
 
 static void handle_close_cb(uv_handle_t *h) {
   auv_process_t *p = h->data;
   p->handle_closed = 1;
-  closers_wake(p);
+  waiters_wake(&p->closers, NULL);
   process_unref(p);
 }
 
@@ -151,20 +145,6 @@ static void pipe_close(auv_process_t *p, int fd) {
     auv_stream_close(s);  /* pipe_closing forgets it */
 }
 
-/* Drop the wait_future futures (completing the pending ones with the
- * returncode if the child exited, else leaving them pending, as a closing
- * loop leaves every future). */
-static void futures_release(auv_process_t *p) {
-  size_t i, n = p->nfutures;
-  auv_future_t **fs = p->futures;
-  p->nfutures = 0;
-  for (i = 0; i < n; i++) {
-    if (p->exited && !auv_future_done(fs[i]))
-      auv_future_set_result(fs[i], (void *) (intptr_t) p->returncode, NULL);
-    auv_future_unref(fs[i]);
-  }
-}
-
 /* The close begins: the pipes are closed, and the handle too once the
  * child has been reaped (else the exit callback closes it). */
 static void close_begin(auv_process_t *p) {
@@ -184,7 +164,8 @@ static void process_loop_close(auv__object_t *obj) {
   int was_closing = p->closing;
   if (!was_closing)
     close_begin(p);
-  futures_release(p);
+  auv__waitq_clear(&p->waiters);  /* wait_future's stay pending, as a
+                                     closing loop leaves every future */
   if (p->handle_open)
     handle_close(p);
   if (!was_closing)
@@ -197,16 +178,11 @@ static const auv__object_ops_t process_ops = {"process", process_loop_close};
 /* libuv's exit callback: the child has been reaped. */
 static void exit_cb(uv_process_t *h, int64_t exit_status, int term_signal) {
   auv_process_t *p = h->data;
-  auv__list_t *n;
   p->returncode = term_signal != 0 ? -term_signal : (int) exit_status;
   p->exited = 1;
-  /* Tasks in wait resume through the ready queue, in the order they came. */
-  while ((n = auv__list_first(&p->waiters)) != NULL) {
-    pwaiter_t *w = AUV__CONTAINER_OF(n, pwaiter_t, node);
-    auv__list_remove(n);
-    auv__task_unpark(w->task);
-  }
-  futures_release(p);
+  /* Tasks in wait resume through the ready queue, in the order they came;
+   * wait_future's futures complete with the returncode. */
+  waiters_wake(&p->waiters, (void *) (intptr_t) p->returncode);
   if (p->closing)
     handle_close(p);
 }
@@ -308,8 +284,8 @@ int auv_create_subprocess_exec(auv_loop_t *loop,
   p->modes[0] = o->stdin_mode;
   p->modes[1] = o->stdout_mode;
   p->modes[2] = o->stderr_mode;
-  auv__list_init(&p->waiters);
-  auv__list_init(&p->closers);
+  auv__waitq_init(&p->waiters, 0);
+  auv__waitq_init(&p->closers, 0);
   auv__list_init(&p->reg.node);
   for (fd = 0; fd < 3; fd++) {
     if (p->modes[fd] != AUV_STDIO_PIPE)
@@ -475,27 +451,23 @@ void auv_bytes_clear(auv_bytes_t *bytes) {
 
 /* The checks of the task forms. */
 static int task_check(const auv_process_t *p) {
-  auv_task_t *t = auv__running_task;
   if (p == NULL)
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (t->future.loop != p->loop)
-    return AUV_EWRONGLOOP;
-  return 0;
+  return auv__need_task(p->loop);
+}
+
+/* Park the running task, which holds a reference on p, on q. */
+static int park(auv_process_t *p, auv__waitq_t *q) {
+  pwaiter_t w;
+  w.p = p;
+  return auv__waitq_park_held(q, &w.w, pwaiter_abandon);
 }
 
 /* wait's body, for a task that passed task_check and holds a reference. */
 static int wait_exit(auv_process_t *p, int *returncode) {
-  pwaiter_t w;
   int err = 0;
-  if (!p->exited) {
-    w.task = auv__running_task;
-    w.cancelled = 0;
-    auv__list_insert_tail(&p->waiters, &w.node);
-    err = auv__task_park(w.task, &w.cancelled);
-    auv__list_remove(&w.node);
-  }
+  if (!p->exited)
+    err = park(p, &p->waiters);
   if (err == 0 && returncode != NULL)
     *returncode = p->returncode;
   return err;
@@ -511,30 +483,38 @@ int auv_process_wait(auv_process_t *p, int *returncode) {
   return err;
 }
 
-int auv_process_wait_future(auv_process_t *p, auv_future_t **out) {
-  auv_future_t *f;
+/* The future forms: a future done with value now if done, else a record
+ * on q (holding a reference on p) that its waker completes. */
+static int future_wait(auv_process_t *p, auv__waitq_t *q, int done,
+                       void *value, auv_future_t **out) {
+  pwaiter_t *w;
   int err;
-  if (p == NULL || out == NULL)
+  if (out == NULL)
     return UV_EINVAL;
   if (p->loop->closing)
     return AUV_ECLOSED;
-  if (!p->exited && p->nfutures == p->cap) {
-    size_t cap = p->cap != 0 ? p->cap * 2 : 2;
-    auv_future_t **fs = auv__realloc(p->futures, cap * sizeof(*fs));
-    if (fs == NULL)
-      return UV_ENOMEM;
-    p->futures = fs;
-    p->cap = cap;
-  }
-  err = auv_future_new(p->loop, &f);
-  if (err != 0)
+  if (done) {
+    if ((err = auv_future_new(p->loop, out)) == 0)
+      auv__future_set_result(*out, value, NULL);
     return err;
-  if (p->exited)
-    auv_future_set_result(f, (void *) (intptr_t) p->returncode, NULL);
-  else
-    p->futures[p->nfutures++] = auv_future_ref(f);
-  *out = f;
+  }
+  if ((w = auv__malloc(sizeof(*w))) == NULL)
+    return UV_ENOMEM;
+  err = auv__waitq_add_future(q, p->loop, &w->w, pwaiter_release, out);
+  if (err != 0) {
+    auv__free(w);
+    return err;
+  }
+  w->p = p;
+  p->refs++;
   return 0;
+}
+
+int auv_process_wait_future(auv_process_t *p, auv_future_t **out) {
+  if (p == NULL)
+    return UV_EINVAL;
+  return future_wait(p, &p->waiters, p->exited,
+                     (void *) (intptr_t) p->returncode, out);
 }
 
 /* The close has finished: the handle's close callback ran. */
@@ -543,69 +523,22 @@ static int close_finished(const auv_process_t *p) {
 }
 
 int auv_process_wait_closed(auv_process_t *p) {
-  pwaiter_t w;
   int err = task_check(p);
   if (err != 0)
     return err;
   p->refs++;
   while (!close_finished(p)) {
-    memset(&w, 0, sizeof(w));
-    w.task = auv__running_task;
-    auv__list_insert_tail(&p->closers, &w.node);
-    err = auv__task_park(w.task, &w.cancelled);
-    auv__list_remove(&w.node);
-    if (err != 0)
+    if ((err = park(p, &p->closers)) != 0)
       break;
   }
   process_unref(p);
   return err;
 }
 
-static int closed_cancel(auv_future_t *f, const char *msg, void *arg) {
-  pwaiter_t *w = arg;
-  int r;
-  f->cancel_hook = NULL;
-  r = auv_future_cancel(f, msg);
-  if (r != 1) {
-    f->cancel_hook = closed_cancel;  /* not cancelled: still waiting */
-    return r;
-  }
-  auv__list_remove(&w->node);
-  auv_future_unref(w->future);
-  process_unref(w->process);
-  auv__free(w);
-  return 1;
-}
-
 int auv_process_wait_closed_future(auv_process_t *p, auv_future_t **out) {
-  pwaiter_t *w;
-  auv_future_t *f;
-  int err;
-  if (p == NULL || out == NULL)
+  if (p == NULL)
     return UV_EINVAL;
-  if (p->loop->closing)
-    return AUV_ECLOSED;
-  err = auv_future_new(p->loop, &f);
-  if (err != 0)
-    return err;
-  if (close_finished(p)) {
-    auv__future_set_result(f, NULL, NULL);
-    *out = f;
-    return 0;
-  }
-  w = auv__calloc(1, sizeof(*w));
-  if (w == NULL) {
-    auv_future_unref(f);
-    return UV_ENOMEM;
-  }
-  w->future = auv_future_ref(f);
-  w->process = p;
-  p->refs++;
-  auv__list_insert_tail(&p->closers, &w->node);
-  f->cancel_hook = closed_cancel;
-  f->cancel_hook_arg = w;
-  *out = f;
-  return 0;
+  return future_wait(p, &p->closers, close_finished(p), NULL, out);
 }
 
 /* ------------------------------------------------------------------------

@@ -11,17 +11,18 @@
  * grows by doubling up to its bound; beyond the bound it is dropped and
  * counted.
  *
+ * Receivers wait on the endpoint's wait queue (internal.h, "wait queues").
  * A task receiver's record lives on the task's stack. A delivery copies
- * into its buffer, moves the record to the `woken` list and unparks the
- * task; the task unlinks the record when it resumes. If the endpoint is
- * closed before that, close marks the record (ep_gone) so that the task
+ * into its buffer and wakes the task; the record keeps its place, woken,
+ * until the task resumes and unlinks it. If the endpoint is closed before
+ * that, close unlinks the record and marks it (ep_gone) so that the task
  * never touches the endpoint's memory again. A task cancelled at the moment
  * a datagram reached its buffer puts the datagram back at the head of the
  * queue: nothing is lost to a cancellation.
  *
- * A future receiver's record is the endpoint's, holding a reference on the
- * future; cancelled ones are skipped when met and swept when their number
- * doubles, so cancelling receive futures on an idle endpoint uses bounded
+ * A future receiver's record is a plain auv__waiter_t on the heap, holding
+ * a reference on the future; cancelling the future unlinks and frees it at
+ * once, so cancelling receive futures on an idle endpoint uses bounded
  * memory.
  *
  * Closing (docs/design.md 1a, I/O objects): udp_close begins it, once,
@@ -42,22 +43,19 @@ typedef struct {
   int err;                 /* a receive error, or 0 */
 } entry_t;
 
-/* A receiver. Its states: waiting (in ep->waiters, !done); served, a task
- * not yet back (in ep->woken, done, future NULL); finished (unlinked: the
- * task unlinked itself, or ep_gone). A future record is never in woken: it
- * is freed as soon as it is served. */
-typedef struct waiter_s {
-  auv__list_t node;        /* in ep->waiters or ep->woken, or unlinked */
-  auv_future_t *future;    /* future form: a reference; task form: NULL */
-  auv_task_t *task;        /* task form: the task parked on it */
-  char *buf;               /* task form: where the datagram goes */
+/* A task receiver. Its states: waiting (pending in ep->waiters, !done);
+ * served, not yet back (woken in ep->waiters, done); finished (unlinked:
+ * the task unlinked itself, or ep_gone). */
+typedef struct receiver_s {
+  auv__waiter_t w;         /* task form (future receivers are bare) */
+  char *buf;               /* where the datagram goes */
   size_t cap;
   size_t len;              /* bytes copied */
   struct sockaddr_storage from;
   int err;                 /* the outcome, once done */
   unsigned done : 1;       /* a datagram, error or close reached it */
   unsigned ep_gone : 1;    /* the endpoint closed: do not touch it */
-} waiter_t;
+} receiver_t;
 
 typedef struct {
   uv_udp_send_t req;
@@ -66,7 +64,6 @@ typedef struct {
 } send_t;                  /* the datagram's bytes follow */
 
 #define FIRST_CAP 16u
-#define SWEEP_MIN 16u
 
 struct auv_udp_s {
   uv_udp_t handle;            /* handle.data points back here */
@@ -76,16 +73,13 @@ struct auv_udp_s {
   entry_t *ring;              /* the receive queue */
   size_t cap, head, len;      /* ring capacity, oldest entry, entries */
   size_t max;                 /* the bound */
-  auv__list_t waiters;        /* receivers waiting, FIFO */
-  auv__list_t woken;          /* task receivers served, not back yet */
-  size_t nfutures;            /* future records linked in waiters */
-  size_t sweep_at;            /* sweep cancelled ones when nfutures gets here */
+  auv__waitq_t waiters;       /* receivers, FIFO; a served task keeps its
+                                 place until it is back */
   auv_udp_recv_fn cb;         /* callback mode, or NULL */
   void *cb_arg;
   uint64_t dropped;           /* datagrams the full queue refused */
   uint64_t send_errors;       /* queued sends that failed */
-  auv_future_t **closed;      /* wait_closed futures (references) */
-  size_t nclosed, closed_cap; /* entries in closed, its capacity */
+  auv__waitq_t closers;       /* wait_closed futures */
   unsigned closing : 1;       /* the close has begun: registry left,
                                  receivers settled, queue empty, uv_close
                                  called (or about to be, in auv_udp_new) */
@@ -181,10 +175,10 @@ static void enqueue(auv_udp_t *ep, int err, const char *data, size_t len,
  * ------------------------------------------------------------------------ */
 
 /* Copy a datagram into a task receiver's buffer. */
-static void fill_task(waiter_t *w, int err, const char *data, size_t len,
+static void fill_task(receiver_t *w, int err, const char *data, size_t len,
                       const struct sockaddr *from) {
   size_t n = len < w->cap ? len : w->cap;
-  assert(w->future == NULL && !w->done && !w->ep_gone);
+  assert(!w->done && !w->ep_gone);
   if (n > 0)
     memcpy(w->buf, data, n);
   w->len = n;
@@ -199,59 +193,31 @@ static void free_datagram(void *p) {
   auv__free(p);
 }
 
-static void future_release(auv_udp_t *ep, waiter_t *w) {
-  assert(w->future != NULL && ep->nfutures > 0);
-  auv__list_remove(&w->node);
-  ep->nfutures--;
-  auv_future_unref(w->future);
-  auv__free(w);
-}
-
-/* Complete a future receiver with a datagram (d: taken) or an error. */
-static void fill_future(waiter_t *w, int err, auv_udp_datagram_t *d) {
-  if (err != 0) {
-    auv__free(d);
-    auv_future_set_error(w->future, err);
-  } else if (auv_future_set_result(w->future, d, free_datagram) != 0) {
-    auv__free(d);
-  }
-}
-
-/* The first receiver still waiting, dropping cancelled future ones. */
-static waiter_t *first_waiter(auv_udp_t *ep) {
-  while (!auv__list_empty(&ep->waiters)) {
-    waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->waiters), waiter_t,
-                                    node);
-    assert(!w->done && !w->ep_gone);
-    if (w->future == NULL || !auv_future_done(w->future))
-      return w;
-    future_release(ep, w);
-  }
-  return NULL;
-}
-
 /* Hand a datagram (or error) to the first receiver. d, if not NULL, is the
  * datagram already copied (from the queue), taken in every case. Returns 0
  * if nobody waits (d then untouched). */
 static int serve(auv_udp_t *ep, int err, const char *data, size_t len,
                  const struct sockaddr *from, auv_udp_datagram_t *d) {
-  waiter_t *w;
+  auv__waiter_t *x;
   assert(!ep->closing && ep->cb == NULL);
-  w = first_waiter(ep);
-  if (w == NULL)
+  x = auv__waitq_first_pending(&ep->waiters);
+  if (x == NULL)
     return 0;
-  if (w->future == NULL) {
+  if (x->task != NULL) {
+    receiver_t *w = AUV__CONTAINER_OF(x, receiver_t, w);
     fill_task(w, err, data, len, from);
     auv__free(d);
     w->done = 1;
-    auv__list_remove(&w->node);
-    auv__list_insert_tail(&ep->woken, &w->node);
-    auv__task_unpark(w->task);
+    auv__waitq_wake(&ep->waiters, x, 0, NULL, NULL);
   } else {
     if (err == 0 && d == NULL && (d = datagram_new(data, len, from)) == NULL)
       err = UV_ENOMEM;
-    fill_future(w, err, d);
-    future_release(ep, w);
+    if (err != 0) {
+      auv__free(d);
+      d = NULL;
+    }
+    if (auv__waitq_wake(&ep->waiters, x, err, d, free_datagram) != 0)
+      auv__free(d);  /* the loop is closing: not taken */
   }
   return 1;
 }
@@ -259,7 +225,7 @@ static int serve(auv_udp_t *ep, int err, const char *data, size_t len,
 /* Give queued datagrams to the receivers waiting (after one was put back
  * at the head while others wait). */
 static void serve_queue(auv_udp_t *ep) {
-  while (ep->len > 0 && first_waiter(ep) != NULL) {
+  while (ep->len > 0 && auv__waitq_first_pending(&ep->waiters) != NULL) {
     entry_t e = ring_pop(ep);
     if (e.d != NULL)
       serve(ep, 0, e.d->data, e.d->len, (struct sockaddr *) &e.d->from, e.d);
@@ -299,21 +265,45 @@ static void recv_cb(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
  * Creation and closing
  * ------------------------------------------------------------------------ */
 
+/* The close settles every receiver: a pending future fails with UV_EBADF
+ * (on a closing loop it stays pending, as every future), a pending task is
+ * woken with UV_EBADF; every task record (pending, served or cancelled,
+ * not back yet) is unlinked and marked ep_gone, so that its task never
+ * touches ep again. */
+static void udp_settle_receivers(auv_udp_t *ep) {
+  auv__waitq_t *q = &ep->waiters;
+  auv__waiter_t *x, *next;
+  for (x = auv__waitq_first(q); x != NULL; x = next) {
+    next = auv__waitq_next(q, x);
+    if (x->task == NULL) {
+      if (auv__waiter_pending(x))
+        auv__waitq_wake(q, x, UV_EBADF, NULL, NULL);
+      else
+        auv__waitq_drop(x);  /* withdrawn */
+    } else {
+      receiver_t *w = AUV__CONTAINER_OF(x, receiver_t, w);
+      if (auv__waiter_pending(x)) {
+        w->err = UV_EBADF;
+        w->len = 0;
+        w->done = 1;
+        auv__waitq_wake(q, x, 0, NULL, NULL);
+      }
+      auv__list_remove(&x->node);
+      w->ep_gone = 1;
+    }
+  }
+}
+
 static void close_cb(uv_handle_t *handle) {
   auv_udp_t *ep = handle->data;
   auv_loop_t *loop = ep->loop;
-  size_t i;
+  auv__waiter_t *w;
   assert(ep->closing && !auv__object_registered(&ep->reg));
-  assert(auv__list_empty(&ep->waiters) && auv__list_empty(&ep->woken));
-  assert(ep->len == 0 && ep->nfutures == 0);
+  assert(auv__waitq_empty(&ep->waiters) && ep->len == 0);
   /* A waiter withdrawn by cancelling is done already; on a closing loop
    * nothing completes (the future stays pending, as every other). */
-  for (i = 0; i < ep->nclosed; i++) {
-    if (!auv_future_done(ep->closed[i]))
-      auv_future_set_result(ep->closed[i], NULL, NULL);
-    auv_future_unref(ep->closed[i]);
-  }
-  auv__free(ep->closed);
+  while ((w = auv__waitq_first_pending(&ep->closers)) != NULL)
+    auv__waitq_wake(&ep->closers, w, 0, NULL, NULL);
   auv__free(ep->ring);
   auv__free(ep->rbuf);
   auv__free(ep);
@@ -365,9 +355,8 @@ int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
   loop->refs++;
   ep->max = options->recv_queue_max != 0 ? options->recv_queue_max
                                          : AUV_UDP_DEFAULT_RECV_QUEUE;
-  ep->sweep_at = SWEEP_MIN;
-  auv__list_init(&ep->waiters);
-  auv__list_init(&ep->woken);
+  auv__waitq_init(&ep->waiters, 1);
+  auv__waitq_init(&ep->closers, 0);
   auv__list_init(&ep->reg.node);
 
   if (local != NULL)
@@ -399,31 +388,7 @@ static void udp_close(auv_udp_t *ep) {
   ep->closing = 1;
   auv__object_unregister(&ep->reg);
   uv_udp_recv_stop(&ep->handle);
-  while (!auv__list_empty(&ep->woken)) {
-    waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->woken), waiter_t,
-                                    node);
-    assert(w->future == NULL && w->done && !w->ep_gone);
-    auv__list_remove(&w->node);
-    w->ep_gone = 1;
-  }
-  while (!auv__list_empty(&ep->waiters)) {
-    waiter_t *w = AUV__CONTAINER_OF(auv__list_first(&ep->waiters), waiter_t,
-                                    node);
-    assert(!w->done && !w->ep_gone);
-    if (w->future != NULL) {
-      if (!auv_future_done(w->future))
-        auv_future_set_error(w->future, UV_EBADF);  /* AUV_ECLOSED: stays */
-      future_release(ep, w);
-    } else {
-      auv__list_remove(&w->node);
-      w->err = UV_EBADF;
-      w->len = 0;
-      w->done = 1;
-      w->ep_gone = 1;
-      auv__task_unpark(w->task);
-    }
-  }
-  assert(ep->nfutures == 0);
+  udp_settle_receivers(ep);
   while (ep->len > 0)
     auv__free(ring_pop(ep).d);
   uv_close((uv_handle_t *) &ep->handle, close_cb);
@@ -440,41 +405,17 @@ int auv_udp_is_closing(const auv_udp_t *ep) {
   return ep != NULL && ep->closing;
 }
 
-/* Drop the references of waiters whose futures were cancelled, so that
- * waiting and cancelling over and over keeps bounded memory. O(waiters),
- * and they are few. */
-static void closed_sweep(auv_udp_t *ep) {
-  size_t i = 0;
-  while (i < ep->nclosed) {
-    if (auv_future_done(ep->closed[i])) {
-      auv_future_unref(ep->closed[i]);
-      ep->closed[i] = ep->closed[--ep->nclosed];
-    } else {
-      i++;
-    }
-  }
-}
-
 int auv_udp_wait_closed_future(auv_udp_t *ep, auv_future_t **out) {
-  auv_future_t *f;
+  auv__waiter_t *w;
   int err;
   if (ep == NULL || out == NULL)
     return UV_EINVAL;
-  closed_sweep(ep);
-  if (ep->nclosed == ep->closed_cap) {
-    size_t cap = ep->closed_cap != 0 ? ep->closed_cap * 2 : 2;
-    auv_future_t **c = auv__realloc(ep->closed, cap * sizeof(*c));
-    if (c == NULL)
-      return UV_ENOMEM;
-    ep->closed = c;
-    ep->closed_cap = cap;
-  }
-  err = auv_future_new(ep->loop, &f);
+  if ((w = auv__malloc(sizeof(*w))) == NULL)
+    return UV_ENOMEM;
+  err = auv__waitq_add_future(&ep->closers, ep->loop, w, NULL, out);
   if (err != 0)
-    return err;
-  ep->closed[ep->nclosed++] = auv_future_ref(f);  /* close_cb's */
-  *out = f;
-  return 0;
+    auv__free(w);
+  return err;
 }
 
 int auv_udp_wait_closed(auv_udp_t *ep) {
@@ -482,10 +423,8 @@ int auv_udp_wait_closed(auv_udp_t *ep) {
   int err;
   if (ep == NULL)
     return UV_EINVAL;
-  if (auv__running_task == NULL)
-    return AUV_ENOTASK;
-  if (auv__running_task->future.loop != ep->loop)
-    return AUV_EWRONGLOOP;
+  if ((err = auv__need_task(ep->loop)) != 0)
+    return err;
   err = auv_udp_wait_closed_future(ep, &f);
   if (err != 0)
     return err;
@@ -618,17 +557,13 @@ int auv_udp_recv_nowait(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
 
 int auv_udp_recv(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
                  struct sockaddr_storage *from) {
-  auv_task_t *t = auv__running_task;
-  waiter_t w;
-  int cancelled = 0;
+  receiver_t w;
   int err;
 
   if (ep == NULL || (buf == NULL && cap > 0))
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (t->future.loop != ep->loop)
-    return AUV_EWRONGLOOP;
+  if ((err = auv__need_task(ep->loop)) != 0)
+    return err;
   if (ep->closing)
     return UV_EBADF;
   if (ep->cb != NULL)
@@ -637,21 +572,18 @@ int auv_udp_recv(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
     return take(ep, buf, cap, len, from);
 
   memset(&w, 0, sizeof(w));
-  w.task = t;
   w.buf = buf;
   w.cap = cap;
-  auv__list_insert_tail(&ep->waiters, &w.node);
-  err = auv__task_park(t, &cancelled);
+  /* Unlinks the record when back, unless close did (ep_gone). */
+  err = auv__waitq_park(&ep->waiters, &w.w);
   /* Woken with an outcome (w.done), or cancelled while still waiting. */
   assert(w.done || err != 0);
   if (w.ep_gone) {
     /* Closed while waiting, or after serving us: ep may be freed. */
-    assert(w.done && w.node.next == &w.node);
     if (err == 0)
       err = w.err;
   } else {
     assert(!ep->closing);
-    auv__list_remove(&w.node);
     if (err == 0) {
       err = w.err;
     } else if (w.done && w.err != UV_EMSGSIZE) {
@@ -670,22 +602,8 @@ int auv_udp_recv(auv_udp_t *ep, void *buf, size_t cap, size_t *len,
   return err;
 }
 
-/* Sweep cancelled future records when their number has doubled. */
-static void sweep(auv_udp_t *ep) {
-  auv__list_t *n = ep->waiters.next, *next;
-  for (; n != &ep->waiters; n = next) {
-    waiter_t *w = AUV__CONTAINER_OF(n, waiter_t, node);
-    next = n->next;
-    assert(!w->done);
-    if (w->future != NULL && auv_future_done(w->future))
-      future_release(ep, w);
-  }
-  ep->sweep_at = ep->nfutures * 2 > SWEEP_MIN ? ep->nfutures * 2 : SWEEP_MIN;
-}
-
 int auv_udp_recv_future(auv_udp_t *ep, auv_future_t **out) {
-  auv_future_t *f;
-  waiter_t *w;
+  auv__waiter_t *w;
   int err;
 
   if (ep == NULL || out == NULL)
@@ -694,11 +612,13 @@ int auv_udp_recv_future(auv_udp_t *ep, auv_future_t **out) {
     return UV_EBADF;
   if (ep->cb != NULL)
     return AUV_EINVALSTATE;
-  err = auv_future_new(ep->loop, &f);
-  if (err != 0)
-    return err;
   if (ep->len > 0) {
-    entry_t e = ring_pop(ep);
+    auv_future_t *f;
+    entry_t e;
+    err = auv_future_new(ep->loop, &f);
+    if (err != 0)
+      return err;
+    e = ring_pop(ep);
     if (e.d != NULL)
       auv_future_set_result(f, e.d, free_datagram);
     else
@@ -706,19 +626,13 @@ int auv_udp_recv_future(auv_udp_t *ep, auv_future_t **out) {
     *out = f;
     return 0;
   }
-  w = auv__calloc(1, sizeof(*w));
-  if (w == NULL) {
-    auv_future_unref(f);
+  w = auv__malloc(sizeof(*w));
+  if (w == NULL)
     return UV_ENOMEM;
-  }
-  if (ep->nfutures >= ep->sweep_at)
-    sweep(ep);
-  assert(ep->cb == NULL && !ep->closing);
-  w->future = auv_future_ref(f);
-  auv__list_insert_tail(&ep->waiters, &w->node);
-  ep->nfutures++;
-  *out = f;
-  return 0;
+  err = auv__waitq_add_future(&ep->waiters, ep->loop, w, NULL, out);
+  if (err != 0)
+    auv__free(w);
+  return err;
 }
 
 int auv_udp_set_recv_callback(auv_udp_t *ep, auv_udp_recv_fn cb, void *arg) {
@@ -726,7 +640,7 @@ int auv_udp_set_recv_callback(auv_udp_t *ep, auv_udp_recv_fn cb, void *arg) {
     return UV_EINVAL;
   if (ep->closing)
     return UV_EBADF;
-  if (cb != NULL && first_waiter(ep) != NULL)
+  if (cb != NULL && auv__waitq_first_pending(&ep->waiters) != NULL)
     return AUV_EINVALSTATE;
   ep->cb = cb;
   ep->cb_arg = arg;

@@ -138,4 +138,6 @@ void auv__waitq_clear(auv__waitq_t *q) {
 void auv__waiter_abandon(auv__waiter_t *w) {
   auv__list_remove(&w->node);
   w->task->waiter = NULL;
+  if (w->release != NULL)
+    w->release(w);
 }

@@ -405,6 +405,46 @@ START_TEST(drain_waits_for_a_peer_that_stops_reading) {
 }
 END_TEST
 
+/* A server never closed: wait_closed waits (asyncio's does too) until
+ * someone closes it and the close has finished; it never starts it. */
+static int closed_waiter(void *arg, void **result) {
+  (void) result;
+  return auv_server_wait_closed(arg);
+}
+
+static int ignore_conn(auv_stream_t *s, void *arg) {
+  (void) s;
+  (void) arg;
+  return 0;
+}
+
+static int wait_closed_main(void *arg, void **result) {
+  auv_server_t *sv = NULL;
+  auv_future_t *f;
+  auv_task_t *w;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(auv_start_server(loop, ignore_conn, NULL, "127.0.0.1", 0,
+                                    NULL, &sv), 0);
+  w = spawn(closed_waiter, sv);
+  ck_assert_int_eq(auv_server_wait_closed_future(sv, &f), 0);
+  auv_sleep(0.02);
+  ck_assert(!auv_task_done(w));
+  ck_assert(!auv_future_done(f));
+  ck_assert(auv_server_is_serving(sv));
+  auv_server_close(sv);
+  ck_assert_int_eq(join(w), 0);
+  ck_assert_int_eq(auv_await(f, NULL), 0);
+  auv_future_unref(f);
+  return 0;
+}
+
+START_TEST(server_wait_closed_waits_for_a_close_not_yet_called) {
+  ck_assert_int_eq(run_main(wait_closed_main, NULL), 0);
+}
+END_TEST
+
+
 /* Reading pauses above 2 * limit and resumes once drained to the limit. */
 static int flood_handler(auv_stream_t *s, void *arg) {
   static char junk[16384];
@@ -1827,6 +1867,7 @@ Suite *stream_suite(void) {
   ADD(tc, big_transfer_both_ways_with_back_pressure);
   ADD(tc, close_flushes_queued_writes_before_closing);
   ADD(tc, drain_waits_for_a_peer_that_stops_reading);
+  ADD(tc, server_wait_closed_waits_for_a_close_not_yet_called);
   ADD(tc, reading_pauses_above_twice_the_limit_and_resumes);
   ADD(tc, readline_readuntil_readexactly_with_data_in_small_chunks);
   ADD(tc, readline_at_eof_returns_the_partial_line);
