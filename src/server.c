@@ -503,6 +503,12 @@ int auv_server_wait_closed(auv_server_t *sv) {
   int err;
   if (sv == NULL)
     return UV_EINVAL;
+  /* A server that is still there holds a reference. A caller that let the
+   * loop run between auv_server_close and here may hold a server whose
+   * memory went (its close finished): its freed block often still reads
+   * refs == 0, and taking a reference on it would free it again below.
+   * The assert catches that instead of a silent double free. */
+  assert(sv->refs > 0);
   if ((err = auv__need_task(sv->loop)) != 0)
     return err;
   sv->refs++;
@@ -518,6 +524,7 @@ int auv_server_wait_closed(auv_server_t *sv) {
 int auv_server_wait_closed_future(auv_server_t *sv, auv_future_t **future) {
   if (sv == NULL || future == NULL)
     return UV_EINVAL;
+  assert(sv->refs > 0);  /* as in auv_server_wait_closed */
   sv->refs++;
   return auv__stream_fwaiter_start(sv->loop, &sv->closers, server_closed_check,
                                    server_release, sv, future);
