@@ -68,22 +68,9 @@ point_link() {
   ln -sfn "$prefix" "$link"
 }
 
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-if ! flock -w 3600 9; then
-  echo "error: $cache/.lock held by another run for an hour" >&2
-  exit 1
-fi
 # Other entries unused for 30 days go, and so does anything without a
-# stamp: a build that did not finish (holding the lock, this run knows no
-# other one is building it now).
-for d in "$cache"/*/; do
-  d=${d%/}
-  [ -d "$d" ] && [ "$d" != "$prefix" ] || continue
-  if [ ! -f "$d/.stamp" ] || [ -n "$(find "$d" -maxdepth 0 -mtime +30)" ]; then
-    rm -rf "$d"
-  fi
-done
+# stamp: a build that did not finish.
+auv_cache_lock_prune "$cache" "$prefix" stamped || exit 1
 
 if [ "${AUV_WINDOWS_DEPS_FORCE:-0}" != 1 ] && [ -f "$prefix/.stamp" ] &&
    [ "$(cat "$prefix/.stamp")" = "$key" ]; then

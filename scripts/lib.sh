@@ -110,24 +110,35 @@ auv_debian_source_version() {
 # first to build in it). Concurrent runs take turns (flock); an entry
 # without its .stamp (a fetch that did not finish) is fetched again, and
 # entries unused for 30 days are removed.
+# Take the lock of the cache directory CACHE for the rest of the calling
+# shell (fd 9; another run holding it is waited for, up to an hour), then
+# remove its entries other than KEEP that were unused for 30 days, and with
+# a third argument "stamped" also those without a .stamp (a build that did
+# not finish: the lock says no other run is making it now).
+auv_cache_lock_prune() {
+  local cache=$1 keep=$2 stamped=${3:-} d
+  mkdir -p "$cache"
+  exec 9>"$cache/.lock"
+  if ! flock -w 3600 9; then
+    echo "error: $cache/.lock held by another run for an hour" >&2
+    return 1
+  fi
+  for d in "$cache"/*/; do
+    d=${d%/}
+    [ -d "$d" ] && [ "$d" != "$keep" ] || continue
+    if { [ "$stamped" = stamped ] && [ ! -f "$d/.stamp" ]; } ||
+       [ -n "$(find "$d" -maxdepth 0 -mtime +30)" ]; then
+      rm -rf "$d"
+    fi
+  done
+}
+
 auv_debian_source() {
-  local pkg=$1 version=$2 cache entry scratch src d
+  local pkg=$1 version=$2 cache entry scratch src
   cache=$(auv_cache_dir)/debian-sources
   entry=$cache/$(printf '%s_%s' "$pkg" "$version" | tr -c 'A-Za-z0-9._+-' '_')
-  mkdir -p "$cache"
   (
-    exec 9>"$cache/.lock"
-    if ! flock -w 3600 9; then
-      echo "error: $cache/.lock held by another run for an hour" >&2
-      exit 1
-    fi
-    for d in "$cache"/*/; do
-      d=${d%/}
-      [ -d "$d" ] && [ "$d" != "$entry" ] || continue
-      if [ -n "$(find "$d" -maxdepth 0 -mtime +30)" ]; then
-        rm -rf "$d"
-      fi
-    done
+    auv_cache_lock_prune "$cache" "$entry" || exit 1
     if [ -f "$entry/.stamp" ]; then
       touch "$entry"
       exit 0
