@@ -146,6 +146,16 @@ static int op_try(op_t *op) {
         return 0;
       }
       err = sock_error();
+#ifdef _WIN32
+      /* Winsock fills the buffer with the datagram's head and says
+       * WSAEMSGSIZE; recvfrom(2) elsewhere truncates silently: the same
+       * outcome everywhere. */
+      if (err == UV_EMSGSIZE) {
+        op->done = op->len;
+        op->addrlen = (int) alen;
+        return 0;
+      }
+#endif
       break;
     }
     case OP_SENDALL:
