@@ -103,6 +103,18 @@ struct auv__object_s {
   const auv__object_ops_t *ops;
 };
 
+/* ---- auv's own libuv handles (handles.c) ---------------------------------- */
+/* The set of the loop's handles that are auv's (auv_is_auv_handle). Every
+ * libuv handle auv initialises: auv__handle_reserve(loop) before its
+ * uv_*_init (the only step that can fail: UV_ENOMEM), auv__handle_track
+ * once the init succeeded (takes a loop reference), auv__handle_untrack in
+ * its close callback (drops it; the loop may be freed then). */
+typedef struct auv__handle_set_s {
+  uintptr_t *keys;                    /* open addressing; 0 = empty */
+  size_t cap;                         /* a power of two, or 0 */
+  size_t len;
+} auv__handle_set_t;
+
 /* ---- the loop ------------------------------------------------------------ */
 struct auv_loop_s {
   uv_loop_t *uv;                /* the libuv loop: ours or the host's */
@@ -124,7 +136,8 @@ struct auv_loop_s {
   int ts_pending;               /* ts_queue is non-empty (atomic flag) */
 
   unsigned refs;                /* 1 for the user + 1 per live future
-                                   + 1 per internal handle being closed */
+                                   + 1 per libuv handle of auv's not yet
+                                   closed (auv__handle_track) */
   size_t max_snapshots;         /* snapshots per pass before polling I/O */
   uint64_t pass_budget_ns;      /* time budget of one pass */
   uint64_t slow_ns;             /* debug: slow-callback threshold */
@@ -147,6 +160,7 @@ struct auv_loop_s {
   auv_exception_handler_fn handler;  /* or NULL for the default */
   void *handler_data;
   auv__list_t objects;          /* auv__object_t: the open I/O objects */
+  auv__handle_set_t handles;    /* auv's libuv handles (handles.c) */
   struct auv__sigrec_s *signals;  /* signal.c's live records, linked */
 
   unsigned owned : 1;           /* uv was created by auv_loop_new */
@@ -230,6 +244,13 @@ void auv__object_register(auv_loop_t *loop, auv__object_t *obj,
                           const auv__object_ops_t *ops);
 void auv__object_unregister(auv__object_t *obj);
 int auv__object_registered(const auv__object_t *obj);
+
+/* auv's own libuv handles (handles.c; see auv__handle_set_t) */
+int auv__handle_reserve(auv_loop_t *loop);
+void auv__handle_track(auv_loop_t *loop, const void *handle);
+void auv__handle_untrack(auv_loop_t *loop, const void *handle);
+int auv__handle_tracked(const auv_loop_t *loop, const void *handle);
+void auv__handle_set_destroy(auv__handle_set_t *set);
 
 
 /* timers (timer.c) */
