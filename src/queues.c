@@ -231,17 +231,25 @@ static int record_wait(auv_queue_t *q, auv__waitq_t *wq, void *item,
   return err;
 }
 
+/* The first waiter due in wq if it waits through a future. A task due
+ * first is woken instead (it takes or puts its item itself once it runs)
+ * and gives NULL, as an empty wq does: nothing changed in the queue. */
+static auv__waiter_t *wake_task_or_first_future(auv__waitq_t *wq) {
+  auv__waiter_t *w = auv__waitq_first_pending(wq);
+  if (w != NULL && w->task != NULL) {
+    auv__waitq_wake(wq, w, 0, NULL, NULL);
+    return NULL;
+  }
+  return w;
+}
+
 /* asyncio's _wakeup_next(getters) after the queue gained an item. Returns 1
  * if a future-form getter took an item (the queue gained room, so a putter
  * is due), 0 otherwise. */
 static int wake_one_getter(auv_queue_t *q) {
-  auv__waiter_t *w = auv__waitq_first_pending(&q->getters);
+  auv__waiter_t *w = wake_task_or_first_future(&q->getters);
   if (w == NULL)
     return 0;
-  if (w->task != NULL) {
-    auv__waitq_wake(&q->getters, w, 0, NULL, NULL);
-    return 0;
-  }
   assert(q->len > 0);
   auv__waitq_wake(&q->getters, w, 0, store_pop(q), NULL);
   return 1;
@@ -250,13 +258,9 @@ static int wake_one_getter(auv_queue_t *q) {
 /* asyncio's _wakeup_next(putters) after the queue gained room. Returns 1 if
  * a future-form putter put its item (a getter is due), 0 otherwise. */
 static int wake_one_putter(auv_queue_t *q) {
-  auv__waiter_t *w = auv__waitq_first_pending(&q->putters);
+  auv__waiter_t *w = wake_task_or_first_future(&q->putters);
   if (w == NULL)
     return 0;
-  if (w->task != NULL) {
-    auv__waitq_wake(&q->putters, w, 0, NULL, NULL);
-    return 0;
-  }
   if (q->len == q->cap && store_grow(q) != 0)
     return 0;  /* no memory: it stays first in line, pending */
   store_push(q, ((qrec_t *) w)->item);

@@ -69,12 +69,6 @@ static void add_code_trace(const char *name, int err) {
     trace_addf(&t, "%s=%s", name, auv_err_name(err));
 }
 
-/* Run the loop for exactly one iteration. */
-static void run_once_loop(void) {
-  ck_assert_int_eq(auv_stop(loop), 0);
-  ck_assert_int_eq(auv_run_forever(loop), 0);
-}
-
 /* ------------------------------------------------------------------------
  * Lock scenarios
  * ------------------------------------------------------------------------ */
@@ -975,7 +969,7 @@ START_TEST(semaphore_future_waiter_behind_a_cancelled_task_waiter_gets_the_unit)
    * newcomer does not jump ahead of it, even with a unit free. */
   auv_task_unref(fw_b);
   ck_assert_int_eq(auv_task_new(loop, cancelled_parker, sem, NULL, &fw_b), 0);
-  run_once_loop();                                 /* B parks */
+  run_once(loop);                                  /* B parks */
   ck_assert_int_eq(auv_semaphore_release(sem), 0); /* B woken, unit taken */
   ck_assert_int_eq(auv_semaphore_release(sem), 0); /* one unit free */
   ck_assert_int_eq(auv_semaphore_value(sem), 1);
@@ -1167,18 +1161,13 @@ static void count_abandon(auv_loop_t *l, const auv_exception_context_t *ctx,
     abandon_reports++;
 }
 
-static int stubborn_locker(void *arg, void **result) {
+/* Waits on the lock ("L") or the semaphore ("S") until it gets it. */
+static int stubborn_waiter(void *arg, void **result) {
+  int is_lock = *(const char *)arg == 'L';
   int err;
-  (void)arg, (void)result;
-  while ((err = auv_lock_acquire(lock)) == UV_ECANCELED)
-    ;
-  return err;
-}
-
-static int stubborn_sem(void *arg, void **result) {
-  int err;
-  (void)arg, (void)result;
-  while ((err = auv_semaphore_acquire(sem)) == UV_ECANCELED)
+  (void)result;
+  while ((err = is_lock ? auv_lock_acquire(lock)
+                        : auv_semaphore_acquire(sem)) == UV_ECANCELED)
     ;
   return err;
 }
@@ -1191,8 +1180,8 @@ static int main_leaving_stubborn_waiters(void *arg, void **result) {
   ck_assert_int_eq(auv_lock_new(l, &lock), 0);
   ck_assert_int_eq(auv_semaphore_new(l, 0, &sem), 0);
   ck_assert_int_eq(auv_lock_acquire(lock), 0);  /* never released */
-  ck_assert_int_eq(auv_task_new(l, stubborn_locker, NULL, NULL, &a), 0);
-  ck_assert_int_eq(auv_task_new(l, stubborn_sem, NULL, NULL, &b), 0);
+  ck_assert_int_eq(auv_task_new(l, stubborn_waiter, "L", NULL, &a), 0);
+  ck_assert_int_eq(auv_task_new(l, stubborn_waiter, "S", NULL, &b), 0);
   auv_task_unref(a);
   auv_task_unref(b);
   SLEEP0();
