@@ -9,16 +9,16 @@
  * a queue with room and a get from a non-empty one are a few loads and
  * stores plus a check that nobody waits.
  *
- * Waiting follows asyncio's queues.py exactly for the task forms: a task
- * that must wait queues a waiter (asyncio's wake-up future) and parks on
- * it; put_nowait wakes the first getter still pending, get_nowait the
- * first putter (asyncio's _wakeup_next); the woken task then re-checks and
- * retries, so an item put stays in the queue until the woken getter runs. A task woken and then
- * cancelled before it ran passes its wake-up on to the next waiter, so no
- * item and no room is lost. The future forms have no task to retry with:
- * when it is their turn the item is handed over (get) or put in (put) on
- * the spot, and the future completes with it. A cancelled future leaves
- * its queue at once, which is what "withdrawn, losing nothing" means.
+ * Waiting follows asyncio's queues.py exactly for the task forms: a task that
+ * must wait queues a waiter (asyncio's wake-up future) and parks on it;
+ * put_nowait wakes the first getter still pending, get_nowait the first putter
+ * (asyncio's _wakeup_next); the woken task then re-checks and retries, so an
+ * item put stays in the queue until the woken getter runs. A task woken and
+ * then cancelled before it ran passes its wake-up on to the next waiter, so no
+ * item and no room is lost. The future forms have no task to retry with: when
+ * it is their turn the item is handed over (get) or put in (put) on the spot,
+ * and the future completes with it. A cancelled future leaves its queue at
+ * once, which is what "withdrawn, losing nothing" means.
  *
  * Every wait is an auv__waiter_t in one of three wait queues (getters,
  * putters, joiners; waitq.c). A task's is on its own stack and the task
