@@ -481,12 +481,11 @@ static inline int auv__waiter_withdrawn(const auv__waiter_t *w) {
                          : w->future->state != AUV__FUT_PENDING;
 }
 
-/* Task form: link w (uninitialised, on the caller's stack) for the running
- * task, checked with auv__need_task, at the tail of q, park until woken or
- * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
- * a wake-up came first, which the caller passes on). Cannot fail. Inline,
- * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
- * the compiler cannot see that w is unlinked before it goes out of scope. */
+/* auv__waitq_park (below) for a task that holds a reference on the object
+ * it waits on (a stream, a server, a process): if auv_run abandons the
+ * task while it is parked (or woken and not yet run), on_abandon(w) gives
+ * that reference back, as the task never will. w is then embedded in a
+ * record that says what to give back. */
 static inline int auv__waitq_park_held(auv__waitq_t *q, auv__waiter_t *w,
                                        void (*on_abandon)(auv__waiter_t *w)) {
   auv_task_t *t = auv__running_task;
@@ -506,11 +505,12 @@ static inline int auv__waitq_park_held(auv__waitq_t *q, auv__waiter_t *w,
   return err;
 }
 
-/* auv__waitq_park for a task that holds a reference on the object it waits
- * on (a stream, a server, a process): if auv_run abandons the task while
- * it is parked (or woken and not yet run), on_abandon(w) gives that
- * reference back, as the task never will. w is then embedded in a record
- * that says what to give back. */
+/* Task form: link w (uninitialised, on the caller's stack) for the running
+ * task, checked with auv__need_task, at the tail of q, park until woken or
+ * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
+ * a wake-up came first, which the caller passes on). Cannot fail. Inline,
+ * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
+ * the compiler cannot see that w is unlinked before it goes out of scope. */
 static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
   return auv__waitq_park_held(q, w, NULL);
 }

@@ -140,7 +140,8 @@ AUV_EXTERN int auv_process_communicate_future(auv_process_t *process,
                                               auv_future_t **future);
 
 /* Send signum to the child (uv_process_kill). UV_ESRCH once it has exited
- * (asyncio raises ProcessLookupError), AUV_ECLOSED after the loop closed.
+ * (asyncio raises ProcessLookupError), AUV_ECLOSED once the process or
+ * its loop is closing.
  * On Windows SIGTERM, SIGKILL and SIGINT end the process (as libuv does
  * it, with TerminateProcess). */
 AUV_EXTERN int auv_process_send_signal(auv_process_t *process, int signum);
