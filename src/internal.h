@@ -103,7 +103,7 @@ struct auv__object_s {
   const auv__object_ops_t *ops;
 };
 
-/* ---- auv's own libuv handles (handles.c) ---------------------------------- */
+/* ---- auv's own libuv handles (handles.c) -------------------------------- */
 /* The set of the loop's handles that are auv's (auv_is_auv_handle). Every
  * libuv handle auv initialises: auv__handle_reserve(loop) before its
  * uv_*_init (the only step that can fail: UV_ENOMEM), auv__handle_track

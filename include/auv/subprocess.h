@@ -20,8 +20,9 @@
  * auv_process_close; its memory goes once that close has finished. If the
  * loop is closed first, auv_loop_close closes the process (its pipes and
  * its handle, and the memory goes in the loop's last libuv iteration); the
- * child is neither killed nor reaped then (see auv_process_close). On Unix, writing to a child that has
- * gone raises SIGPIPE unless the program ignores it, as for any stream.
+ * child is neither killed nor reaped then (see auv_process_close). On
+ * Unix, writing to a child that has gone raises SIGPIPE unless the
+ * program ignores it, as for any stream.
  */
 #ifndef AUV_SUBPROCESS_H
 #define AUV_SUBPROCESS_H
