@@ -10,7 +10,8 @@
  * value, an error (libuv's, or a start that failed synchronously and was
  * reported with auv_req_done), cancellation (thread-pool requests queued
  * behind a blocked pool are withdrawn and never run; one already running
- * is not abandoned; a write is discarded but still happens), and every
+ * is not abandoned; a cancelled write, connect, shutdown or udp_send is
+ * discarded but still happens), and every
  * test ends with the counting allocator where it started. Loops closed
  * while requests are in flight (owned and attached). Misuse: done twice,
  * a request auv did not make, bad types. Handles: a child's exit (a
@@ -467,9 +468,8 @@ static int dns_cancel_task(void *arg, void **result) {
   struct sockaddr_in sin;
   unsigned char *bytes = random_bytes;
   uv_req_t *r;
-  auv_future_t *f[3];
+  auv_future_t *f[4];
   int i;
-  (void) arg;
   (void) result;
   ck_assert_int_eq(auv_req_new(l, UV_GETADDRINFO, &r, &f[0]), 0);
   ck_assert_int_eq(uv_getaddrinfo(uv, (uv_getaddrinfo_t *) r,
@@ -483,7 +483,12 @@ static int dns_cancel_task(void *arg, void **result) {
   ck_assert_int_eq(auv_req_new(l, UV_RANDOM, &r, &f[2]), 0);
   ck_assert_int_eq(uv_random(uv, (uv_random_t *) r, bytes,
                              sizeof(random_bytes), 0, auv_random_cb), 0);
-  for (i = 0; i < 3; i++) {
+  /* an open with O_CREAT: had it run, the file would exist */
+  ck_assert_int_eq(auv_req_new(l, UV_FS, &r, &f[3]), 0);
+  ck_assert_int_eq(uv_fs_open(uv, (uv_fs_t *) r, arg,
+                              UV_FS_O_CREAT | UV_FS_O_WRONLY, 0644,
+                              auv_fs_cb), 0);
+  for (i = 0; i < 4; i++) {
     ck_assert_int_eq(auv_future_cancel(f[i], NULL), 1);
     ck_assert(auv_future_cancelled(f[i]));
     auv_future_unref(f[i]);
@@ -491,14 +496,21 @@ static int dns_cancel_task(void *arg, void **result) {
   return 0;
 }
 
-START_TEST(getaddrinfo_getnameinfo_random_queued_are_withdrawn_by_cancel) {
+START_TEST(fs_getaddrinfo_getnameinfo_random_queued_are_withdrawn_by_cancel) {
+  char path[600];
+  uv_fs_t req;
   int i;
   memset(random_bytes, 0, sizeof(random_bytes));
+  make_dir();
+  in_dir(path, sizeof(path), "never");
   block_pool();
-  ck_assert_int_eq(run_main(dns_cancel_task, NULL), 0);
+  ck_assert_int_eq(run_main(dns_cancel_task, path), 0);
   unblock_pool();
   for (i = 0; i < (int) sizeof(random_bytes); i++)
     ck_assert_int_eq(random_bytes[i], 0);  /* the random request never ran */
+  ck_assert_int_eq(uv_fs_stat(NULL, &req, path, NULL), UV_ENOENT);
+  uv_fs_req_cleanup(&req);                 /* nor did the open */
+  remove_path(dir, 1);
 }
 END_TEST
 
@@ -777,6 +789,69 @@ static int udp_task(void *arg, void **result) {
 
 START_TEST(udp_send_to_a_loopback_receiver) {
   ck_assert_int_eq(run_main(udp_task, NULL), 0);
+}
+END_TEST
+
+/* Cancelled network requests: discarded, not withdrawn (libuv cannot):
+ * each still happens, and its memory goes when its callback comes. */
+static int discard_task(void *arg, void **result) {
+  auv_loop_t *l = auv_get_running_loop();
+  uv_loop_t *uv = auv_loop_uv(l);
+  struct sockaddr_storage addr, to;
+  struct sockaddr_in sin;
+  int len = (int) sizeof(to);
+  server_t srv;
+  uv_tcp_t client;
+  uv_udp_t rx, tx;
+  udp_rx_t got;
+  uv_req_t *r;
+  auv_future_t *f;
+  uv_buf_t buf = uv_buf_init((char *) "gone", 4);
+  (void) arg;
+  (void) result;
+  server_start(uv, &srv, &addr);
+  ck_assert_int_eq(uv_tcp_init(uv, &client), 0);
+  ck_assert_int_eq(auv_req_new(l, UV_CONNECT, &r, &f), 0);
+  ck_assert_int_eq(uv_tcp_connect((uv_connect_t *) r, &client,
+                                  (struct sockaddr *) &addr, auv_connect_cb),
+                   0);
+  ck_assert_int_eq(auv_wait_for(f, 0, NULL), UV_ETIMEDOUT);
+  ck_assert(auv_future_cancelled(f));
+  auv_future_unref(f);
+  WAIT_UNTIL(srv.accepted);  /* connected all the same */
+  ck_assert_int_eq(auv_req_new(l, UV_SHUTDOWN, &r, &f), 0);
+  ck_assert_int_eq(uv_shutdown((uv_shutdown_t *) r, (uv_stream_t *) &client,
+                               auv_shutdown_cb), 0);
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+  auv_future_unref(f);
+  WAIT_UNTIL(srv.eof);       /* shut down all the same */
+
+  memset(&got, 0, sizeof(got));
+  ck_assert_int_eq(uv_udp_init(uv, &rx), 0);
+  rx.data = &got;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &sin), 0);
+  ck_assert_int_eq(uv_udp_bind(&rx, (struct sockaddr *) &sin, 0), 0);
+  ck_assert_int_eq(uv_udp_getsockname(&rx, (struct sockaddr *) &to, &len), 0);
+  ck_assert_int_eq(uv_udp_recv_start(&rx, server_alloc, udp_recv), 0);
+  ck_assert_int_eq(uv_udp_init(uv, &tx), 0);
+  ck_assert_int_eq(auv_req_new(l, UV_UDP_SEND, &r, &f), 0);
+  ck_assert_int_eq(uv_udp_send((uv_udp_send_t *) r, &tx, &buf, 1,
+                               (struct sockaddr *) &to, auv_udp_send_cb), 0);
+  ck_assert_int_eq(auv_future_cancel(f, NULL), 1);
+  auv_future_unref(f);
+  WAIT_UNTIL(got.len == 4);  /* sent all the same */
+
+  client_closed = 0;
+  uv_close((uv_handle_t *) &client, client_close_cb);
+  uv_close((uv_handle_t *) &rx, client_close_cb);
+  uv_close((uv_handle_t *) &tx, client_close_cb);
+  server_close(&srv);
+  WAIT_UNTIL(client_closed == 3 && srv.closed == 2);
+  return 0;
+}
+
+START_TEST(network_requests_cancelled_are_discarded_not_withdrawn) {
+  ck_assert_int_eq(run_main(discard_task, NULL), 0);
 }
 END_TEST
 
@@ -1203,11 +1278,12 @@ Suite *uvreq_suite(void) {
   ADD(tc, work_queued_behind_a_blocked_pool_is_withdrawn_by_cancel);
   ADD(tc, work_already_running_is_not_abandoned_by_cancel);
   ADD(tc, getaddrinfo_and_getnameinfo_fill_their_requests);
-  ADD(tc, getaddrinfo_getnameinfo_random_queued_are_withdrawn_by_cancel);
+  ADD(tc, fs_getaddrinfo_getnameinfo_random_queued_are_withdrawn_by_cancel);
   ADD(tc, random_fills_the_buffer);
   ADD(tc, tcp_connect_write_shutdown_on_loopback);
   ADD(tc, tcp_connect_refused_fails_the_future);
   ADD(tc, udp_send_to_a_loopback_receiver);
+  ADD(tc, network_requests_cancelled_are_discarded_not_withdrawn);
   ADD(tc, closing_an_owned_loop_withdraws_queued_requests);
   ADD(tc, closing_an_owned_loop_waits_for_a_running_request);
   ADD(tc, closing_an_attached_loop_leaves_requests_to_the_host);
