@@ -481,6 +481,8 @@ AUV_EXTERN const char *auv_coro_backend(void);
 #include "auv/signals.h"
 /* Subprocesses: create_subprocess_exec, pipes as streams, wait, signals */
 #include "auv/subprocess.h"
+/* The program's own libuv requests and handle callbacks, awaited */
+#include "auv/uvreq.h"
 
 #ifdef __cplusplus
 }

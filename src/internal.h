@@ -282,6 +282,8 @@ struct auv_future_s {
   int error;                 /* the error, when state is ERROR */
   unsigned retrieved : 1;    /* the error was read by auv_future_result */
   unsigned is_task : 1;      /* this future is the head of an auv_task_t */
+  unsigned is_uvreq : 1;     /* cancel_hook_arg is a uvreq.c record, whose
+                                memory goes with the future (uvreq.c) */
   void *value;               /* the result, when state is RESULT */
   auv_free_fn free_value;  /* destructor for value, or NULL */
   char *cancel_msg;          /* copy of the cancel message, or NULL */
@@ -294,6 +296,10 @@ struct auv_future_s {
   uint32_t cap;              /* room in cbs */
   auv__done_cb_t inline_cbs[AUV__FUTURE_INLINE_CBS];
 };
+
+/* uvreq.c: the future of a request of auv_req_new's is being freed; rec is
+ * its cancel_hook_arg. */
+void auv__uvreq_future_freed(void *rec);
 
 /* ---- tasks --------------------------------------------------------------- */
 struct auv_task_s {
