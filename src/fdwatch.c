@@ -66,7 +66,7 @@ typedef struct fwait_s {
 struct fdw_s {
   uv_poll_t poll;            /* poll.data points back here */
   auv__object_t reg;         /* in loop->objects while open */
-  auv_loop_t *loop;          /* a reference, dropped in the close callback */
+  auv_loop_t *loop;          /* held by the tracked poll until its close */
   uv_os_sock_t fd;
   fdw_t *next;               /* hash chain */
   auv_fd_fn fn[2];           /* reader, writer callback, or NULL */
@@ -247,9 +247,8 @@ static int arm(fdw_t *x, int extra) {
 static void close_cb(uv_handle_t *handle) {
   fdw_t *x = handle->data;
   auv_loop_t *loop = x->loop;
-  /* TRACK auv__handle_untrack(loop, handle); */
   auv__free(x);
-  auv__loop_unref(loop);
+  auv__handle_untrack(loop, handle);  /* may free the loop */
 }
 
 /* Begin the close, once: leave the registry and the table, settle every
@@ -363,6 +362,8 @@ static int fdw_get(auv_loop_t *loop, uv_os_sock_t fd, fdw_t **out) {
   x->ino = st.st_ino;
 #endif
   err = map_insert(x);
+  if (err == 0 && (err = auv__handle_reserve(loop)) != 0)
+    map_remove(x);
   if (err != 0) {
     auv__free(x);
     return err;
@@ -378,9 +379,8 @@ static int fdw_get(auv_loop_t *loop, uv_os_sock_t fd, fdw_t **out) {
     auv__free(x);
     return err;
   }
-  /* TRACK auv__handle_track(loop, &x->poll); */
+  auv__handle_track(loop, &x->poll);  /* holds the loop until closed */
   x->poll.data = x;
-  loop->refs++;
   auv__waitq_init(&x->waiters[RD], 0);
   auv__waitq_init(&x->waiters[WR], 0);
   auv__list_init(&x->reg.node);

@@ -103,6 +103,18 @@ struct auv__object_s {
   const auv__object_ops_t *ops;
 };
 
+/* ---- auv's own libuv handles (handles.c) -------------------------------- */
+/* The set of the loop's handles that are auv's (auv_is_auv_handle). Every
+ * libuv handle auv initialises: auv__handle_reserve(loop) before its
+ * uv_*_init (the only step that can fail: UV_ENOMEM), auv__handle_track
+ * once the init succeeded (takes a loop reference), auv__handle_untrack in
+ * its close callback (drops it; the loop may be freed then). */
+typedef struct auv__handle_set_s {
+  uintptr_t *keys;                    /* open addressing; 0 = empty */
+  size_t cap;                         /* a power of two, or 0 */
+  size_t len;
+} auv__handle_set_t;
+
 /* ---- the loop ------------------------------------------------------------ */
 struct auv_loop_s {
   uv_loop_t *uv;                /* the libuv loop: ours or the host's */
@@ -124,7 +136,8 @@ struct auv_loop_s {
   int ts_pending;               /* ts_queue is non-empty (atomic flag) */
 
   unsigned refs;                /* 1 for the user + 1 per live future
-                                   + 1 per internal handle being closed */
+                                   + 1 per libuv handle of auv's not yet
+                                   closed (auv__handle_track) */
   size_t max_snapshots;         /* snapshots per pass before polling I/O */
   uint64_t pass_budget_ns;      /* time budget of one pass */
   uint64_t slow_ns;             /* debug: slow-callback threshold */
@@ -147,6 +160,7 @@ struct auv_loop_s {
   auv_exception_handler_fn handler;  /* or NULL for the default */
   void *handler_data;
   auv__list_t objects;          /* auv__object_t: the open I/O objects */
+  auv__handle_set_t handles;    /* auv's libuv handles (handles.c) */
   struct auv__sigrec_s *signals;  /* signal.c's live records, linked */
 
   unsigned owned : 1;           /* uv was created by auv_loop_new */
@@ -231,6 +245,13 @@ void auv__object_register(auv_loop_t *loop, auv__object_t *obj,
 void auv__object_unregister(auv__object_t *obj);
 int auv__object_registered(const auv__object_t *obj);
 
+/* auv's own libuv handles (handles.c; see auv__handle_set_t) */
+int auv__handle_reserve(auv_loop_t *loop);
+void auv__handle_track(auv_loop_t *loop, const void *handle);
+void auv__handle_untrack(auv_loop_t *loop, const void *handle);
+int auv__handle_tracked(const auv_loop_t *loop, const void *handle);
+void auv__handle_set_destroy(auv__handle_set_t *set);
+
 
 /* timers (timer.c) */
 void auv__timers_move_due(auv_loop_t *loop, uint64_t now);
@@ -261,6 +282,8 @@ struct auv_future_s {
   int error;                 /* the error, when state is ERROR */
   unsigned retrieved : 1;    /* the error was read by auv_future_result */
   unsigned is_task : 1;      /* this future is the head of an auv_task_t */
+  unsigned is_uvreq : 1;     /* cancel_hook_arg is a uvreq.c record, whose
+                                memory goes with the future (uvreq.c) */
   void *value;               /* the result, when state is RESULT */
   auv_free_fn free_value;  /* destructor for value, or NULL */
   char *cancel_msg;          /* copy of the cancel message, or NULL */
@@ -273,6 +296,10 @@ struct auv_future_s {
   uint32_t cap;              /* room in cbs */
   auv__done_cb_t inline_cbs[AUV__FUTURE_INLINE_CBS];
 };
+
+/* uvreq.c: the future of a request of auv_req_new's is being freed; rec is
+ * its cancel_hook_arg. */
+void auv__uvreq_future_freed(void *rec);
 
 /* ---- tasks --------------------------------------------------------------- */
 struct auv_task_s {
@@ -460,12 +487,11 @@ static inline int auv__waiter_withdrawn(const auv__waiter_t *w) {
                          : w->future->state != AUV__FUT_PENDING;
 }
 
-/* Task form: link w (uninitialised, on the caller's stack) for the running
- * task, checked with auv__need_task, at the tail of q, park until woken or
- * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
- * a wake-up came first, which the caller passes on). Cannot fail. Inline,
- * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
- * the compiler cannot see that w is unlinked before it goes out of scope. */
+/* auv__waitq_park (below) for a task that holds a reference on the object
+ * it waits on (a stream, a server, a process): if auv_run abandons the
+ * task while it is parked (or woken and not yet run), on_abandon(w) gives
+ * that reference back, as the task never will. w is then embedded in a
+ * record that says what to give back. */
 static inline int auv__waitq_park_held(auv__waitq_t *q, auv__waiter_t *w,
                                        void (*on_abandon)(auv__waiter_t *w)) {
   auv_task_t *t = auv__running_task;
@@ -485,11 +511,12 @@ static inline int auv__waitq_park_held(auv__waitq_t *q, auv__waiter_t *w,
   return err;
 }
 
-/* auv__waitq_park for a task that holds a reference on the object it waits
- * on (a stream, a server, a process): if auv_run abandons the task while
- * it is parked (or woken and not yet run), on_abandon(w) gives that
- * reference back, as the task never will. w is then embedded in a record
- * that says what to give back. */
+/* Task form: link w (uninitialised, on the caller's stack) for the running
+ * task, checked with auv__need_task, at the tail of q, park until woken or
+ * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
+ * a wake-up came first, which the caller passes on). Cannot fail. Inline,
+ * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
+ * the compiler cannot see that w is unlinked before it goes out of scope. */
 static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
   return auv__waitq_park_held(q, w, NULL);
 }

@@ -315,16 +315,27 @@ static int loop_init(auv_loop_t *loop, uv_loop_t *uv, int owned) {
   err = uv_mutex_init(&loop->ts_mutex);
   if (err != 0)
     return err;
+  /* Room for the three handles in the set first (the handle set is
+   * grown at half full, so its first growth covers all three). */
+  err = auv__handle_reserve(loop);
+  if (err != 0) {
+    uv_mutex_destroy(&loop->ts_mutex);
+    return err;
+  }
   /* The async handle first: it is the one that can fail, and a failed
    * init leaves nothing registered with uv, so nothing needs closing. */
   err = uv_async_init(uv, &loop->async, async_cb);
   if (err != 0) {
+    auv__handle_set_destroy(&loop->handles);
     uv_mutex_destroy(&loop->ts_mutex);
     return err;
   }
   uv_unref((uv_handle_t *) &loop->async);
   uv_idle_init(uv, &loop->idle);
   uv_timer_init(uv, &loop->timer);
+  auv__handle_track(loop, &loop->async);
+  auv__handle_track(loop, &loop->idle);
+  auv__handle_track(loop, &loop->timer);
   /* Our own handles' data fields are ours; uv->data is never touched. */
   loop->async.data = loop;
   loop->idle.data = loop;
@@ -388,7 +399,8 @@ uv_loop_t *auv_loop_uv(auv_loop_t *loop) {
 
 /* Free the loop's memory. Reached when the last reference goes: the
  * user's (dropped by a successful close), each live future's, and one per
- * internal handle until libuv has called its close callback. */
+ * libuv handle of auv's (the loop's own three, and every stream's, server's,
+ * ... handle) until libuv has called its close callback. */
 static void loop_free(auv_loop_t *loop) {
   auv__slot_chunk_t *chunk;
   while ((chunk = loop->chunks) != NULL) {
@@ -399,6 +411,7 @@ static void loop_free(auv_loop_t *loop) {
   auv__task_pool_destroy(loop);
   auv__future_pool_destroy(loop);
   auv__stack_pool_destroy(&loop->stacks);
+  auv__handle_set_destroy(&loop->handles);
   uv_mutex_destroy(&loop->ts_mutex);
   auv__free(loop);
 }
@@ -410,7 +423,7 @@ void auv__loop_unref(auv_loop_t *loop) {
 }
 
 static void handle_closed(uv_handle_t *handle) {
-  auv__loop_unref((auv_loop_t *) handle->data);
+  auv__handle_untrack((auv_loop_t *) handle->data, handle);
 }
 
 /* Drop everything still scheduled, without running it (asyncio's close()
@@ -431,7 +444,6 @@ static void loop_shutdown(auv_loop_t *loop) {
   auv__timers_discard(loop);
   auv__tasks_release_abandoned(loop);
 
-  loop->refs += 3;
   loop->idle_active = 0;
   loop->timer_armed = 0;
   uv_close((uv_handle_t *) &loop->idle, handle_closed);

@@ -53,6 +53,7 @@ static void listener_release(auv__listener_t *l) {
 static void listener_close_cb(uv_handle_t *h) {
   auv__listener_t *l = h->data;
   auv_server_t *sv = l->server;
+  auv__handle_untrack(sv->loop, h);
   listener_release(l);
   sv->open_listeners--;
   server_maybe_wake(sv);
@@ -105,6 +106,7 @@ static void accept_one(auv__listener_t *l);
 
 static void reject_close_cb(uv_handle_t *h) {
   auv__listener_t *l = h->data;
+  auv__handle_untrack(l->server->loop, h);
   l->reject_busy = 0;
   if (l->reject_waiting && !uv_is_closing(&l->h.handle)) {
     l->reject_waiting = 0;
@@ -128,9 +130,12 @@ static void drop_connection(auv__listener_t *l, int err) {
     l->reject_waiting = 1;
     return;
   }
-  r = sv->is_pipe ? uv_pipe_init(sv->loop->uv, &l->reject.pipe, 0)
-                  : uv_tcp_init(sv->loop->uv, &l->reject.tcp);
+  r = auv__handle_reserve(sv->loop);
+  if (r == 0)
+    r = sv->is_pipe ? uv_pipe_init(sv->loop->uv, &l->reject.pipe, 0)
+                    : uv_tcp_init(sv->loop->uv, &l->reject.tcp);
   if (r == 0) {
+    auv__handle_track(sv->loop, &l->reject.handle);
     l->reject.handle.data = l;
     l->reject_busy = 1;
     l->handles++;
@@ -277,6 +282,11 @@ static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
   }
   sv->listeners = arr;
   l->server = sv;
+  err = auv__handle_reserve(sv->loop);
+  if (err != 0) {
+    auv__free(l);
+    return err;
+  }
   if (path != NULL) {
     err = uv_pipe_init(sv->loop->uv, &l->h.pipe, 0);
   } else {
@@ -289,6 +299,7 @@ static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
     auv__free(l);
     return err;
   }
+  auv__handle_track(sv->loop, &l->h.handle);
   l->h.handle.data = l;
   l->handles = 1;
   sv->open_listeners++;

@@ -53,7 +53,7 @@ static void close_cb(uv_handle_t *handle) {
   assert(!auv__object_registered(&r->reg));
   auv__free(r->waiters);
   auv__free(r);
-  auv__loop_unref(loop);
+  auv__handle_untrack(loop, handle);  /* may free the loop */
 }
 
 static void waiter_done(auv_future_t *f, void *arg);
@@ -157,6 +157,9 @@ static int record_get(auv_loop_t *loop, int signum, sigrec_t **out) {
     *out = r;
     return 0;
   }
+  err = auv__handle_reserve(loop);
+  if (err != 0)
+    return err;
   r = auv__calloc(1, sizeof(*r));
   if (r == NULL)
     return UV_ENOMEM;
@@ -165,11 +168,11 @@ static int record_get(auv_loop_t *loop, int signum, sigrec_t **out) {
     auv__free(r);
     return err;
   }
+  auv__handle_track(loop, &r->handle);  /* holds the loop until closed */
   r->handle.data = r;
   r->loop = loop;
   r->signum = signum;
   auv__list_init(&r->reg.node);
-  loop->refs++;
   err = uv_signal_start(&r->handle, signal_cb, signum);
   if (err != 0) {
     /* The handle was initialised: its memory goes in the close callback. */
@@ -280,7 +283,11 @@ int auv_signal_wait_future(auv_loop_t *loop, int signum,
 
 int auv_signal_wait(auv_loop_t *loop, int signum) {
   auv_future_t *f;
-  int err = auv__need_task_on(loop);
+  /* The arguments first, as the future form checks them, so that both
+   * forms answer UV_EINVAL for a bad signum wherever they are called. */
+  int err = check(loop, signum);
+  if (err == 0)
+    err = auv__need_task_on(loop);
   if (err != 0)
     return err;
   err = auv_signal_wait_future(loop, signum, &f);

@@ -199,6 +199,9 @@ int auv__stream_new(auv_loop_t *loop, int is_pipe,
   int err;
   if (loop->closing)
     return AUV_ECLOSED;  /* (a connect trying its next address) */
+  err = auv__handle_reserve(loop);
+  if (err != 0)
+    return err;
   s = auv__calloc(1, sizeof(*s));
   if (s == NULL)
     return UV_ENOMEM;
@@ -208,6 +211,7 @@ int auv__stream_new(auv_loop_t *loop, int is_pipe,
     auv__free(s);
     return err;
   }
+  auv__handle_track(loop, &s->h.handle);
   s->h.handle.data = s;
   s->loop = loop;
   s->refs = 1;
@@ -245,6 +249,7 @@ void auv__stream_set_close_hook(auv_stream_t *s,
 
 static void stream_close_cb(uv_handle_t *h) {
   auv_stream_t *s = h->data;
+  auv__handle_untrack(s->loop, h);
   s->closed = 1;
   auv__list_remove(&s->flush_node);
   auv__stream_waiters_wake(&s->closers);

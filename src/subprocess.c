@@ -112,6 +112,7 @@ static void waiters_wake(auv__waitq_t *q, void *value) {
 
 static void handle_close_cb(uv_handle_t *h) {
   auv_process_t *p = h->data;
+  auv__handle_untrack(p->loop, h);
   p->handle_closed = 1;
   waiters_wake(&p->closers, NULL);
   process_unref(p);
@@ -310,6 +311,9 @@ int auv_create_subprocess_exec(auv_loop_t *loop,
     stdio[2] = stdio[1];
   }
 
+  err = auv__handle_reserve(loop);
+  if (err != 0)
+    goto fail_early;
   memset(&uo, 0, sizeof(uo));
   uo.exit_cb = exit_cb;
   uo.file = o->file != NULL ? o->file : o->args[0];
@@ -321,7 +325,8 @@ int auv_create_subprocess_exec(auv_loop_t *loop,
   uo.stdio = stdio;
   p->handle.data = p;
   err = uv_spawn(loop->uv, &p->handle, &uo);
-  p->handle.data = p;  /* uv_spawn initialised the handle */
+  p->handle.data = p;  /* uv_spawn initialised the handle, even failing */
+  auv__handle_track(loop, &p->handle);
   p->handle_open = 1;
   p->refs++;
   if (merged != -1)

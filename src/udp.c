@@ -300,14 +300,15 @@ static void close_cb(uv_handle_t *handle) {
   auv__waiter_t *w;
   assert(ep->closing && !auv__object_registered(&ep->reg));
   assert(auv__waitq_empty(&ep->waiters) && ep->len == 0);
-  /* A waiter withdrawn by cancelling is done already; on a closing loop
-   * nothing completes (the future stays pending, as every other). */
+  /* Cancelled waiters left the queue when they were cancelled; on a
+   * closing loop nothing completes (the future stays pending, as every
+   * other). */
   while ((w = auv__waitq_first_pending(&ep->closers)) != NULL)
     auv__waitq_wake(&ep->closers, w, 0, NULL, NULL);
   auv__free(ep->ring);
   auv__free(ep->rbuf);
   auv__free(ep);
-  auv__loop_unref(loop);
+  auv__handle_untrack(loop, handle);  /* may free the loop */
 }
 
 static void udp_close(auv_udp_t *ep);
@@ -336,6 +337,9 @@ int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;
+  err = auv__handle_reserve(loop);
+  if (err != 0)
+    return err;
   ep = auv__calloc(1, sizeof(*ep));
   if (ep == NULL)
     return UV_ENOMEM;
@@ -350,9 +354,9 @@ int auv_udp_new(auv_loop_t *loop, const struct sockaddr *local,
     auv__free(ep);
     return err;
   }
+  auv__handle_track(loop, &ep->handle);  /* holds the loop until closed */
   ep->handle.data = ep;
   ep->loop = loop;
-  loop->refs++;
   ep->max = options->recv_queue_max != 0 ? options->recv_queue_max
                                          : AUV_UDP_DEFAULT_RECV_QUEUE;
   auv__waitq_init(&ep->waiters, 1);

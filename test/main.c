@@ -36,6 +36,8 @@ Suite *stream_suite(void);
 /* Suites of test-faults.c and test-subprocess.c. */
 Suite *faults_suite(void);
 Suite *subprocess_suite(void);
+/* Suite of test-uvreq.c. */
+Suite *uvreq_suite(void);
 /* Suites of test-fd.c and test-sock.c. */
 Suite *fd_suite(void);
 Suite *sock_suite(void);
@@ -77,6 +79,7 @@ int main(void) {
   srunner_add_suite(sr, stream_suite());
   srunner_add_suite(sr, faults_suite());
   srunner_add_suite(sr, subprocess_suite());
+  srunner_add_suite(sr, uvreq_suite());
   srunner_add_suite(sr, fd_suite());
   srunner_add_suite(sr, sock_suite());
 
