@@ -439,6 +439,70 @@ START_TEST(a_cancelled_recv_is_withdrawn_and_misuse_is_refused) {
 }
 END_TEST
 
+
+/* A receive future cancelled after its readiness came but before it
+ * tried again: cancelled (1), and the datagram stays for the next
+ * receive (a cancelled receive consumes nothing). The cancel is queued by
+ * a reader callback of the same fd, which runs before the waiters of the
+ * same event are woken, so it runs before the receive's retry. */
+static void cancel_soon(void *arg) {
+  ck_assert_int_eq(auv_future_cancel(arg, NULL), 1);
+}
+
+static void queue_cancel(auv_loop_t *loop, uv_os_sock_t fd, int status,
+                         void *arg) {
+  ck_assert_int_eq(status, 0);
+  ck_assert_int_eq(auv_call_soon(loop, cancel_soon, arg, NULL), 0);
+  ck_assert_int_eq(auv_remove_reader(loop, fd), 1);
+}
+
+START_TEST(a_recv_cancelled_after_readiness_consumes_nothing) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  struct sockaddr_in a_addr, b_addr;
+  uv_os_sock_t a = bound(SOCK_DGRAM, &a_addr), b = bound(SOCK_DGRAM, &b_addr);
+  auv_future_t *f = NULL;
+  char buf[8];
+  ck_assert_int_eq(auv_sock_recv_future(loop, b, 16, &f), 0);
+  ck_assert_int_eq(auv_add_reader(loop, b, queue_cancel, f), 0);
+  ck_assert_int_eq(sendto(a, "dgram", 5, 0, (struct sockaddr *) &b_addr,
+                          sizeof(b_addr)),
+                   5);
+  ck_assert_int_eq(auv_run_until_complete(loop, f, NULL), UV_ECANCELED);
+  auv_future_unref(f);
+  run_once(loop);
+  ck_assert_int_eq(recv(b, buf, sizeof(buf), 0), 5);
+  sock_close(a);
+  sock_close(b);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+/* The loop closed under pending sock futures: they stay pending (as every
+ * future of a closing loop), and once the program drops them nothing is
+ * left. */
+START_TEST(closing_the_loop_under_pending_sock_futures_leaks_nothing) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  struct sockaddr_in addr;
+  uv_os_sock_t s = bound(SOCK_DGRAM, &addr);
+  auv_future_t *f = NULL, *g = NULL;
+  char buf[8];
+  ck_assert_int_eq(auv_sock_recv_future(loop, s, 16, &f), 0);
+  ck_assert_int_eq(auv_sock_recv_into_future(loop, s, buf, sizeof(buf), &g),
+                   0);
+  run_once(loop);
+  ck_assert_int_eq(auv_future_done(f), 0);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(auv_future_done(f), 0);
+  auv_future_unref(f);
+  auv_future_unref(g);
+  sock_close(s);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
 #ifndef _WIN32
 /* A socketpair: recv sees end of stream as 0 bytes (no memory). */
 static int pair_main(void *arg, void **result) {
@@ -489,6 +553,8 @@ Suite *sock_suite(void) {
   tc = test_tcase_create("cancel", 60);
   ADD(tc, a_cancelled_sendall_keeps_what_it_sent);
   ADD(tc, a_cancelled_recv_is_withdrawn_and_misuse_is_refused);
+  ADD(tc, closing_the_loop_under_pending_sock_futures_leaks_nothing);
+  ADD(tc, a_recv_cancelled_after_readiness_consumes_nothing);
   suite_add_tcase(s, tc);
   return s;
 }
