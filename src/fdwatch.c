@@ -326,7 +326,16 @@ static void fdw_sync(fdw_t *x, int keep) {
     return;
   }
   if (want != x->events && x->events != 0) {
-    /* Narrowing never needs the fd checked: libuv only drops events. */
+    /* Narrowing makes libuv call epoll_ctl too: never on a closed fd (the
+     * poll stops; the next add or wait reports UV_EBADF), and a reused
+     * number is registered anew. */
+    int r = fd_check(x);
+    if (r != 0) {
+      uv_poll_stop(&x->poll);
+      x->events = 0;
+      if (r < 0)
+        return;
+    }
     if (uv_poll_start(&x->poll, want, poll_cb) == 0)
       x->events = want;
   }
