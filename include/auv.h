@@ -217,8 +217,11 @@ AUV_EXTERN int auv_loop_shutdown_future(auv_loop_t *loop,
                                         auv_future_t **future);
 
 /* Close the loop: refuses with AUV_ERUNNING while the loop runs (including
- * from inside one of its callbacks) and with AUV_ETASKS while tasks are
- * pending (auv_cancel_all_tasks first, as asyncio.run does). Otherwise it
+ * from inside one of its callbacks; for an owned loop also from the host's
+ * poll phase and a shutdown's done callback, as closing it runs uv_run),
+ * with AUV_ETASKS while tasks are pending (auv_cancel_all_tasks or
+ * auv_loop_shutdown first, as asyncio.run does) and with UV_EBUSY while
+ * auv_loop_shutdown is in progress. Otherwise it
  * closes every object auv made on the loop that is still open, whatever
  * its kind, at once and as its own close would: streams are aborted (what
  * is queued to write is dropped), servers closed, UDP endpoints closed

@@ -542,7 +542,7 @@ uv_loop_t *auv_loop_uv(auv_loop_t *loop) {
 
 /* Free the loop's memory. Reached when the last reference goes: the
  * user's (dropped by a successful close), each live future's, and one per
- * libuv handle of auv's (the loop's own three, and every stream's, server's,
+ * libuv handle of auv's (the loop's own five, and every stream's, server's,
  * ... handle) until libuv has called its close callback. */
 static void loop_free(auv_loop_t *loop) {
   auv__slot_chunk_t *chunk;
