@@ -663,14 +663,14 @@ END_TEST
  * loops come and go (run under TSan by the thread-sanitizer build). */
 typedef struct {
   uv_loop_t *uv;
-  int stop;          /* atomic */
-  long found;
+  int *stop;         /* atomic */
+  long found;        /* this thread's */
   long lookups;
 } lookup_thread_t;
 
 static void lookup_loop(void *arg) {
   lookup_thread_t *lt = arg;
-  while (!__atomic_load_n(&lt->stop, __ATOMIC_ACQUIRE)) {
+  while (!__atomic_load_n(lt->stop, __ATOMIC_ACQUIRE)) {
     if (auv_loop_from_uv(lt->uv) != NULL)
       lt->found++;
     lt->lookups++;
@@ -680,14 +680,17 @@ static void lookup_loop(void *arg) {
 START_TEST(loop_from_uv_is_safe_from_other_threads) {
   uv_loop_t uv;
   uv_thread_t th[2];
-  lookup_thread_t lt;
+  lookup_thread_t lt[2];
+  int stop = 0;
   int i;
   long rounds = test_scaled(200);
-  memset(&lt, 0, sizeof(lt));
-  lt.uv = &uv;
+  memset(lt, 0, sizeof(lt));
   ck_assert_int_eq(uv_loop_init(&uv), 0);
-  for (i = 0; i < 2; i++)
-    ck_assert_int_eq(uv_thread_create(&th[i], lookup_loop, &lt), 0);
+  for (i = 0; i < 2; i++) {
+    lt[i].uv = &uv;
+    lt[i].stop = &stop;
+    ck_assert_int_eq(uv_thread_create(&th[i], lookup_loop, &lt[i]), 0);
+  }
   for (i = 0; i < rounds; i++) {
     auv_loop_t *loop = NULL;
     auv_loop_t *owned = test_loop_new();
@@ -697,11 +700,12 @@ START_TEST(loop_from_uv_is_safe_from_other_threads) {
     CLOSE_LOOP(owned);
     ck_assert_int_eq(uv_run(&uv, UV_RUN_DEFAULT), 0);
   }
-  __atomic_store_n(&lt.stop, 1, __ATOMIC_RELEASE);
-  for (i = 0; i < 2; i++)
+  __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+  for (i = 0; i < 2; i++) {
     ck_assert_int_eq(uv_thread_join(&th[i]), 0);
-  ck_assert_int_gt(lt.lookups, 0);
-  ck_assert_int_le(lt.found, lt.lookups);
+    ck_assert_int_gt(lt[i].lookups, 0);
+    ck_assert_int_le(lt[i].found, lt[i].lookups);
+  }
   ck_assert_ptr_null(auv_loop_from_uv(&uv));
   ck_assert_int_eq(uv_loop_close(&uv), 0);
 }

@@ -27,6 +27,7 @@
  * test-signal.c).
  */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,7 @@ typedef struct {
   int closed_in_done;           /* auv_loop_close's answer in done */
   int host_freed;               /* host handles freed by the walk */
   int requested;                /* the shutdown was requested */
-  int pid;                      /* the child's */
+  int pid;                      /* the child's (killed at the end) */
   auv_lock_t *lock;
   auv_queue_t *queue;
   auv_server_t *server;
@@ -107,12 +108,20 @@ static void spawn_task(auv_task_fn fn, void *arg) {
   S.tasks[S.ntasks++] = t;
 }
 
-/* A wait ended: count a cancellation. */
-static int ended(int err) {
-  if (err == UV_ECANCELED)
+/* A wait ended: count a cancellation, note anything else. */
+static char not_cancelled[256];
+
+static int ended_as(const char *who, int err) {
+  if (err == UV_ECANCELED) {
     S.cancelled++;
+  } else {
+    size_t n = strlen(not_cancelled);
+    snprintf(not_cancelled + n, sizeof(not_cancelled) - n, " %s:%s", who,
+             auv_err_name(err));
+  }
   return err;
 }
+#define ended(err) ended_as(__func__, (err))
 
 /* ---- the tasks, one per kind of wait ------------------------------------ */
 
@@ -183,7 +192,7 @@ static int t_stream_read(void *arg, void **result) {
 }
 
 static int t_process(void *arg, void **result) {
-  char *args[] = {child_path(), "sleep", "3000", NULL};
+  char *args[] = {child_path(), "sleep", "60000", NULL};
   auv_process_options_t o;
   auv_process_t *p = NULL;
   int code;
@@ -237,6 +246,7 @@ static int t_signal(void *arg, void **result) {
 static void scene_start(auv_loop_t *loop, uv_loop_t *uv) {
   struct sockaddr_in local;
   memset(&S, 0, sizeof(S));
+  not_cancelled[0] = '\0';
   S.loop = loop;
   S.uv = uv;
   ck_assert_int_eq(auv_lock_new(loop, &S.lock), 0);
@@ -293,7 +303,8 @@ static void scene_check_after(void) {
   ck_assert_int_eq(S.cleanup_done, 1);
   /* Every wait but the executor's (it returns once its job is over) was
    * cancelled. */
-  ck_assert_int_ge(S.cancelled, S.expected - 1);
+  ck_assert_msg(S.cancelled >= S.expected - 1, "not cancelled:%s",
+                not_cancelled);
 #ifndef _WIN32
   /* The process was closed with its child running (as auv_loop_close
    * does): end it and reap it. */
