@@ -428,7 +428,7 @@ typedef struct auv_task_options_s {
                                  Rounded up to whole pages, at least 16 KiB,
                                  at most 4 GiB; a 64 KiB guard region comes
                                  on top (see docs/coroutines.md) */
-  auv_free_fn free_result;  /* destructor for the result, or NULL; also
+  auv_free_fn free_result;    /* destructor for the result, or NULL; also
                                  called for a result the function set
                                  before it failed or was cancelled */
 } auv_task_options_t;
@@ -436,8 +436,8 @@ typedef struct auv_task_options_s {
 /* Create a task that will run fn(arg) (asyncio's create_task). Its first
  * step runs from the loop, after the callbacks already scheduled: never
  * inline. The stack is reserved here, so UV_ENOMEM is reported now.
- * UV_EINVAL for a NULL argument or a stack_size over the limit,
- * AUV_ECLOSED if the loop is closed. */
+ * UV_EINVAL for a NULL loop, fn or task, or a stack_size over the limit
+ * (arg and options may be NULL), AUV_ECLOSED if the loop is closed. */
 AUV_EXTERN int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
                             const auv_task_options_t *options,
                             auv_task_t **task);
@@ -526,6 +526,10 @@ AUV_EXTERN const char *auv_coro_backend(void);
 #include "auv/signals.h"
 /* Subprocesses: create_subprocess_exec, pipes as streams, wait, signals */
 #include "auv/subprocess.h"
+/* The program's own libuv requests and handle callbacks, awaited */
+#include "auv/uvreq.h"
+/* File descriptor readiness (add_reader, add_writer) and sock_* */
+#include "auv/fd.h"
 
 #ifdef __cplusplus
 }

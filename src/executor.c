@@ -147,7 +147,7 @@ typedef struct {
   void *arg;                  /* its argument */
   void *result;               /* what fn stored in *result */
   int ret;                    /* what fn returned */
-  auv_free_fn free_result;  /* destructor for result, or NULL */
+  auv_free_fn free_result;    /* destructor for result, or NULL */
 } work_t;
 
 /* On a pool thread. libuv's queue hands ret and result to the loop thread

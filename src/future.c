@@ -55,6 +55,7 @@ void auv__future_init(auv_future_t *f, auv_loop_t *loop) {
   f->error = 0;
   f->retrieved = 0;
   f->is_task = 0;
+  f->is_uvreq = 0;
   f->value = NULL;
   f->free_value = NULL;
   f->cancel_msg = NULL;
@@ -121,6 +122,8 @@ static void future_free(auv_future_t *f) {
   if (f->cbs != f->inline_cbs)
     auv__free(f->cbs);
   auv__free(f->cancel_msg);
+  if (AUV__UNLIKELY(f->is_uvreq))
+    auv__uvreq_future_freed(f->cancel_hook_arg);  /* the request's memory */
   if (f->is_task) {
     auv__task_free((auv_task_t *) f);  /* keeps the memory for reuse */
   } else if (loop->nfree_futures < AUV__FUTURE_POOL_MAX && !loop->closed) {

@@ -457,8 +457,8 @@ int auv_wait(auv_future_t *const *futures, size_t n, double timeout,
     return UV_EINVAL;
   if (n > UINT32_MAX / 2)
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
+  if ((err = auv__need_task(NULL)) != 0)
+    return err;
   err = check_futures(futures, n, t->future.loop);
   if (err != 0)
     return err;
@@ -688,15 +688,13 @@ fail:
 }
 
 int auv_as_completed_next(auv_as_completed_t *it, auv_future_t **future) {
-  auv_task_t *t = auv__running_task;
   int err;
 
   if (it == NULL || future == NULL || it->freed)
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
-  if (it->loop != NULL && it->loop != t->future.loop)
-    return AUV_EWRONGLOOP;
+  /* An empty set has no loop (NULL): any task may ask it. */
+  if ((err = auv__need_task(it->loop)) != 0)
+    return err;
   if (it->yielded == it->n) {
     *future = NULL;
     return 0;

@@ -103,7 +103,7 @@ struct auv__object_s {
   const auv__object_ops_t *ops;
 };
 
-/* ---- auv's own libuv handles (handles.c) ---------------------------------- */
+/* ---- auv's own libuv handles (handles.c) -------------------------------- */
 /* The set of the loop's handles that are auv's (auv_is_auv_handle). Every
  * libuv handle auv initialises: auv__handle_reserve(loop) before its
  * uv_*_init (the only step that can fail: UV_ENOMEM), auv__handle_track
@@ -312,6 +312,8 @@ struct auv_future_s {
   int error;                 /* the error, when state is ERROR */
   unsigned retrieved : 1;    /* the error was read by auv_future_result */
   unsigned is_task : 1;      /* this future is the head of an auv_task_t */
+  unsigned is_uvreq : 1;     /* cancel_hook_arg is a uvreq.c record, whose
+                                memory goes with the future (uvreq.c) */
   void *value;               /* the result, when state is RESULT */
   auv_free_fn free_value;  /* destructor for value, or NULL */
   char *cancel_msg;          /* copy of the cancel message, or NULL */
@@ -324,6 +326,10 @@ struct auv_future_s {
   uint32_t cap;              /* room in cbs */
   auv__done_cb_t inline_cbs[AUV__FUTURE_INLINE_CBS];
 };
+
+/* uvreq.c: the future of a request of auv_req_new's is being freed; rec is
+ * its cancel_hook_arg. */
+void auv__uvreq_future_freed(void *rec);
 
 /* ---- tasks --------------------------------------------------------------- */
 struct auv_task_s {
@@ -511,12 +517,11 @@ static inline int auv__waiter_withdrawn(const auv__waiter_t *w) {
                          : w->future->state != AUV__FUT_PENDING;
 }
 
-/* Task form: link w (uninitialised, on the caller's stack) for the running
- * task, checked with auv__need_task, at the tail of q, park until woken or
- * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
- * a wake-up came first, which the caller passes on). Cannot fail. Inline,
- * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
- * the compiler cannot see that w is unlinked before it goes out of scope. */
+/* auv__waitq_park (below) for a task that holds a reference on the object
+ * it waits on (a stream, a server, a process): if auv_run abandons the
+ * task while it is parked (or woken and not yet run), on_abandon(w) gives
+ * that reference back, as the task never will. w is then embedded in a
+ * record that says what to give back. */
 static inline int auv__waitq_park_held(auv__waitq_t *q, auv__waiter_t *w,
                                        void (*on_abandon)(auv__waiter_t *w)) {
   auv_task_t *t = auv__running_task;
@@ -536,11 +541,12 @@ static inline int auv__waitq_park_held(auv__waitq_t *q, auv__waiter_t *w,
   return err;
 }
 
-/* auv__waitq_park for a task that holds a reference on the object it waits
- * on (a stream, a server, a process): if auv_run abandons the task while
- * it is parked (or woken and not yet run), on_abandon(w) gives that
- * reference back, as the task never will. w is then embedded in a record
- * that says what to give back. */
+/* Task form: link w (uninitialised, on the caller's stack) for the running
+ * task, checked with auv__need_task, at the tail of q, park until woken or
+ * cancelled, unlink. Returns 0 or UV_ECANCELED (then w->woken says whether
+ * a wake-up came first, which the caller passes on). Cannot fail. Inline,
+ * so a file that calls it turns off GCC 12's -Wdangling-pointer (sync.c):
+ * the compiler cannot see that w is unlinked before it goes out of scope. */
 static inline int auv__waitq_park(auv__waitq_t *q, auv__waiter_t *w) {
   return auv__waitq_park_held(q, w, NULL);
 }

@@ -9,17 +9,16 @@
  * a queue with room and a get from a non-empty one are a few loads and
  * stores plus a check that nobody waits.
  *
- * Waiting follows asyncio's queues.py exactly for the task forms: a task
- * that must wait queues a waiter (asyncio's wake-up future) and parks on
- * it; put_nowait wakes the
- * first getter still pending, get_nowait the first putter (asyncio's
- * _wakeup_next); the woken task then re-checks and retries, so an item put
- * stays in the queue until the woken getter runs. A task woken and then
- * cancelled before it ran passes its wake-up on to the next waiter, so no
- * item and no room is lost. The future forms have no task to retry with:
- * when it is their turn the item is handed over (get) or put in (put) on
- * the spot, and the future completes with it. A cancelled future leaves
- * its queue at once, which is what "withdrawn, losing nothing" means.
+ * Waiting follows asyncio's queues.py exactly for the task forms: a task that
+ * must wait queues a waiter (asyncio's wake-up future) and parks on it;
+ * put_nowait wakes the first getter still pending, get_nowait the first putter
+ * (asyncio's _wakeup_next); the woken task then re-checks and retries, so an
+ * item put stays in the queue until the woken getter runs. A task woken and
+ * then cancelled before it ran passes its wake-up on to the next waiter, so no
+ * item and no room is lost. The future forms have no task to retry with: when
+ * it is their turn the item is handed over (get) or put in (put) on the spot,
+ * and the future completes with it. A cancelled future leaves its queue at
+ * once, which is what "withdrawn, losing nothing" means.
  *
  * Every wait is an auv__waiter_t in one of three wait queues (getters,
  * putters, joiners; waitq.c). A task's is on its own stack and the task
@@ -231,17 +230,25 @@ static int record_wait(auv_queue_t *q, auv__waitq_t *wq, void *item,
   return err;
 }
 
+/* The first waiter due in wq if it waits through a future. A task due
+ * first is woken instead (it takes or puts its item itself once it runs)
+ * and gives NULL, as an empty wq does: nothing changed in the queue. */
+static auv__waiter_t *wake_task_or_first_future(auv__waitq_t *wq) {
+  auv__waiter_t *w = auv__waitq_first_pending(wq);
+  if (w != NULL && w->task != NULL) {
+    auv__waitq_wake(wq, w, 0, NULL, NULL);
+    return NULL;
+  }
+  return w;
+}
+
 /* asyncio's _wakeup_next(getters) after the queue gained an item. Returns 1
  * if a future-form getter took an item (the queue gained room, so a putter
  * is due), 0 otherwise. */
 static int wake_one_getter(auv_queue_t *q) {
-  auv__waiter_t *w = auv__waitq_first_pending(&q->getters);
+  auv__waiter_t *w = wake_task_or_first_future(&q->getters);
   if (w == NULL)
     return 0;
-  if (w->task != NULL) {
-    auv__waitq_wake(&q->getters, w, 0, NULL, NULL);
-    return 0;
-  }
   assert(q->len > 0);
   auv__waitq_wake(&q->getters, w, 0, store_pop(q), NULL);
   return 1;
@@ -250,13 +257,9 @@ static int wake_one_getter(auv_queue_t *q) {
 /* asyncio's _wakeup_next(putters) after the queue gained room. Returns 1 if
  * a future-form putter put its item (a getter is due), 0 otherwise. */
 static int wake_one_putter(auv_queue_t *q) {
-  auv__waiter_t *w = auv__waitq_first_pending(&q->putters);
+  auv__waiter_t *w = wake_task_or_first_future(&q->putters);
   if (w == NULL)
     return 0;
-  if (w->task != NULL) {
-    auv__waitq_wake(&q->putters, w, 0, NULL, NULL);
-    return 0;
-  }
   if (q->len == q->cap && store_grow(q) != 0)
     return 0;  /* no memory: it stays first in line, pending */
   store_push(q, ((qrec_t *) w)->item);

@@ -283,7 +283,11 @@ int auv_signal_wait_future(auv_loop_t *loop, int signum,
 
 int auv_signal_wait(auv_loop_t *loop, int signum) {
   auv_future_t *f;
-  int err = auv__need_task_on(loop);
+  /* The arguments first, as the future form checks them, so that both
+   * forms answer UV_EINVAL for a bad signum wherever they are called. */
+  int err = check(loop, signum);
+  if (err == 0)
+    err = auv__need_task_on(loop);
   if (err != 0)
     return err;
   err = auv_signal_wait_future(loop, signum, &f);

@@ -439,7 +439,7 @@ int auv_condition_wait(auv_condition_t *c) {
   return condition_wait_task(c);
 }
 
-int auv_condition_wait_for(auv_condition_t *c, int (*predicate)(void *arg),
+int auv_condition_wait_for(auv_condition_t *c, auv_predicate_fn predicate,
                            void *arg) {
   int err;
   if (c == NULL || predicate == NULL)

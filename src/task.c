@@ -396,7 +396,6 @@ int auv__task_park(auv_task_t *t, int *cancelled) {
   task_suspend(t);
   /* Resumed only by auv__task_unpark or a cancel, which both clear it. */
   assert(!t->parked);
-  t->parked = 0;
   t->park_cancelled = NULL;
   return task_resume_code(t);
 }

@@ -38,11 +38,12 @@ struct auv_taskgroup_s {
 int auv_taskgroup_new(auv_taskgroup_t **out) {
   auv_task_t *t = auv__running_task;
   auv_taskgroup_t *g;
+  int err;
 
   if (out == NULL)
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
+  if ((err = auv__need_task(NULL)) != 0)
+    return err;
   g = auv__calloc(1, sizeof(*g));
   if (g == NULL)
     return UV_ENOMEM;
@@ -159,8 +160,8 @@ int auv_taskgroup_wait(auv_taskgroup_t *g, int err) {
 
   if (g == NULL || err > 0)
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
+  if ((r = auv__need_task(NULL)) != 0)
+    return r;
   if (t != g->parent)
     return UV_EINVAL;
   if (g->exiting)

@@ -135,8 +135,8 @@ int auv_timeout_enter_at(double when, auv_timeout_t **scope) {
 
   if (scope == NULL || isnan(when))
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
+  if ((err = auv__need_task(NULL)) != 0)
+    return err;
   s = auv__malloc(sizeof(*s));
   if (s == NULL)
     return UV_ENOMEM;
@@ -152,10 +152,11 @@ int auv_timeout_enter_at(double when, auv_timeout_t **scope) {
 
 int auv_timeout_enter(double delay, auv_timeout_t **scope) {
   auv_task_t *t = auv__running_task;
+  int err;
   if (scope == NULL || isnan(delay))
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
+  if ((err = auv__need_task(NULL)) != 0)
+    return err;
   /* asyncio.timeout(delay) is timeout_at(loop.time() + delay). */
   return auv_timeout_enter_at(auv_time(t->future.loop) + delay, scope);
 }
@@ -184,10 +185,11 @@ int auv_timeout_expired(const auv_timeout_t *s) {
 
 int auv_timeout_exit(auv_timeout_t *s, int err) {
   auv_task_t *t = auv__running_task;
+  int r;
   if (s == NULL)
     return UV_EINVAL;
-  if (t == NULL)
-    return AUV_ENOTASK;
+  if ((r = auv__need_task(NULL)) != 0)
+    return r;
   if (t != s->task)
     return UV_EINVAL;
   err = scope_exit(s, err);

@@ -300,8 +300,9 @@ static void close_cb(uv_handle_t *handle) {
   auv__waiter_t *w;
   assert(ep->closing && !auv__object_registered(&ep->reg));
   assert(auv__waitq_empty(&ep->waiters) && ep->len == 0);
-  /* A waiter withdrawn by cancelling is done already; on a closing loop
-   * nothing completes (the future stays pending, as every other). */
+  /* Cancelled waiters left the queue when they were cancelled; on a
+   * closing loop nothing completes (the future stays pending, as every
+   * other). */
   while ((w = auv__waitq_first_pending(&ep->closers)) != NULL)
     auv__waitq_wake(&ep->closers, w, 0, NULL, NULL);
   auv__free(ep->ring);

@@ -11,7 +11,7 @@
  * code, SIGKILL and SIGTERM; UV_ESRCH for signals after the exit; wait
  * from two tasks, wait_future from plain callbacks; DEVNULL; env and cwd;
  * a cancelled wait (the child goes on); a program or cwd that does not
- * exist; bad options; the pipes the program closes itself; a process freed
+ * exist; bad options; the pipes the program closes itself; a process closed
  * while its child runs; a loop closed while a child runs; a failure at
  * every allocation of create and communicate. The returncodes and
  * communicate traces are asyncio's, from test/python/subprocess/ (written
@@ -39,12 +39,13 @@
 # include <windows.h>
 #endif
 
-/* The trace an asyncio scenario under test/python/subprocess/ prints (its
- * .expected file); written out as a string literal. */
 Suite *subprocess_suite(void);
 
 static auv_loop_t *loop;
 #define run_main(fn, arg) test_run_main(&loop, (fn), (arg))
+/* Tasks (spawn is this file's for processes). */
+#define start_task(fn, arg) test_spawn(loop, (fn), (arg))
+#define join(t) test_join(t)
 
 
 static void options_init(auv_process_options_t *o, char **args) {
@@ -492,17 +493,15 @@ static int two_waiters_main(void *arg, void **result) {
   (void) arg;
   (void) result;
   trace_init(&t);
-  ck_assert_int_eq(auv_task_new(loop, waiter_task, &a, NULL, &ta), 0);
-  ck_assert_int_eq(auv_task_new(loop, waiter_task, &b, NULL, &tb), 0);
+  ta = start_task(waiter_task, &a);
+  tb = start_task(waiter_task, &b);
   ck_assert_int_eq(auv_sleep(0), 0);  /* both wait now */
   ck_assert_int_eq(auv_stream_write(auv_process_stdin(p), "go\n", 3), 0);
   /* The program gives up its reference while both still wait: they hold
    * their own. */
   auv_process_close(p);
-  ck_assert_int_eq(auv_await(auv_task_future(ta), NULL), 0);
-  ck_assert_int_eq(auv_await(auv_task_future(tb), NULL), 0);
-  auv_task_unref(ta);
-  auv_task_unref(tb);
+  ck_assert_int_eq(join(ta), 0);
+  ck_assert_int_eq(join(tb), 0);
   ck_assert_str_eq(trace_str(&t), "A=7,ok B=7,ok");
   return 0;
 }
@@ -630,11 +629,10 @@ static int cancel_wait_main(void *arg, void **result) {
   int rc = -1;
   (void) arg;
   (void) result;
-  ck_assert_int_eq(auv_task_new(loop, plain_wait_task, &w, NULL, &t), 0);
+  t = start_task(plain_wait_task, &w);
   ck_assert_int_eq(auv_sleep(0), 0);
   ck_assert_int_eq(auv_task_cancel(t, NULL), 1);
-  ck_assert_int_eq(auv_await(auv_task_future(t), NULL), 0);
-  auv_task_unref(t);
+  ck_assert_int_eq(join(t), 0);
   ck_assert_int_eq(w.err, UV_ECANCELED);
   ck_assert_int_eq(w.rc, -1);
   /* The child is still there: cat still waits for its input. */
@@ -686,10 +684,9 @@ static int cancel_communicate_main(void *arg, void **result) {
   ck_assert_int_eq(auv_stream_readline(auv_process_stderr(p), line,
                                        sizeof(line), &len), 0);
   /* A communicate cancelled before its first step never starts. */
-  ck_assert_int_eq(auv_task_new(loop, comm_task, &c, NULL, &t), 0);
+  t = start_task(comm_task, &c);
   ck_assert_int_eq(auv_task_cancel(t, NULL), 1);
-  ck_assert_int_eq(auv_await(auv_task_future(t), NULL), UV_ECANCELED);
-  auv_task_unref(t);
+  ck_assert_int_eq(join(t), UV_ECANCELED);
   /* Cancelled before its first step: nothing happened. */
   ck_assert_int_eq(c.ret, 0);
   ck_assert_ptr_nonnull(auv_process_stdin(p));
@@ -698,11 +695,10 @@ static int cancel_communicate_main(void *arg, void **result) {
    * the stderr helper, parking in the read of stdout) in the snapshot
    * before this task's, with no poll in between. */
   c.ret = 1;
-  ck_assert_int_eq(auv_task_new(loop, comm_task, &c, NULL, &t), 0);
+  t = start_task(comm_task, &c);
   ck_assert_int_eq(auv_sleep(0), 0);
   ck_assert_int_eq(auv_task_cancel(t, NULL), 1);
-  ck_assert_int_eq(auv_await(auv_task_future(t), NULL), 0);
-  auv_task_unref(t);
+  ck_assert_int_eq(join(t), 0);
   ck_assert_int_eq(c.ret, UV_ECANCELED);
   /* stdin was closed by communicate: sh read end of file and exits 0
    * (the "end" line may or may not have been read before the cancel). */
@@ -930,14 +926,14 @@ START_TEST(pipes_the_program_closes_are_let_go) {
 }
 END_TEST
 
-static int free_running_main(void *arg, void **result) {
+static int close_running_main(void *arg, void **result) {
   auv_process_t *p = spawn_cat(AUV_STDIO_PIPE);
   auv_future_t *f;
   void *value = NULL;
   (void) arg;
   (void) result;
   ck_assert_int_eq(auv_process_wait_future(p, &f), 0);
-  /* Freeing closes the pipes (cat sees end of file and exits by itself,
+  /* Closing closes the pipes (cat sees end of file and exits by itself,
    * with 0: it was not killed); the future still completes. */
   auv_process_close(p);
   ck_assert_int_eq(auv_await(f, &value), 0);
@@ -947,56 +943,73 @@ static int free_running_main(void *arg, void **result) {
   return 0;
 }
 
-START_TEST(freeing_a_running_process_does_not_kill_the_child) {
-  ck_assert_int_eq(run_main(free_running_main, NULL), 0);
+START_TEST(closing_a_running_process_does_not_kill_the_child) {
+  ck_assert_int_eq(run_main(close_running_main, NULL), 0);
   assert_no_zombie();
 }
 END_TEST
 
-static int spawn_and_keep_main(void *arg, void **result) {
-  auv_process_t **out = arg;
-  (void) result;
-  *out = spawn_cat(AUV_STDIO_PIPE);
-  return 0;
-}
+/* What keep_two_main leaves: a process the program never closes, its
+ * child (cat, stdin a pipe) running, and the pids of that child and of a
+ * second one (a sleeper) whose process the program closed while it runs. */
+typedef struct {
+  auv_process_t *p;
+  int pids[2];
+} kept_t;
 
-START_TEST(closing_the_loop_while_a_child_runs_closes_its_handles) {
-  long live = test_alloc_live();
-  auv_process_t *p = NULL, *q = NULL;
-  auv_task_t *m;
-  auv_future_t *f;
-  int rc, pid, qpid;
-  loop = test_loop_new();
-  ck_assert_int_eq(auv_task_new(loop, spawn_and_keep_main, &p, NULL, &m), 0);
-  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(m), NULL), 0);
-  auv_task_unref(m);
-  ck_assert_int_eq(auv_process_wait_future(p, &f), 0);
-  /* A second one, freed by the program while its child runs. */
+static int keep_two_main(void *arg, void **result) {
+  kept_t *k = arg;
+  auv_process_t *q;
+  (void) result;
+  k->p = spawn_cat(AUV_STDIO_PIPE);
+  k->pids[0] = auv_process_pid(k->p);
   /* Its outputs go to the null device: a child that holds the test's
    * stdout would hold whatever reads it (a pipe to tee) for 30 s. */
   q = spawn(CHILD("sleep", "30000"), AUV_STDIO_DEVNULL, AUV_STDIO_DEVNULL,
             AUV_STDIO_DEVNULL);
-  qpid = auv_process_pid(q);
-  auv_process_close(q);
-  pid = auv_process_pid(p);
-  ck_assert_int_eq(auv_process_returncode(p, &rc), AUV_EINVALSTATE);
-  /* auv_loop_close closes p (never closed by the program) and q (closed,
-   * its child running): the pipes and the handles; their last iteration
-   * frees both. */
+  k->pids[1] = auv_process_pid(q);
+  ck_assert_int_eq(auv_process_close(q), 0);
+  ck_assert_int_gt(k->pids[0], 0);
+  ck_assert_int_gt(k->pids[1], 0);
+  return 0;
+}
+
+/* Runs keep_two_main to its end as a task of loop, outside any run. */
+static void keep_two(kept_t *k) {
+  auv_task_t *m;
+  ck_assert_int_eq(auv_task_new(loop, keep_two_main, k, NULL, &m), 0);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(m), NULL), 0);
+  auv_task_unref(m);
+}
+
+/* Neither child of keep_two_main was killed by the loop's close: cat saw
+ * its stdin close and exits; the sleeper is killed here, and on Unix the
+ * program reaps both (Windows has nothing to reap). */
+static void kill_and_reap_kept(const kept_t *k) {
+  ck_assert_int_eq(uv_kill(k->pids[1], SIGKILL), 0);
+#ifndef _WIN32
+  ck_assert_int_eq(reap(k->pids[0]), 1);
+  ck_assert_int_eq(reap(k->pids[1]), 1);
+#endif
+}
+
+START_TEST(closing_the_loop_while_a_child_runs_closes_its_handles) {
+  long live = test_alloc_live();
+  kept_t k;
+  auv_future_t *f;
+  int rc;
+  loop = test_loop_new();
+  keep_two(&k);
+  ck_assert_int_eq(auv_process_wait_future(k.p, &f), 0);
+  ck_assert_int_eq(auv_process_returncode(k.p, &rc), AUV_EINVALSTATE);
+  /* auv_loop_close closes k.p (never closed by the program) and the
+   * sleeper's (closed, its child running): the pipes and the handles;
+   * their last iteration frees both. */
   CLOSE_LOOP(loop);
   ck_assert_int_eq(auv_future_done(f), 0);  /* left pending, as it was */
   auv_future_unref(f);
   ck_assert_int_eq(test_alloc_live(), live);
-  /* The children were neither killed nor reaped: cat saw its stdin close
-   * and exits; the other is killed here, and on Unix the program reaps
-   * both (Windows has nothing to reap). */
-  ck_assert_int_eq(uv_kill(qpid, SIGKILL), 0);
-#ifndef _WIN32
-  ck_assert_int_eq(reap(pid), 1);
-  ck_assert_int_eq(reap(qpid), 1);
-#else
-  (void) pid;  /* nothing to reap on Windows */
-#endif
+  kill_and_reap_kept(&k);
 }
 END_TEST
 
@@ -1110,45 +1123,21 @@ START_TEST(close_is_idempotent_and_wait_closed_waits_for_the_reaped_child) {
 }
 END_TEST
 
-/* A process the program never closes, its child still running, with a
- * second one closed by the program while its child runs: auv_loop_close
- * closes both, and an attached loop's host run frees them. */
-static int keep_two_main(void *arg, void **result) {
-  int *pids = arg;
-  auv_process_t *q;
-  (void) result;
-  pids[0] = auv_process_pid(spawn_cat(AUV_STDIO_PIPE));
-  q = spawn(CHILD("sleep", "30000"), AUV_STDIO_DEVNULL, AUV_STDIO_DEVNULL,
-            AUV_STDIO_DEVNULL);
-  pids[1] = auv_process_pid(q);
-  ck_assert_int_eq(auv_process_close(q), 0);
-  return 0;
-}
-
+/* The same two processes on an attached loop: auv_loop_close closes both,
+ * and the host's next run frees them. */
 START_TEST(an_attached_loops_close_and_host_run_free_processes_left_open) {
   long live = test_alloc_live();
   uv_loop_t uv;
-  auv_task_t *m;
-  int pids[2] = {0, 0};
+  kept_t k;
   ck_assert_int_eq(uv_loop_init(&uv), 0);
   ck_assert_int_eq(auv_loop_attach(&uv, &loop), 0);
-  ck_assert_int_eq(auv_task_new(loop, keep_two_main, pids, NULL, &m), 0);
-  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(m), NULL), 0);
-  auv_task_unref(m);
-  ck_assert_int_gt(pids[0], 0);
-  ck_assert_int_gt(pids[1], 0);
+  keep_two(&k);
   CLOSE_LOOP(loop);
   /* The handles finish closing in the host's next run. */
   ck_assert_int_eq(uv_run(&uv, UV_RUN_NOWAIT), 0);
   ck_assert_int_eq(uv_loop_close(&uv), 0);
   ck_assert_int_eq(test_alloc_live(), live);
-  /* Neither child was killed: cat saw its stdin close and exits; the
-   * other is killed here; the program reaps both. */
-  ck_assert_int_eq(uv_kill(pids[1], SIGKILL), 0);
-#ifndef _WIN32
-  ck_assert_int_eq(reap(pids[0]), 1);
-  ck_assert_int_eq(reap(pids[1]), 1);
-#endif
+  kill_and_reap_kept(&k);
 }
 END_TEST
 
@@ -1241,7 +1230,7 @@ Suite *subprocess_suite(void) {
   ADD(tc, program_or_cwd_not_found_is_enoent_and_leaves_nothing);
   ADD(tc, bad_options_are_einval_and_allocate_nothing);
   ADD(tc, pipes_the_program_closes_are_let_go);
-  ADD(tc, freeing_a_running_process_does_not_kill_the_child);
+  ADD(tc, closing_a_running_process_does_not_kill_the_child);
   ADD(tc, closing_the_loop_while_a_child_runs_closes_its_handles);
   ADD(tc, pipes_closed_from_libuv_check_and_close_callbacks_are_let_go);
   ADD(tc, close_is_idempotent_and_wait_closed_waits_for_the_reaped_child);

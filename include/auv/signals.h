@@ -49,9 +49,10 @@ AUV_EXTERN int auv_add_signal_handler(auv_loop_t *loop, int signum,
 AUV_EXTERN int auv_remove_signal_handler(auv_loop_t *loop, int signum);
 
 /* Inside a task of loop: wait for the next delivery of signum (one that
- * arrives after this call). Returns 0, UV_ECANCELED, AUV_ENOTASK,
- * AUV_EWRONGLOOP, UV_ENOMEM, libuv's errors. Independent of the handler:
- * both see a delivery. The signal is watched from this call on, not from
+ * arrives after this call). Returns 0, UV_ECANCELED, UV_EINVAL (a signum
+ * that cannot be waited for, checked first, as the future form does),
+ * AUV_ENOTASK, AUV_EWRONGLOOP, UV_ENOMEM, libuv's errors. Independent of
+ * the handler: both see a delivery. The signal is watched from this call on, not from
  * the task's creation: a delivery before the task's code gets here is
  * missed (use the future form, which watches at once, when that matters). */
 AUV_EXTERN int auv_signal_wait(auv_loop_t *loop, int signum);

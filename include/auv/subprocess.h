@@ -20,8 +20,9 @@
  * auv_process_close; its memory goes once that close has finished. If the
  * loop is closed first, auv_loop_close closes the process (its pipes and
  * its handle, and the memory goes in the loop's last libuv iteration); the
- * child is neither killed nor reaped then (see auv_process_close). On Unix, writing to a child that has
- * gone raises SIGPIPE unless the program ignores it, as for any stream.
+ * child is neither killed nor reaped then (see auv_process_close). On
+ * Unix, writing to a child that has gone raises SIGPIPE unless the
+ * program ignores it, as for any stream.
  */
 #ifndef AUV_SUBPROCESS_H
 #define AUV_SUBPROCESS_H
@@ -140,7 +141,8 @@ AUV_EXTERN int auv_process_communicate_future(auv_process_t *process,
                                               auv_future_t **future);
 
 /* Send signum to the child (uv_process_kill). UV_ESRCH once it has exited
- * (asyncio raises ProcessLookupError), AUV_ECLOSED after the loop closed.
+ * (asyncio raises ProcessLookupError), AUV_ECLOSED once the process or
+ * its loop is closing.
  * On Windows SIGTERM, SIGKILL and SIGINT end the process (as libuv does
  * it, with TerminateProcess). */
 AUV_EXTERN int auv_process_send_signal(auv_process_t *process, int signum);

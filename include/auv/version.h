@@ -4,9 +4,9 @@
  * ABI; a minor version adds functions and never changes an existing one; a
  * patch version fixes bugs only. Before 1.0 a minor version may change the
  * API and the ABI (docs/changes.md lists every change), so the soname then
- * carries the minor version too (libauv.so.0.2). Compare AUV_VERSION_HEX at build time and auv_version()
- * at run time to tell the header you compiled against from the library you
- * loaded.
+ * carries the minor version too (libauv.so.0.2). Compare AUV_VERSION_HEX
+ * at build time and auv_version() at run time to tell the header you
+ * compiled against from the library you loaded.
  */
 #ifndef AUV_VERSION_H
 #define AUV_VERSION_H
