@@ -5,7 +5,8 @@
  * a stream read on both ends of a loopback connection (so a server with
  * its listener and a connection's task), a process wait on a child that
  * sleeps, an executor job that runs for a while (it cannot be stopped: the
- * shutdown waits for it), a UDP receive and, on Unix, a signal wait. The
+ * shutdown waits for it), a UDP receive, fd readiness (auv_wait_readable
+ * on a socket of the program's) and, on Unix, a signal wait. The
  * shutdown is requested from a host's uv_timer, uv_idle and uv_signal
  * callback (the host drives its own uv_run on an attached loop), from a
  * task, and from outside the loop. Each time: done is called once, after
@@ -33,6 +34,7 @@
 
 #ifndef _WIN32
 # include <sys/wait.h>
+# include <unistd.h>
 #endif
 
 #include "test.h"  /* before <windows.h>: uv.h includes winsock2.h first */
@@ -42,6 +44,7 @@
 #endif
 
 #include "auv/executor.h"
+#include "auv/fd.h"
 #include "auv/queues.h"
 #include "auv/signals.h"
 #include "auv/streams.h"
@@ -71,6 +74,7 @@ typedef struct {
   int host_freed;               /* host handles freed by the walk */
   int requested;                /* the shutdown was requested */
   int pid;                      /* the child's (killed at the end) */
+  uv_os_sock_t sock;            /* a bound UDP socket nobody sends to */
   auv_lock_t *lock;
   auv_queue_t *queue;
   auv_server_t *server;
@@ -233,6 +237,36 @@ static int t_udp(void *arg, void **result) {
   return ended(auv_udp_recv(S.udp, buf, sizeof(buf), &len, NULL));
 }
 
+/* fd readiness (asyncio's add_reader, as a wait): a UDP socket of the
+ * program's own, bound on loopback, that nothing is sent to. */
+static uv_os_sock_t quiet_socket(void) {
+  struct sockaddr_in a;
+  uv_os_sock_t s = socket(AF_INET, SOCK_DGRAM, 0);
+#ifdef _WIN32
+  ck_assert(s != INVALID_SOCKET);
+#else
+  ck_assert_int_ge(s, 0);
+#endif
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &a), 0);
+  ck_assert_int_eq(bind(s, (const struct sockaddr *) &a, sizeof(a)), 0);
+  return s;
+}
+
+static void close_socket(uv_os_sock_t s) {
+#ifdef _WIN32
+  closesocket(s);
+#else
+  close(s);
+#endif
+}
+
+static int t_readable(void *arg, void **result) {
+  (void) arg;
+  (void) result;
+  S.ready++;
+  return ended(auv_wait_readable(S.loop, S.sock));
+}
+
 #ifndef _WIN32
 static int t_signal(void *arg, void **result) {
   (void) arg;
@@ -262,7 +296,9 @@ static void scene_start(auv_loop_t *loop, uv_loop_t *uv) {
   spawn_task(t_process, NULL);
   spawn_task(t_executor, NULL);
   spawn_task(t_udp, NULL);
-  S.expected = 7;
+  S.sock = quiet_socket();
+  spawn_task(t_readable, NULL);
+  S.expected = 8;
 #ifndef _WIN32
   spawn_task(t_signal, NULL);
   S.expected++;
@@ -301,6 +337,8 @@ static void scene_check_after(void) {
   ck_assert_int_eq(S.ready, S.expected);
   ck_assert_int_eq(S.job_finished_at_done, 1);
   ck_assert_int_eq(S.cleanup_done, 1);
+  /* The fd watcher is closed, the fd itself is the program's. */
+  close_socket(S.sock);
   /* Every wait but the executor's (it returns once its job is over) was
    * cancelled. */
   ck_assert_msg(S.cancelled >= S.expected - 1, "not cancelled:%s",
@@ -720,12 +758,12 @@ START_TEST(every_handle_of_auvs_is_recognised_and_none_of_the_hosts) {
   ck_assert_int_eq(auv_is_auv_handle((uv_handle_t *) S.h_idle), 0);
   ck_assert_int_eq(uv_run(&uv, UV_RUN_DEFAULT), 0);
   /* The loop's five, the listener, both ends of the connection, the UDP
-   * endpoint, the process and (Unix) the signal; the host's four; nothing
-   * else on the loop. */
+   * endpoint, the process, the fd watcher and (Unix) the signal; the
+   * host's four; nothing else on the loop. */
 #ifdef _WIN32
-  ck_assert_int_eq(c.auv, 5 + 1 + 2 + 1 + 1);
-#else
   ck_assert_int_eq(c.auv, 5 + 1 + 2 + 1 + 1 + 1);
+#else
+  ck_assert_int_eq(c.auv, 5 + 1 + 2 + 1 + 1 + 1 + 1);
 #endif
   ck_assert_int_eq(c.host, 4);
   ck_assert_int_eq(c.other, 0);
