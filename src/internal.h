@@ -180,7 +180,8 @@ struct auv_loop_s {
   struct auv__sd_waiter_s *sd_waiters;   /* callers waiting for the end */
   struct auv__sd_waiter_s *sd_finished;  /* to be told at the pass's end */
   auv__qnode_t sd_node;         /* queued to advance the shutdown */
-  unsigned reqs;                /* auv__req_* requests in flight */
+  unsigned reqs;                /* requests in flight: auv__req_*'s and
+                                   auv_req_new's (uvreq.c) */
 
   unsigned owned : 1;           /* uv was created by auv_loop_new */
   unsigned running : 1;         /* inside auv_run_forever/_until_complete */

@@ -913,6 +913,67 @@ START_TEST(running_auv_from_a_host_timer_is_not_detected) {
 }
 END_TEST
 
+/* A request of the program's own (auv_req_new), running on the pool when
+ * the shutdown comes: it cannot be withdrawn, so done waits for it, and
+ * the close made in done then succeeds on an owned loop. */
+typedef struct {
+  int worked;         /* set on the pool thread */
+  int done_calls;
+  int job_over;       /* the work's callback had come when done ran */
+  uv_work_t *req;
+} own_req_t;
+
+static void own_req_work(uv_work_t *req) {
+  own_req_t *o = req->data;
+  test_sleep_ms(150);
+  o->worked = 1;
+}
+
+static void own_req_shutdown_done(void *arg) {
+  own_req_t *o = arg;
+  o->done_calls++;
+  o->job_over = o->worked;
+}
+
+static int own_req_task(void *arg, void **result) {
+  own_req_t *o = arg;
+  auv_loop_t *loop = auv_get_running_loop();
+  auv_future_t *f;
+  (void) result;
+  ck_assert_int_eq(auv_req_new(loop, UV_WORK, (uv_req_t **) &o->req, &f), 0);
+  o->req->data = o;
+  ck_assert_int_eq(uv_queue_work(auv_loop_uv(loop), o->req, own_req_work,
+                                 auv_work_cb),
+                   0);
+  test_sleep_ms(20);  /* let a pool thread take it: now it is running */
+  ck_assert_int_eq(auv_loop_shutdown(loop, own_req_shutdown_done, o), 0);
+  /* Nobody awaits the request: only the count of requests in flight can
+   * hold the shutdown back until the job is over. */
+  auv_future_unref(f);
+  return 0;
+}
+
+START_TEST(shutdown_waits_for_the_programs_own_running_request) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  double deadline = test_now() + 10 * test_slow();
+  own_req_t o;
+  auv_task_t *t;
+  memset(&o, 0, sizeof(o));
+  ck_assert_int_eq(auv_task_new(loop, own_req_task, &o, NULL, &t), 0);
+  while (o.done_calls == 0) {
+    ck_assert_double_lt(test_now(), deadline);
+    run_once(loop);
+  }
+  ck_assert_int_eq(o.done_calls, 1);
+  ck_assert_int_eq(o.job_over, 1);
+  ck_assert_int_eq(auv_task_done(t), 1);
+  auv_task_unref(t);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
 Suite *shutdown_suite(void) {
   Suite *s = suite_create("shutdown");
   TCase *tc = tcase_create("shutdown");
@@ -930,6 +991,7 @@ Suite *shutdown_suite(void) {
   tcase_add_test(tc, a_host_walk_that_skips_auvs_handles_leaves_auv_intact);
   tcase_add_test(tc, running_auv_from_the_hosts_poll_phase_is_refused);
   tcase_add_test(tc, running_auv_from_a_host_timer_is_not_detected);
+  tcase_add_test(tc, shutdown_waits_for_the_programs_own_running_request);
   suite_add_tcase(s, tc);
   return s;
 }
