@@ -173,15 +173,55 @@ AUV_EXTERN int auv_loop_new(auv_loop_t **loop);
 /* Create a loop on a uv_loop_t the host program already has (for example
  * uv_default_loop()). auv never touches uv->data. Its internal handles keep
  * uv alive only while auv has work pending, so a host that drives uv_run
- * itself exits exactly when it did before. UV_EINVAL if uv is NULL. One
- * auv loop per uv loop is the caller's rule. */
+ * itself exits exactly when it did before. UV_EINVAL if uv is NULL.
+ * UV_EBUSY if an auv loop is attached to (or owns) uv already and is not
+ * closed: one auv loop per uv loop. */
 AUV_EXTERN int auv_loop_attach(uv_loop_t *uv, auv_loop_t **loop);
 /* The uv_loop_t under loop, for libuv calls of your own. */
 AUV_EXTERN uv_loop_t *auv_loop_uv(auv_loop_t *loop);
+/* The auv loop attached to, or owning, uv (and not yet closed), or NULL.
+ * Found in a process-wide map (never through uv->data). Any thread may
+ * ask; the answer may be stale if another thread closes that loop
+ * meanwhile. */
+AUV_EXTERN auv_loop_t *auv_loop_from_uv(const uv_loop_t *uv);
+/* 1 if h is one of the libuv handles auv made on h's loop (the loop's
+ * own, and every stream's, server's, UDP endpoint's, process's, signal
+ * handler's ...), including those still closing after auv_loop_close;
+ * 0 otherwise or for NULL. For a host's uv_walk: close only the handles
+ * for which !auv_is_auv_handle(h) && !uv_is_closing(h). On the loop's
+ * thread. */
+AUV_EXTERN int auv_is_auv_handle(const uv_handle_t *h);
+
+/* Shut auv down on the loop, from anywhere on its thread: any of the
+ * host's libuv callbacks, a task, an auv callback, or outside the loop
+ * (the work then happens when the loop next runs, in auv's run functions
+ * or the host's uv_run; it never calls uv_run itself). It cancels every
+ * pending task (the calling task too: its cancellation arrives at its
+ * next await), cancels at once every task made until it ends, waits until
+ * all tasks are done (their cleanup may await; a task that ignores the
+ * cancellation is waited for), closes every object auv made (as
+ * auv_loop_close does) and waits for their libuv close callbacks and for
+ * auv's requests in flight (a job already running on the thread pool is
+ * waited for). Then done(arg) is called (done may be NULL), once, at the
+ * end of an auv pass: from there auv_loop_close may be called on an
+ * attached loop. A second call while one is in progress joins it (its
+ * done is called too, after the first's) and cancels the tasks again.
+ * Returns 0, UV_EINVAL, AUV_ECLOSED (closing or closed) or UV_ENOMEM.
+ * While it is in progress auv_loop_close answers UV_EBUSY. */
+AUV_EXTERN int auv_loop_shutdown(auv_loop_t *loop, auv_callback_fn done,
+                                 void *arg);
+/* The same with a future that completes (result NULL) when it ends. A
+ * task that requested the shutdown must not await it (it would wait for
+ * itself): its cancellation is delivered there. */
+AUV_EXTERN int auv_loop_shutdown_future(auv_loop_t *loop,
+                                        auv_future_t **future);
 
 /* Close the loop: refuses with AUV_ERUNNING while the loop runs (including
- * from inside one of its callbacks) and with AUV_ETASKS while tasks are
- * pending (auv_cancel_all_tasks first, as asyncio.run does). Otherwise it
+ * from inside one of its callbacks; for an owned loop also from the host's
+ * poll phase and a shutdown's done callback, as closing it runs uv_run),
+ * with AUV_ETASKS while tasks are pending (auv_cancel_all_tasks or
+ * auv_loop_shutdown first, as asyncio.run does) and with UV_EBUSY while
+ * auv_loop_shutdown is in progress. Otherwise it
  * closes every object auv made on the loop that is still open, whatever
  * its kind, at once and as its own close would: streams are aborted (what
  * is queued to write is dropped), servers closed, UDP endpoints closed
@@ -207,8 +247,9 @@ AUV_EXTERN int auv_loop_close(auv_loop_t *loop);
 /* Run until auv_stop() is called. With nothing scheduled it waits, as
  * asyncio's run_forever does, for another thread to call
  * auv_call_soon_threadsafe(). If stop was called before, it runs one
- * iteration and returns. AUV_ERUNNING if already running, AUV_ECLOSED after
- * close. */
+ * iteration and returns. AUV_ERUNNING if already running (also from the
+ * host's uv_run where auv can tell, as auv_run_until_complete), AUV_ECLOSED
+ * after close. */
 AUV_EXTERN int auv_run_forever(auv_loop_t *loop);
 
 /* Run until future is done and return its outcome as auv_future_result()
@@ -218,8 +259,10 @@ AUV_EXTERN int auv_run_forever(auv_loop_t *loop);
  * timer, active handle or request) that could complete it; timers at +inf
  * count as nothing. AUV_ESTOPPED if auv_stop() ended the run first;
  * AUV_ERUNNING if this loop, or another auv loop on this thread, is running
- * already (uv_run is not re-entrant); AUV_EWRONGLOOP if the future belongs
- * to another loop. */
+ * already (uv_run is not re-entrant), and when called from a callback of
+ * the host's own uv_run where auv can tell (its poll phase: I/O, async,
+ * signal, thread-pool completions; docs/loop.md); AUV_EWRONGLOOP if the
+ * future belongs to another loop. */
 AUV_EXTERN int auv_run_until_complete(auv_loop_t *loop, auv_future_t *future,
                                       void **result);
 
@@ -436,7 +479,9 @@ AUV_EXTERN int auv_all_tasks(auv_loop_t *loop, auv_task_t **tasks, size_t cap);
  * asyncio.run does before closing its loop). Returns 0, or what
  * auv_run_until_complete returned (AUV_ESTALLED if a task ignores the
  * cancellation and waits for something that cannot come). AUV_ERUNNING
- * from inside a running loop, AUV_ECLOSED after close. */
+ * from inside a running loop (also the host's uv_run, where auv can tell:
+ * see auv_run_until_complete), AUV_ECLOSED after close. From inside a
+ * loop, auv_loop_shutdown is the call to make. */
 AUV_EXTERN int auv_cancel_all_tasks(auv_loop_t *loop);
 
 /* Inside a task: suspend until future is done, then return its outcome as

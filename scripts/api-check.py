@@ -82,6 +82,15 @@ FUTURE_SHAPE_EXCEPTIONS = {
     # No buffer: the future owns the datagram it hands over, so that no
     # buffer of the caller's has to outlive the call.
     "auv_udp_recv_future": "hands over an auv_udp_datagram_t, takes no buffer",
+    # Its peer is a callback form (done, arg), not a task form: a host
+    # calls it from its own libuv callbacks.
+    "auv_loop_shutdown_future": "its peer auv_loop_shutdown takes done, arg",
+}
+
+# Lookups by a libuv object, named *_from_uv, that are not _uv getters.
+FROM_UV_LOOKUPS = {
+    # uv_loop_t -> the auv loop attached to it (design.md 1a, Getters).
+    "auv_loop_from_uv",
 }
 
 # Functions named *_future that are not the future form of an operation.
@@ -520,6 +529,8 @@ def check_lifetimes(api, v, counts):
 
 def check_getters(api, v, counts):
     for f in api.functions.values():
+        if f.name in FROM_UV_LOOKUPS:
+            continue
         uv_ret = re.match(r"^(const)?uv_\w+_t\*$", f.ret.replace(" ", ""))
         if uv_ret or f.name.endswith("_uv"):
             counts["libuv getters"] += 1

@@ -77,6 +77,7 @@ int auv__req_new(auv_loop_t *loop, size_t size, int at_once, void **out) {
   f->cancel_hook = at_once ? req_cancel_at_once : req_cancel_if_queued;
   f->cancel_hook_arg = req;
   req->data = f;
+  loop->reqs++;  /* in flight until its callback (auv_loop_shutdown waits) */
   *out = req;
   return 0;
 }
@@ -93,6 +94,7 @@ int auv__req_started(void *req, int err, auv_future_t **out) {
     return 0;
   }
   f->cancel_hook = NULL;
+  f->loop->reqs--;
   auv_future_unref(f);
   auv__free(req);
   return err;
@@ -117,6 +119,8 @@ int auv__req_complete(uv_req_t *req, int err, void *value,
       auv__future_set_result(f, value, free_value);
     delivered = 1;
   }
+  if (--f->loop->reqs == 0)
+    auv__shutdown_poke(f->loop);
   auv_future_unref(f);
   return delivered;
 }

@@ -110,6 +110,8 @@ void auv__handle_untrack(auv_loop_t *loop, const void *handle) {
   }
   set->keys[i] = 0;
   set->len--;
+  if (AUV__UNLIKELY(loop->shutting_down) && set->len == AUV__LOOP_HANDLES)
+    auv__shutdown_poke(loop);
   auv__loop_unref(loop);
 }
 

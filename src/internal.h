@@ -163,6 +163,26 @@ struct auv_loop_s {
   auv__handle_set_t handles;    /* auv's libuv handles (handles.c) */
   struct auv__sigrec_s *signals;  /* signal.c's live records, linked */
 
+  /* The process-wide map uv loop -> auv loop (loop.c; auv_loop_from_uv):
+   * map_next and map_live are guarded by the map's mutex. */
+  auv_loop_t *map_next;         /* next entry, or NULL */
+  int map_live;                 /* attached/owning and not yet closed */
+  int in_map;                   /* linked in the map */
+
+  /* Re-entry detection (loop.c): an unreferenced uv_prepare sets polling,
+   * an unreferenced uv_check clears it, so a callback of libuv's poll
+   * phase finds it set (the host's uv_run is in progress). */
+  uv_prepare_t prepare;
+  uv_check_t check;
+  int polling;
+
+  /* auv_loop_shutdown (loop.c) */
+  struct auv__sd_waiter_s *sd_waiters;   /* callers waiting for the end */
+  struct auv__sd_waiter_s *sd_finished;  /* to be told at the pass's end */
+  auv__qnode_t sd_node;         /* queued to advance the shutdown */
+  unsigned reqs;                /* requests in flight: auv__req_*'s and
+                                   auv_req_new's (uvreq.c) */
+
   unsigned owned : 1;           /* uv was created by auv_loop_new */
   unsigned running : 1;         /* inside auv_run_forever/_until_complete */
   unsigned in_pass : 1;         /* inside the ready-queue pass */
@@ -172,7 +192,18 @@ struct auv_loop_s {
   unsigned handles_closed : 1;  /* internal handles were uv_close'd */
   unsigned idle_active : 1;     /* mirrors uv_is_active(&idle) */
   unsigned debug : 1;           /* debug mode */
+  unsigned shutting_down : 1;   /* auv_loop_shutdown is in progress */
+  unsigned sd_queued : 1;       /* sd_node is in the ready queue */
+  unsigned in_sd_done : 1;      /* calling shutdown done callbacks */
 };
+
+/* The loop's own libuv handles: idle, timer, async, prepare, check. */
+#define AUV__LOOP_HANDLES 5
+
+/* A shutdown is in progress: something it waits for may have ended (a
+ * task, a libuv handle's close, a request, an object made): look again
+ * from the ready queue. */
+void auv__shutdown_poke(auv_loop_t *loop);
 
 void auv__idle_cb(uv_idle_t *idle);
 

@@ -27,6 +27,8 @@
 #define MAX_CHUNK_SLOTS 4096
 
 static int ts_drain(auv_loop_t *loop);
+static void shutdown_deliver(auv_loop_t *loop);
+static void objects_close(auv_loop_t *loop);
 
 /* The loop running callbacks on this thread (asyncio's running loop). */
 static AUV__THREAD_LOCAL auv_loop_t *running_loop;
@@ -209,6 +211,10 @@ static void run_pass(auv_loop_t *loop) {
   loop->in_pass = 0;
   auv__timers_rearm(loop);
   running_loop = prev;
+  /* Last: a done callback may close the loop (attached, or an owned one
+   * the program drives with uv_run), and nothing of it is touched after. */
+  if (AUV__UNLIKELY(loop->sd_finished != NULL))
+    shutdown_deliver(loop);
 }
 
 void auv__idle_cb(uv_idle_t *idle) {
@@ -290,6 +296,118 @@ int auv_call_soon_threadsafe(auv_loop_t *loop, auv_callback_fn cb,
 }
 
 /* ------------------------------------------------------------------------
+ * The map from uv loops to auv loops
+ * ------------------------------------------------------------------------ */
+
+/* auv_loop_from_uv must not use uv->data (the program's), so the process
+ * keeps its own map: a list through the auv loops, under one mutex (a
+ * process has a handful of loops). A loop enters it when it is made and
+ * leaves it when its memory goes (loop_free) or, for an owned loop, when
+ * its uv_loop_t is freed by a successful close. A closed attached loop
+ * stays in the list until its handles' close callbacks have run (the host
+ * may walk its loop in between, and auv_is_auv_handle must still know
+ * them), but is no longer live: auv_loop_from_uv does not answer it, and
+ * a new loop may attach to the same uv loop. */
+static uv_once_t map_once = UV_ONCE_INIT;
+static uv_mutex_t map_mutex;
+static auv_loop_t *map_head;
+
+static void map_init_once(void) {
+  if (uv_mutex_init(&map_mutex) != 0)
+    abort();  /* as libuv's own uv_mutex_init failures: nothing to do */
+}
+
+static void map_lock(void) {
+  uv_once(&map_once, map_init_once);
+  uv_mutex_lock(&map_mutex);
+}
+
+static void map_unlock(void) {
+  uv_mutex_unlock(&map_mutex);
+}
+
+/* The live loop of uv, or NULL; under the lock. */
+static auv_loop_t *map_find_live(const uv_loop_t *uv) {
+  auv_loop_t *l;
+  for (l = map_head; l != NULL; l = l->map_next)
+    if (l->uv == uv && l->map_live)
+      return l;
+  return NULL;
+}
+
+/* Under the lock. */
+static void map_insert(auv_loop_t *loop) {
+  loop->map_next = map_head;
+  loop->map_live = 1;
+  loop->in_map = 1;
+  map_head = loop;
+}
+
+static void map_remove(auv_loop_t *loop) {
+  auv_loop_t **p;
+  map_lock();
+  for (p = &map_head; *p != NULL; p = &(*p)->map_next) {
+    if (*p == loop) {
+      *p = loop->map_next;
+      break;
+    }
+  }
+  loop->in_map = 0;
+  loop->map_live = 0;
+  map_unlock();
+}
+
+static void map_set_dead(auv_loop_t *loop) {
+  map_lock();
+  loop->map_live = 0;
+  map_unlock();
+}
+
+auv_loop_t *auv_loop_from_uv(const uv_loop_t *uv) {
+  auv_loop_t *loop;
+  if (uv == NULL)
+    return NULL;
+  map_lock();
+  loop = map_find_live(uv);
+  map_unlock();
+  return loop;
+}
+
+int auv_is_auv_handle(const uv_handle_t *h) {
+  auv_loop_t *l;
+  int found = 0;
+  if (h == NULL || h->loop == NULL)
+    return 0;
+  /* Every entry of h's uv loop, a closed one included: its handles may
+   * still be closing. The lock keeps each entry's memory alive while its
+   * set is read (loop_free takes it to leave). */
+  map_lock();
+  for (l = map_head; l != NULL && !found; l = l->map_next)
+    if (l->uv == h->loop)
+      found = auv__handle_tracked(l, h);
+  map_unlock();
+  return found;
+}
+
+/* ------------------------------------------------------------------------
+ * Re-entry detection
+ * ------------------------------------------------------------------------ */
+
+/* libuv runs prepare callbacks just before it polls and check callbacks
+ * just after (and after the I/O callbacks the poll produced), on every
+ * iteration, on Unix and Windows. Between the two, uv_run is certainly in
+ * progress, so an auv call that would call uv_run finds `polling` set and
+ * refuses. Both handles are unreferenced: they never keep uv_run alive,
+ * and they do not change the poll timeout (only idle handles do). */
+static void prepare_cb(uv_prepare_t *prepare) {
+  AUV__CONTAINER_OF(prepare, auv_loop_t, prepare)->polling = 1;
+}
+
+static void check_cb(uv_check_t *check) {
+  AUV__CONTAINER_OF(check, auv_loop_t, check)->polling = 0;
+}
+
+/* ------------------------------------------------------------------------
  * Creation and destruction
  * ------------------------------------------------------------------------ */
 
@@ -315,8 +433,8 @@ static int loop_init(auv_loop_t *loop, uv_loop_t *uv, int owned) {
   err = uv_mutex_init(&loop->ts_mutex);
   if (err != 0)
     return err;
-  /* Room for the three handles in the set first (the handle set is
-   * grown at half full, so its first growth covers all three). */
+  /* Room for the loop's handles in the set first (the handle set is
+   * grown at half full, so its first growth covers all five). */
   err = auv__handle_reserve(loop);
   if (err != 0) {
     uv_mutex_destroy(&loop->ts_mutex);
@@ -333,13 +451,23 @@ static int loop_init(auv_loop_t *loop, uv_loop_t *uv, int owned) {
   uv_unref((uv_handle_t *) &loop->async);
   uv_idle_init(uv, &loop->idle);
   uv_timer_init(uv, &loop->timer);
+  uv_prepare_init(uv, &loop->prepare);
+  uv_check_init(uv, &loop->check);
   auv__handle_track(loop, &loop->async);
   auv__handle_track(loop, &loop->idle);
   auv__handle_track(loop, &loop->timer);
+  auv__handle_track(loop, &loop->prepare);
+  auv__handle_track(loop, &loop->check);
+  uv_prepare_start(&loop->prepare, prepare_cb);
+  uv_check_start(&loop->check, check_cb);
+  uv_unref((uv_handle_t *) &loop->prepare);
+  uv_unref((uv_handle_t *) &loop->check);
   /* Our own handles' data fields are ours; uv->data is never touched. */
   loop->async.data = loop;
   loop->idle.data = loop;
   loop->timer.data = loop;
+  loop->prepare.data = loop;
+  loop->check.data = loop;
   return 0;
 }
 
@@ -366,6 +494,9 @@ int auv_loop_new(auv_loop_t **out) {
     uv_loop_close(uv);
     goto fail_uv;
   }
+  map_lock();
+  map_insert(loop);
+  map_unlock();
   *out = loop;
   return 0;
 
@@ -384,11 +515,23 @@ int auv_loop_attach(uv_loop_t *uv, auv_loop_t **out) {
   loop = auv__malloc(sizeof(*loop));
   if (loop == NULL)
     return UV_ENOMEM;
+  /* The check and the entry under one lock: two auv loops on one uv loop
+   * would each think the ready queue and the handles of the uv loop are
+   * theirs to drive. */
+  map_lock();
+  if (map_find_live(uv) != NULL) {
+    map_unlock();
+    auv__free(loop);
+    return UV_EBUSY;
+  }
   err = loop_init(loop, uv, 0);
   if (err != 0) {
+    map_unlock();
     auv__free(loop);
     return err;
   }
+  map_insert(loop);
+  map_unlock();
   *out = loop;
   return 0;
 }
@@ -399,10 +542,12 @@ uv_loop_t *auv_loop_uv(auv_loop_t *loop) {
 
 /* Free the loop's memory. Reached when the last reference goes: the
  * user's (dropped by a successful close), each live future's, and one per
- * libuv handle of auv's (the loop's own three, and every stream's, server's,
+ * libuv handle of auv's (the loop's own five, and every stream's, server's,
  * ... handle) until libuv has called its close callback. */
 static void loop_free(auv_loop_t *loop) {
   auv__slot_chunk_t *chunk;
+  if (loop->in_map)
+    map_remove(loop);
   while ((chunk = loop->chunks) != NULL) {
     loop->chunks = chunk->next;
     auv__free(chunk);
@@ -449,6 +594,8 @@ static void loop_shutdown(auv_loop_t *loop) {
   uv_close((uv_handle_t *) &loop->idle, handle_closed);
   uv_close((uv_handle_t *) &loop->timer, handle_closed);
   uv_close((uv_handle_t *) &loop->async, handle_closed);
+  uv_close((uv_handle_t *) &loop->prepare, handle_closed);
+  uv_close((uv_handle_t *) &loop->check, handle_closed);
 }
 
 /* ------------------------------------------------------------------------
@@ -461,6 +608,8 @@ void auv__object_register(auv_loop_t *loop, auv__object_t *obj,
   assert(!loop->closing);
   obj->ops = ops;
   auv__list_insert_tail(&loop->objects, &obj->node);
+  if (AUV__UNLIKELY(loop->shutting_down))
+    auv__shutdown_poke(loop);  /* made during a shutdown: close it too */
 }
 
 void auv__object_unregister(auv__object_t *obj) {
@@ -492,8 +641,14 @@ int auv_loop_close(auv_loop_t *loop) {
     return AUV_ECLOSED;
   if (loop->running || loop->in_pass)
     return AUV_ERUNNING;
+  /* An owned loop's close runs uv_run: not from inside the host's (a
+   * program driving the owned uv loop itself). */
+  if (loop->owned && (loop->polling || loop->in_sd_done))
+    return AUV_ERUNNING;
   if (loop->ntasks > 0)
     return AUV_ETASKS;  /* cancel them first: auv_cancel_all_tasks */
+  if (loop->shutting_down)
+    return UV_EBUSY;  /* auv_loop_shutdown has not finished */
   if (!loop->closing) {
     loop->closing = 1;
     objects_close(loop);
@@ -505,12 +660,168 @@ int auv_loop_close(auv_loop_t *loop) {
     err = uv_loop_close(loop->uv);
     if (err != 0)
       return err;  /* the program's own handles are still open: UV_EBUSY */
+    /* Out of the map before the uv loop's memory can be reused. */
+    map_remove(loop);
     auv__free(loop->uv);
     loop->uv = NULL;
+  } else {
+    map_set_dead(loop);
   }
   loop->closed = 1;
   auv__loop_unref(loop);
   return 0;
+}
+
+
+/* ------------------------------------------------------------------------
+ * Shutdown from anywhere
+ * ------------------------------------------------------------------------ */
+
+/* auv_loop_shutdown never runs uv_run: it cancels the tasks and queues a
+ * node on the ready queue, and the pass (an idle callback of whoever runs
+ * the loop: auv's run functions or the host's uv_run) advances it. Then
+ * it waits without spinning: whatever it waits for pokes it when it ends
+ * (task_unlink, a handle's close callback, a request's completion, an
+ * object made meanwhile), and each poke queues the node again, which
+ * also wakes a loop blocked in poll (the idle handle starts).
+ *
+ * The stages, each re-checked at every advance:
+ * 1. tasks: every pending task is cancelled, and tasks made meanwhile are
+ *    cancelled at once (task.c); wait until none is pending;
+ * 2. objects: close every object still registered (as auv_loop_close
+ *    does, at once), including objects made during stage 1;
+ * 3. wait until auv's libuv handles are down to the loop's own five
+ *    (every close callback ran) and no request is in flight.
+ * Then the waiters are told: at the end of the pass, outside it, so that
+ * a done callback may close the loop. */
+typedef struct auv__sd_waiter_s {
+  struct auv__sd_waiter_s *next;
+  auv_callback_fn done;       /* or NULL (future form) */
+  void *arg;
+  auv_future_t *future;       /* a reference, or NULL (callback form) */
+} sd_waiter_t;
+
+static void shutdown_run(auv_loop_t *loop, auv__qnode_t *node, int discard);
+
+void auv__shutdown_poke(auv_loop_t *loop) {
+  if (!loop->shutting_down || loop->sd_queued || loop->closing)
+    return;
+  loop->sd_queued = 1;
+  loop->sd_node.run = shutdown_run;
+  auv__loop_ready_push(loop, &loop->sd_node);
+}
+
+static void shutdown_advance(auv_loop_t *loop) {
+  sd_waiter_t **tail;
+  if (loop->ntasks > 0)
+    return;  /* their task_unlink pokes */
+  if (!auv__list_empty(&loop->objects))
+    objects_close(loop);
+  if (loop->handles.len > AUV__LOOP_HANDLES || loop->reqs > 0)
+    return;  /* their close callbacks / completions poke */
+  /* Drained. Hand the waiters to the end of the pass, behind any still
+   * there from an earlier shutdown. */
+  for (tail = &loop->sd_finished; *tail != NULL; tail = &(*tail)->next)
+    ;
+  *tail = loop->sd_waiters;
+  loop->sd_waiters = NULL;
+  loop->shutting_down = 0;
+}
+
+static void shutdown_run(auv_loop_t *loop, auv__qnode_t *node, int discard) {
+  (void) node;
+  loop->sd_queued = 0;
+  if (!discard && loop->shutting_down)
+    shutdown_advance(loop);
+}
+
+/* Futures first (their callbacks are queued, not run), then the done
+ * callbacks in the order they were asked for. Once the list is detached
+ * the loop is not touched again, save by the callbacks themselves and
+ * through the flag that tells auv_loop_close it is called from one. */
+static void shutdown_deliver(auv_loop_t *loop) {
+  sd_waiter_t *list = loop->sd_finished;
+  sd_waiter_t *w;
+  sd_waiter_t *next;
+  loop->sd_finished = NULL;
+  for (w = list; w != NULL; w = w->next) {
+    if (w->future != NULL) {
+      /* Cancelled by its holder meanwhile: set_result then does nothing. */
+      auv_future_set_result(w->future, NULL, NULL);
+      auv_future_unref(w->future);
+      w->future = NULL;
+    }
+  }
+  loop->in_sd_done = 1;
+  for (w = list; w != NULL; w = next) {
+    next = w->next;
+    if (w->done != NULL) {
+      /* The flag is set again for each: a done callback that closed an
+       * attached loop leaves its memory to the handles' close callbacks,
+       * still to come, so writing it stays valid until this returns. */
+      w->done(w->arg);
+    }
+    auv__free(w);
+  }
+  loop->in_sd_done = 0;
+}
+
+static int shutdown_begin(auv_loop_t *loop, sd_waiter_t *w) {
+  sd_waiter_t **tail;
+  auv_task_t *t;
+  auv_task_t *next;
+  for (tail = &loop->sd_waiters; *tail != NULL; tail = &(*tail)->next)
+    ;
+  w->next = NULL;
+  *tail = w;
+  loop->shutting_down = 1;
+  /* Cancel every pending task, the caller too if it is one (its
+   * cancellation arrives at its next await, as asyncio's cancel of the
+   * current task). A second call cancels them again. */
+  for (t = loop->tasks; t != NULL; t = next) {
+    next = t->next;
+    auv_task_cancel(t, NULL);
+  }
+  auv__shutdown_poke(loop);
+  return 0;
+}
+
+int auv_loop_shutdown(auv_loop_t *loop, auv_callback_fn done, void *arg) {
+  sd_waiter_t *w;
+  if (loop == NULL)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  w = auv__malloc(sizeof(*w));
+  if (w == NULL)
+    return UV_ENOMEM;
+  w->done = done;
+  w->arg = arg;
+  w->future = NULL;
+  return shutdown_begin(loop, w);
+}
+
+int auv_loop_shutdown_future(auv_loop_t *loop, auv_future_t **future) {
+  sd_waiter_t *w;
+  auv_future_t *f;
+  int err;
+  if (loop == NULL || future == NULL)
+    return UV_EINVAL;
+  if (loop->closing)
+    return AUV_ECLOSED;
+  w = auv__malloc(sizeof(*w));
+  if (w == NULL)
+    return UV_ENOMEM;
+  err = auv_future_new(loop, &f);
+  if (err != 0) {
+    auv__free(w);
+    return err;
+  }
+  w->done = NULL;
+  w->arg = NULL;
+  w->future = auv_future_ref(f);
+  *future = f;
+  return shutdown_begin(loop, w);
 }
 
 /* ------------------------------------------------------------------------
@@ -524,6 +835,8 @@ static int loop_check_runnable(const auv_loop_t *loop) {
     return AUV_ERUNNING;  /* uv_run is not re-entrant */
   if (running_loop != NULL)
     return AUV_ERUNNING;  /* another loop runs on this thread (asyncio) */
+  if (loop->polling)
+    return AUV_ERUNNING;  /* the host's uv_run is in its poll phase */
   return 0;
 }
 

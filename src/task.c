@@ -124,6 +124,11 @@ int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
   loop->ntasks++;
 
   auv__loop_ready_push(loop, &t->step);
+  /* Made while the loop shuts down: cancelled at once, so its function
+   * never runs (asyncio's cancel of a task not yet started), and the
+   * shutdown, which waits for every task, still ends. */
+  if (AUV__UNLIKELY(loop->shutting_down))
+    auv_task_cancel(t, NULL);
   *out = t;
   return 0;
 }
@@ -174,6 +179,8 @@ static void task_unlink(auv_task_t *t) {
     t->next->prev = t->prev;
   t->prev = t->next = NULL;
   loop->ntasks--;
+  if (AUV__UNLIKELY(loop->shutting_down) && loop->ntasks == 0)
+    auv__shutdown_poke(loop);
 }
 
 /* The task's function is done (or will never run): release the stack, set
@@ -609,7 +616,8 @@ int auv_cancel_all_tasks(auv_loop_t *loop) {
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;
-  if (loop->running || loop->in_pass || auv_get_running_loop() != NULL)
+  if (loop->running || loop->in_pass || auv_get_running_loop() != NULL ||
+      loop->polling)
     return AUV_ERUNNING;
   if (loop->ntasks == 0)
     return 0;

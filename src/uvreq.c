@@ -143,6 +143,7 @@ int auv_req_new(auv_loop_t *loop, uv_req_type type, uv_req_t **req,
   f->cancel_hook_arg = rec;
   f->is_uvreq = 1;
   auv__object_register(loop, &rec->obj, &rec_ops);
+  loop->reqs++;  /* in flight until libuv is done (auv_loop_shutdown waits) */
   *req = (uv_req_t *) &rec->req;
   *future = auv_future_ref(f);  /* the program's; the record keeps one */
   return 0;
@@ -171,6 +172,8 @@ static int rec_done(rec_t *rec, intptr_t result) {
     return AUV_EINVALSTATE;
   rec->done = 1;
   auv__object_unregister(&rec->obj);
+  if (--f->loop->reqs == 0)
+    auv__shutdown_poke(f->loop);
   f->cancel_hook = NULL;
   if (f->state == AUV__FUT_PENDING && !f->loop->closing) {
     if (result == UV_ECANCELED)

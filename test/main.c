@@ -41,6 +41,8 @@ Suite *uvreq_suite(void);
 /* Suites of test-fd.c and test-sock.c. */
 Suite *fd_suite(void);
 Suite *sock_suite(void);
+/* test-shutdown.c */
+Suite *shutdown_suite(void);
 
 int main(void) {
   SRunner *sr;
@@ -82,6 +84,7 @@ int main(void) {
   srunner_add_suite(sr, uvreq_suite());
   srunner_add_suite(sr, fd_suite());
   srunner_add_suite(sr, sock_suite());
+  srunner_add_suite(sr, shutdown_suite());
 
   srunner_run_all(sr, CK_ENV);
   failed = srunner_ntests_failed(sr);

@@ -580,6 +580,137 @@ START_TEST(debug_mode_follows_auv_debug_in_the_environment_at_creation) {
 }
 END_TEST
 
+/* ---- lookup: uv loop -> auv loop, and auv's handles --------------------- */
+
+START_TEST(loop_from_uv_finds_owned_and_attached_loops_until_closed) {
+  long live = test_alloc_live();
+  auv_loop_t *owned = test_loop_new();
+  auv_loop_t *att = NULL;
+  auv_loop_t *again = NULL;
+  auv_loop_t *second = NULL;
+  uv_loop_t uv;
+  void *data = &uv;
+  ck_assert_ptr_null(auv_loop_from_uv(NULL));
+  ck_assert_ptr_eq(auv_loop_from_uv(auv_loop_uv(owned)), owned);
+  ck_assert_int_eq(uv_loop_init(&uv), 0);
+  uv.data = data;
+  ck_assert_ptr_null(auv_loop_from_uv(&uv));
+  ck_assert_int_eq(auv_loop_attach(&uv, &att), 0);
+  ck_assert_ptr_eq(auv_loop_from_uv(&uv), att);
+  ck_assert_ptr_eq(uv.data, data);  /* found without uv->data */
+  /* One auv loop per uv loop, owned ones included. */
+  ck_assert_int_eq(auv_loop_attach(&uv, &second), UV_EBUSY);
+  ck_assert_ptr_null(second);
+  ck_assert_int_eq(auv_loop_attach(auv_loop_uv(owned), &second), UV_EBUSY);
+  CLOSE_LOOP(att);
+  /* Closed: gone from the lookup, and another may attach, even before
+   * the host ran the close callbacks of the first. */
+  ck_assert_ptr_null(auv_loop_from_uv(&uv));
+  ck_assert_int_eq(auv_loop_attach(&uv, &again), 0);
+  ck_assert_ptr_eq(auv_loop_from_uv(&uv), again);
+  ck_assert_int_eq(uv_run(&uv, UV_RUN_NOWAIT), 0);
+  ck_assert_ptr_eq(auv_loop_from_uv(&uv), again);
+  CLOSE_LOOP(again);
+  ck_assert_int_eq(uv_run(&uv, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&uv), 0);
+  CLOSE_LOOP(owned);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+typedef struct {
+  int auv;
+  int other;
+} handle_count_t;
+
+static void count_handles(uv_handle_t *h, void *arg) {
+  handle_count_t *c = arg;
+  if (auv_is_auv_handle(h))
+    c->auv++;
+  else
+    c->other++;
+}
+
+START_TEST(is_auv_handle_tells_the_loops_handles_from_the_programs) {
+  uv_loop_t uv;
+  uv_timer_t timer;
+  auv_loop_t *loop = NULL;
+  handle_count_t c = {0, 0};
+  ck_assert_int_eq(uv_loop_init(&uv), 0);
+  ck_assert_int_eq(uv_timer_init(&uv, &timer), 0);
+  ck_assert_int_eq(auv_is_auv_handle(NULL), 0);
+  ck_assert_int_eq(auv_is_auv_handle((uv_handle_t *) &timer), 0);
+  ck_assert_int_eq(auv_loop_attach(&uv, &loop), 0);
+  uv_walk(&uv, count_handles, &c);
+  ck_assert_int_eq(c.auv, 5);  /* idle, timer, async, prepare, check */
+  ck_assert_int_eq(c.other, 1);
+  CLOSE_LOOP(loop);
+  /* Closing but not yet closed: still auv's (a host walking now must skip
+   * them, and uv_is_closing says so as well). */
+  memset(&c, 0, sizeof(c));
+  uv_walk(&uv, count_handles, &c);
+  ck_assert_int_eq(c.auv, 5);
+  uv_close((uv_handle_t *) &timer, NULL);
+  ck_assert_int_eq(uv_run(&uv, UV_RUN_DEFAULT), 0);
+  memset(&c, 0, sizeof(c));
+  uv_walk(&uv, count_handles, &c);
+  ck_assert_int_eq(c.auv + c.other, 0);
+  ck_assert_int_eq(uv_loop_close(&uv), 0);
+}
+END_TEST
+
+/* The map is process-wide under a mutex: lookups on other threads while
+ * loops come and go (run under TSan by the thread-sanitizer build). */
+typedef struct {
+  uv_loop_t *uv;
+  int *stop;         /* atomic */
+  long found;        /* this thread's */
+  long lookups;
+} lookup_thread_t;
+
+static void lookup_loop(void *arg) {
+  lookup_thread_t *lt = arg;
+  while (!__atomic_load_n(lt->stop, __ATOMIC_ACQUIRE)) {
+    if (auv_loop_from_uv(lt->uv) != NULL)
+      lt->found++;
+    lt->lookups++;
+  }
+}
+
+START_TEST(loop_from_uv_is_safe_from_other_threads) {
+  uv_loop_t uv;
+  uv_thread_t th[2];
+  lookup_thread_t lt[2];
+  int stop = 0;
+  int i;
+  long rounds = test_scaled(200);
+  memset(lt, 0, sizeof(lt));
+  ck_assert_int_eq(uv_loop_init(&uv), 0);
+  for (i = 0; i < 2; i++) {
+    lt[i].uv = &uv;
+    lt[i].stop = &stop;
+    ck_assert_int_eq(uv_thread_create(&th[i], lookup_loop, &lt[i]), 0);
+  }
+  for (i = 0; i < rounds; i++) {
+    auv_loop_t *loop = NULL;
+    auv_loop_t *owned = test_loop_new();
+    ck_assert_int_eq(auv_loop_attach(&uv, &loop), 0);
+    ck_assert_ptr_eq(auv_loop_from_uv(&uv), loop);
+    CLOSE_LOOP(loop);
+    CLOSE_LOOP(owned);
+    ck_assert_int_eq(uv_run(&uv, UV_RUN_DEFAULT), 0);
+  }
+  __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+  for (i = 0; i < 2; i++) {
+    ck_assert_int_eq(uv_thread_join(&th[i]), 0);
+    ck_assert_int_gt(lt[i].lookups, 0);
+    ck_assert_int_le(lt[i].found, lt[i].lookups);
+  }
+  ck_assert_ptr_null(auv_loop_from_uv(&uv));
+  ck_assert_int_eq(uv_loop_close(&uv), 0);
+}
+END_TEST
+
 Suite *loop_suite(void) {
   Suite *s = suite_create("loop");
   TCase *tc = test_tcase_create("lifecycle", 10);
@@ -606,6 +737,12 @@ Suite *loop_suite(void) {
   ADD(tc, a_done_future_that_outlives_its_loop_keeps_its_result);
   ADD(tc, close_closes_udp_endpoints_and_signal_handlers_left_open);
   ADD(tc, close_of_an_attached_loop_closes_udp_endpoints_and_signal_handlers);
+  suite_add_tcase(s, tc);
+
+  tc = test_tcase_create("lookup", 30);
+  ADD(tc, loop_from_uv_finds_owned_and_attached_loops_until_closed);
+  ADD(tc, is_auv_handle_tells_the_loops_handles_from_the_programs);
+  ADD(tc, loop_from_uv_is_safe_from_other_threads);
   suite_add_tcase(s, tc);
 
   tc = test_tcase_create("batching", 10);
