@@ -33,10 +33,13 @@ Suite *fd_suite(void);
 
 #ifndef _WIN32
 
-/* Open poll handles on the loop (closing ones are not counted). */
+/* Open poll handles on the loop (closing ones are not counted), each one
+ * auv says is its own (auv_is_auv_handle, for a host's uv_walk). */
 static void count_poll(uv_handle_t *h, void *arg) {
-  if (h->type == UV_POLL && !uv_is_closing(h))
+  if (h->type == UV_POLL && !uv_is_closing(h)) {
+    ck_assert_int_eq(auv_is_auv_handle(h), 1);  /* the watcher's, auv's */
     (*(int *) arg)++;
+  }
 }
 
 static int polls(auv_loop_t *loop) {

@@ -401,8 +401,10 @@ START_TEST(a_cancelled_sendall_keeps_what_it_sent) {
 END_TEST
 
 static void count_poll(uv_handle_t *h, void *arg) {
-  if (h->type == UV_POLL && !uv_is_closing(h))
+  if (h->type == UV_POLL && !uv_is_closing(h)) {
+    ck_assert_int_eq(auv_is_auv_handle(h), 1);  /* the watcher's, auv's */
     (*(int *) arg)++;
+  }
 }
 
 /* A cancelled receive future is withdrawn at once (no poll left); a
