@@ -16,9 +16,12 @@
  * interest ends because waiters were woken, it is kept, still polling, for
  * the rest of the loop pass (a settle call queued behind the woken tasks):
  * a task that waits again at once (the usual read loop) then finds the
- * poll armed and costs no epoll_ctl or uv_poll_init. Re-arming a kept
- * watcher first checks (fstat) that fd is still the file it was: a number
- * closed and reused by then would otherwise stay unregistered in epoll.
+ * poll armed and costs no epoll_ctl or uv_poll_init. Every add and wait
+ * first checks (fstat) that fd is still the file it was: a number closed
+ * and reused meanwhile would otherwise stay unregistered in epoll (a kept
+ * poll with the same mask makes libuv skip epoll_ctl), and it is
+ * registered anew. That fstat is the task form's one extra system call
+ * per wait.
  *
  * Removing takes effect at once: a dispatch re-reads the callbacks after
  * each call, and a per-direction generation skips a callback removed or
@@ -31,7 +34,8 @@
  * non-blocking and nothing can ask a socket its mode: documented.
  *
  * A closed fd: libuv aborts when epoll_ctl answers EBADF, so the fd is
- * checked (fstat) before every (re)start; a closed one gives UV_EBADF to
+ * checked (fstat) at every add and wait and before every restart after a
+ * poll error; a closed one gives UV_EBADF to
  * the caller, or, found at the end of a dispatch, once to every callback
  * and waiter, and the poll stays stopped until the fd is valid again.
  */
@@ -322,7 +326,16 @@ static void fdw_sync(fdw_t *x, int keep) {
     return;
   }
   if (want != x->events && x->events != 0) {
-    /* Narrowing never needs the fd checked: libuv only drops events. */
+    /* Narrowing makes libuv call epoll_ctl too: never on a closed fd (the
+     * poll stops; the next add or wait reports UV_EBADF), and a reused
+     * number is registered anew. */
+    int r = fd_check(x);
+    if (r != 0) {
+      uv_poll_stop(&x->poll);
+      x->events = 0;
+      if (r < 0)
+        return;
+    }
     if (uv_poll_start(&x->poll, want, poll_cb) == 0)
       x->events = want;
   }

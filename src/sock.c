@@ -15,7 +15,9 @@
  * libuv reports POLLERR as UV_EBADF whatever the socket's error is, and
  * the system call says what it really is (ECONNRESET, EPIPE, a refused
  * connect's SO_ERROR). Cancelling either form withdraws the wait at once
- * (fdwatch.c); bytes already sent stay sent, as in asyncio.
+ * (fdwatch.c); bytes already sent stay sent, as in asyncio. A waiting
+ * future-form operation is in the loop's object registry, so a closing
+ * loop frees it (its result future stays pending, as every future).
  *
  * Windows: the Winsock calls, their WSA error codes translated by libuv's
  * uv_translate_sys_error (WSAEWOULDBLOCK is UV_EAGAIN there).
@@ -464,6 +466,7 @@ int auv_sock_recvfrom(auv_loop_t *loop, uv_os_sock_t sock, size_t nbytes,
  * on the readiness future whose done callback tries again. */
 typedef struct fop_s {
   op_t op;
+  auv__object_t reg;         /* in loop->objects while it waits */
   auv_loop_t *loop;
   auv_future_t *result;      /* a reference */
   auv_future_t *wait;        /* the readiness future (a reference), or NULL */
@@ -472,12 +475,38 @@ typedef struct fop_s {
                                 wait_done frees the record */
 } fop_t;
 
+static void wait_done(auv_future_t *w, void *arg);
+
 static void fop_free(fop_t *f) {
+  auv__object_unregister(&f->reg);
   if (f->owns_buf)
     auv__free(f->op.buf);
   auv_future_unref(f->result);
   auv__free(f);
 }
+
+/* The loop is closing with f still waiting: its readiness future will
+ * never complete (a closing loop's futures stay pending), and it holds f
+ * through its done callback while f holds it: break the cycle and free f.
+ * The result future stays pending, as every future of a closing loop. */
+static void fop_object_close(auv__object_t *obj) {
+  fop_t *f = AUV__CONTAINER_OF(obj, fop_t, reg);
+  if (f->orphan) {
+    auv__object_unregister(&f->reg);
+    auv__free(f);  /* wait_done was scheduled and will be dropped */
+    return;
+  }
+  if (f->wait != NULL) {
+    auv_future_remove_done_callback(f->wait, wait_done, f);
+    auv_future_unref(f->wait);
+    f->wait = NULL;
+  }
+  f->result->cancel_hook = NULL;
+  f->result->cancel_hook_arg = NULL;
+  fop_free(f);
+}
+
+static const auv__object_ops_t fop_ops = {"sock operation", fop_object_close};
 
 static void free_bytes(void *p) {
   auv_bytes_t *b = p;
@@ -554,8 +583,6 @@ static void fop_complete(fop_t *f, int err) {
   }
 }
 
-static void wait_done(auv_future_t *w, void *arg);
-
 /* Start waiting for the op's readiness. 0 or an error (nothing waits). */
 static int fop_wait(fop_t *f) {
   int err = f->op.writing
@@ -578,6 +605,7 @@ static void wait_done(auv_future_t *w, void *arg) {
   fop_t *f = arg;
   int werr, err;
   if (f->orphan) {
+    auv__object_unregister(&f->reg);
     auv__free(f);  /* its result was cancelled and released already */
     return;
   }
@@ -620,7 +648,7 @@ static int fop_cancel_hook(auv_future_t *r, const char *msg, void *arg) {
       f->owns_buf = 0;
       auv_future_unref(f->result);
       f->result = NULL;
-      f->orphan = 1;
+      f->orphan = 1;  /* still registered: a closing loop frees it */
       return rc;
     }
   }
@@ -650,6 +678,7 @@ static int fop_start(auv_loop_t *loop, fop_t *f, int tried,
     if (err == 0) {
       f->result->cancel_hook = fop_cancel_hook;
       f->result->cancel_hook_arg = f;
+      auv__object_register(loop, &f->reg, &fop_ops);
       *future = auv_future_ref(f->result);
       return 0;
     }
@@ -662,8 +691,10 @@ static int fop_start(auv_loop_t *loop, fop_t *f, int tried,
 
 static fop_t *fop_new(int kind, uv_os_sock_t sock, int writing) {
   fop_t *f = auv__calloc(1, sizeof(*f));
-  if (f != NULL)
+  if (f != NULL) {
     op_init(&f->op, kind, sock, writing);
+    auv__list_init(&f->reg.node);
+  }
   return f;
 }
 

@@ -7,7 +7,9 @@
  * made by the other callback of the same event (asyncio's order, checked
  * against test/python/fd/); poll errors (a pipe whose reader is gone:
  * libuv's POLLERR) and a closed fd (UV_EBADF, not an abort); the fd's
- * blocking mode left as it was; several waiters on one fd all woken; a
+ * blocking mode left as it was; an fd closed under its callback reported
+ * once; a number closed and reused while its watcher is kept, watched
+ * anew; several waiters on one fd all woken; a
  * timeout scope and a cancelled future withdrawing a wait at once; the
  * watcher closed with the loop; memory back where it started.
  *
@@ -31,10 +33,13 @@ Suite *fd_suite(void);
 
 #ifndef _WIN32
 
-/* Open poll handles on the loop (closing ones are not counted). */
+/* Open poll handles on the loop (closing ones are not counted), each one
+ * auv says is its own (auv_is_auv_handle, for a host's uv_walk). */
 static void count_poll(uv_handle_t *h, void *arg) {
-  if (h->type == UV_POLL && !uv_is_closing(h))
+  if (h->type == UV_POLL && !uv_is_closing(h)) {
+    ck_assert_int_eq(auv_is_auv_handle(h), 1);  /* the watcher's, auv's */
     (*(int *) arg)++;
+  }
 }
 
 static int polls(auv_loop_t *loop) {
@@ -418,10 +423,15 @@ START_TEST(a_closed_fd_gives_ebadf_and_a_regular_file_eperm) {
 
   /* Watched, then closed by the program. */
   ck_assert_int_eq(auv_add_reader(loop, sv[0], count_cb, &c), 0);
+  ck_assert_int_eq(auv_add_writer(loop, sv[0], count_cb, &c), 0);
   ck_assert_int_eq(send(sv[1], "x", 1, 0), 1);
   run_once(loop);  /* registered with the kernel (docs/fd.md: before the
                       loop has polled, libuv would abort on the closed fd) */
   close(sv[0]);
+  /* Narrowing the poll to the reader alone would make libuv's next
+   * epoll_ctl fail and abort: it stops instead. */
+  ck_assert_int_eq(auv_remove_writer(loop, sv[0]), 1);
+  run_once(loop);
   ck_assert_int_eq(auv_add_writer(loop, sv[0], count_cb, &c), UV_EBADF);
   {
     auv_task_t *t = test_spawn(loop, wait_on_closed, &sv[0]);
@@ -687,6 +697,141 @@ START_TEST(tasks_ping_pong_through_waits) {
 END_TEST
 
 
+
+/* Every allocation of an add and of a wait future refused in turn:
+ * UV_ENOMEM, no poll left, nothing leaked; then it works. */
+START_TEST(allocation_failures_leave_nothing_behind) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  auv_future_t *f = NULL;
+  ctx_t c;
+  int sv[2], rc, spent, n;
+  pair(sv);
+  ctx_init(&c, loop, sv[0]);
+  for (n = 0;; n++) {
+    TRY_AT(n, auv_add_reader(loop, sv[0], count_cb, &c), rc, spent);
+    ck_assert_int_eq(polls(loop), rc == 0 ? 1 : 0);
+    if (rc == 0) {
+      ck_assert(!spent);
+      ck_assert_int_eq(auv_remove_reader(loop, sv[0]), 1);
+      break;
+    }
+  }
+  ck_assert_int_gt(n, 0);
+  for (n = 0;; n++) {
+    TRY_AT(n, auv_wait_writable_future(loop, sv[0], &f), rc, spent);
+    if (rc == 0) {
+      ck_assert(!spent);
+      ck_assert_int_eq(auv_run_until_complete(loop, f, NULL), 0);
+      auv_future_unref(f);
+      break;
+    }
+    ck_assert_int_eq(polls(loop), 0);
+  }
+  ck_assert_int_gt(n, 0);
+  auv_future_unref(c.done);
+  run_once(loop);
+  ck_assert_int_eq(polls(loop), 0);
+  close(sv[0]);
+  close(sv[1]);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+typedef struct {
+  int old_fd, new_fd;
+  int rc_writable, rc_readable;
+} reuse_t;
+
+static int wait_then_reuse_the_number(void *arg, void **result) {
+  reuse_t *r = arg;
+  auv_loop_t *loop = auv_get_running_loop();
+  int sv[2], nv[2];
+  char b;
+  (void) result;
+  pair(sv);
+  ck_assert_int_eq(send(sv[1], "x", 1, 0), 1);
+  ck_assert_int_eq(auv_wait_readable(loop, sv[0]), 0);
+  /* The watcher is kept, polling sv[0], until the end of this pass. The
+   * program closes both ends and makes a new pair: the kernel hands out
+   * the same numbers. Waiting on the new fd must register it anew (not
+   * hang on the stale registration, not make libuv abort). */
+  ck_assert_int_eq(recv(sv[0], &b, 1, 0), 1);
+  close(sv[0]);
+  close(sv[1]);
+  pair(nv);
+  r->old_fd = sv[0];
+  r->new_fd = nv[0];
+  /* Same mask as the kept poll: libuv would make no epoll_ctl at all. */
+  ck_assert_int_eq(send(nv[1], "y", 1, 0), 1);
+  r->rc_readable = auv_wait_readable(loop, nv[0]);
+  r->rc_writable = auv_wait_writable(loop, nv[0]);
+  close(nv[0]);
+  close(nv[1]);
+  return 0;
+}
+
+/* A kept watcher whose fd number was closed and reused for a new socket
+ * (fstat tells them apart): the waits on the new one work. */
+START_TEST(a_reused_fd_number_is_watched_anew) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  reuse_t r;
+  auv_task_t *t;
+  memset(&r, 0, sizeof(r));
+  t = test_spawn(loop, wait_then_reuse_the_number, &r);
+  ck_assert_int_eq(auv_run_until_complete(loop, auv_task_future(t), NULL), 0);
+  auv_task_unref(t);
+  ck_assert_int_eq(r.new_fd, r.old_fd);
+  ck_assert_int_eq(r.rc_writable, 0);
+  ck_assert_int_eq(r.rc_readable, 0);
+  run_once(loop);
+  ck_assert_int_eq(polls(loop), 0);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+static void closing_writer(auv_loop_t *loop, uv_os_sock_t fd, int status,
+                           void *arg) {
+  ctx_t *c = arg;
+  (void) loop;
+  trace_addf(&c->trace, "%s", auv_err_name(status));
+  if (++c->calls == 1)
+    close(fd);  /* against the rule: closed, still registered */
+}
+
+/* A writer gets POLLERR (UV_EBADF) and closes its fd without removing
+ * itself: the end of that dispatch finds the fd closed and tells it
+ * once more (UV_EBADF), then the poll stays stopped; the registration
+ * stays until removed. */
+START_TEST(an_fd_closed_under_its_callback_is_reported_once) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+  ctx_t c;
+  int p[2], i;
+  ck_assert_int_eq(pipe(p), 0);
+  ctx_init(&c, loop, p[1]);
+  close(p[0]);
+  ck_assert_int_eq(auv_add_writer(loop, p[1], closing_writer, &c), 0);
+  for (i = 0; i < 5; i++) {
+    ck_assert_int_eq(auv_call_soon(loop, finish_cb, &c, NULL), 0);
+    ctx_run(&c);
+    ck_assert_int_eq(auv_future_new(loop, &c.done), 0);
+  }
+  ck_assert_str_eq(trace_str(&c.trace), "EBADF EBADF");
+  ck_assert_int_eq(polls(loop), 1);
+  ck_assert_int_eq(auv_remove_writer(loop, p[1]), 1);
+  ck_assert_int_eq(polls(loop), 0);
+  auv_future_unref(c.done);
+  signal(SIGPIPE, old);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
 #else /* _WIN32 */
 
 #define SKIP(name) \
@@ -708,6 +853,9 @@ SKIP(a_timeout_scope_withdraws_a_wait_at_once)
 SKIP(cancelling_a_wait_future_withdraws_it_at_once)
 SKIP(a_poll_error_reaches_the_waiters)
 SKIP(tasks_ping_pong_through_waits)
+SKIP(allocation_failures_leave_nothing_behind)
+SKIP(a_reused_fd_number_is_watched_anew)
+SKIP(an_fd_closed_under_its_callback_is_reported_once)
 
 #endif /* _WIN32 */
 
@@ -726,6 +874,8 @@ Suite *fd_suite(void) {
   ADD(tc, a_poll_error_reaches_the_callback);
   ADD(tc, a_closed_fd_gives_ebadf_and_a_regular_file_eperm);
   ADD(tc, closing_the_loop_closes_a_registered_watcher);
+  ADD(tc, an_fd_closed_under_its_callback_is_reported_once);
+  ADD(tc, allocation_failures_leave_nothing_behind);
   suite_add_tcase(s, tc);
 
   tc = test_tcase_create("waiting", 60);
@@ -734,6 +884,7 @@ Suite *fd_suite(void) {
   ADD(tc, cancelling_a_wait_future_withdraws_it_at_once);
   ADD(tc, a_poll_error_reaches_the_waiters);
   ADD(tc, tasks_ping_pong_through_waits);
+  ADD(tc, a_reused_fd_number_is_watched_anew);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -8,7 +8,9 @@
  * sendall keeping what it sent (asyncio's behaviour, checked against
  * test/python/fd/sendall_cancelled.py); a cancelled receive withdrawn at
  * once; a blocking socket refused in debug mode; memory back where it
- * started. TCP and UDP run on Windows too; socketpair tests are Unix.
+ * started; readiness callbacks on a TCP socket (one poll for reader and
+ * writer, a remove from the other callback holds), so that Windows runs
+ * them too. TCP and UDP run on Windows; socketpair tests are Unix.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -399,8 +401,10 @@ START_TEST(a_cancelled_sendall_keeps_what_it_sent) {
 END_TEST
 
 static void count_poll(uv_handle_t *h, void *arg) {
-  if (h->type == UV_POLL && !uv_is_closing(h))
+  if (h->type == UV_POLL && !uv_is_closing(h)) {
+    ck_assert_int_eq(auv_is_auv_handle(h), 1);  /* the watcher's, auv's */
     (*(int *) arg)++;
+  }
 }
 
 /* A cancelled receive future is withdrawn at once (no poll left); a
@@ -436,6 +440,143 @@ START_TEST(a_cancelled_recv_is_withdrawn_and_misuse_is_refused) {
   run_once(loop);
   CLOSE_LOOP(loop);
   ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+
+/* A receive future cancelled after its readiness came but before it
+ * tried again: cancelled (1), and the datagram stays for the next
+ * receive (a cancelled receive consumes nothing). The cancel is queued by
+ * a reader callback of the same fd, which runs before the waiters of the
+ * same event are woken, so it runs before the receive's retry. */
+static void cancel_soon(void *arg) {
+  ck_assert_int_eq(auv_future_cancel(arg, NULL), 1);
+}
+
+static void queue_cancel(auv_loop_t *loop, uv_os_sock_t fd, int status,
+                         void *arg) {
+  ck_assert_int_eq(status, 0);
+  ck_assert_int_eq(auv_call_soon(loop, cancel_soon, arg, NULL), 0);
+  ck_assert_int_eq(auv_remove_reader(loop, fd), 1);
+}
+
+START_TEST(a_recv_cancelled_after_readiness_consumes_nothing) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  struct sockaddr_in a_addr, b_addr;
+  uv_os_sock_t a = bound(SOCK_DGRAM, &a_addr), b = bound(SOCK_DGRAM, &b_addr);
+  auv_future_t *f = NULL;
+  char buf[8];
+  ck_assert_int_eq(auv_sock_recv_future(loop, b, 16, &f), 0);
+  ck_assert_int_eq(auv_add_reader(loop, b, queue_cancel, f), 0);
+  ck_assert_int_eq(sendto(a, "dgram", 5, 0, (struct sockaddr *) &b_addr,
+                          sizeof(b_addr)),
+                   5);
+  ck_assert_int_eq(auv_run_until_complete(loop, f, NULL), UV_ECANCELED);
+  auv_future_unref(f);
+  run_once(loop);
+  ck_assert_int_eq(recv(b, buf, sizeof(buf), 0), 5);
+  sock_close(a);
+  sock_close(b);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+/* The loop closed under pending sock futures: they stay pending (as every
+ * future of a closing loop), and once the program drops them nothing is
+ * left. */
+START_TEST(closing_the_loop_under_pending_sock_futures_leaks_nothing) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  struct sockaddr_in addr;
+  uv_os_sock_t s = bound(SOCK_DGRAM, &addr);
+  auv_future_t *f = NULL, *g = NULL;
+  char buf[8];
+  ck_assert_int_eq(auv_sock_recv_future(loop, s, 16, &f), 0);
+  ck_assert_int_eq(auv_sock_recv_into_future(loop, s, buf, sizeof(buf), &g),
+                   0);
+  run_once(loop);
+  ck_assert_int_eq(auv_future_done(f), 0);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(auv_future_done(f), 0);
+  auv_future_unref(f);
+  auv_future_unref(g);
+  sock_close(s);
+  ck_assert_int_eq(test_alloc_live(), live);
+}
+END_TEST
+
+/* ---- readiness callbacks on TCP sockets (Windows too) ---------------------- */
+
+typedef struct {
+  auv_future_t *done;
+  trace_t trace;
+} rw_t;
+
+static void rw_writer(auv_loop_t *loop, uv_os_sock_t fd, int status,
+                      void *arg) {
+  rw_t *c = arg;
+  (void) loop;
+  (void) fd;
+  (void) status;
+  trace_add(&c->trace, "writer");
+}
+
+static void rw_reader(auv_loop_t *loop, uv_os_sock_t fd, int status,
+                      void *arg) {
+  rw_t *c = arg;
+  char b;
+  ck_assert_int_eq(status, 0);
+  ck_assert_int_eq(recv(fd, &b, 1, 0), 1);
+  trace_add(&c->trace, "reader");
+  /* Both were ready: the writer's call for this event must not come. */
+  ck_assert_int_eq(auv_remove_writer(loop, fd), 1);
+  ck_assert_int_eq(auv_remove_reader(loop, fd), 1);
+  ck_assert_int_eq(auv_future_set_result(c->done, NULL, NULL), 0);
+}
+
+static int rw_main(void *arg, void **result) {
+  auv_loop_t *loop = auv_get_running_loop();
+  struct sockaddr_in addr;
+  uv_os_sock_t l = bound(SOCK_STREAM, &addr), c = new_socket(SOCK_STREAM);
+  auv_future_t *fa = NULL;
+  auv_sock_accepted_t conn;
+  rw_t rw;
+  int polls = 0;
+  void *v;
+  (void) arg;
+  (void) result;
+  ck_assert_int_eq(listen(l, 4), 0);
+  ck_assert_int_eq(auv_sock_accept_future(loop, l, &fa), 0);
+  ck_assert_int_eq(auv_sock_connect(loop, c, (struct sockaddr *) &addr,
+                                    sizeof(addr)),
+                   0);
+  ck_assert_int_eq(auv_await(fa, &v), 0);
+  conn = *(auv_sock_accepted_t *) v;
+  auv_future_unref(fa);
+  trace_init(&rw.trace);
+  ck_assert_int_eq(auv_future_new(loop, &rw.done), 0);
+  ck_assert_int_eq(send(c, "x", 1, 0), 1);
+  ck_assert_int_eq(auv_sleep(0.01), 0);  /* arrived: readable and writable */
+  ck_assert_int_eq(auv_add_reader(loop, conn.sock, rw_reader, &rw), 0);
+  ck_assert_int_eq(auv_add_writer(loop, conn.sock, rw_writer, &rw), 0);
+  uv_walk(auv_loop_uv(loop), count_poll, &polls);
+  ck_assert_int_eq(polls, 1);  /* one uv_poll_t for reader and writer */
+  ck_assert_int_eq(auv_await(rw.done, NULL), 0);
+  auv_future_unref(rw.done);
+  ck_assert_str_eq(trace_str(&rw.trace), "reader");
+  polls = 0;
+  uv_walk(auv_loop_uv(loop), count_poll, &polls);
+  ck_assert_int_eq(polls, 0);
+  sock_close(conn.sock);
+  sock_close(c);
+  sock_close(l);
+  return 0;
+}
+
+START_TEST(reader_and_writer_share_one_poll_on_a_tcp_socket) {
+  ck_assert_int_eq(run_main(rw_main, NULL), 0);
 }
 END_TEST
 
@@ -480,6 +621,7 @@ Suite *sock_suite(void) {
   ADD(tc, a_refused_connect_is_econnrefused);
   ADD(tc, future_forms_over_tcp);
   ADD(tc, recv_over_a_socketpair_sees_end_of_stream);
+  ADD(tc, reader_and_writer_share_one_poll_on_a_tcp_socket);
   suite_add_tcase(s, tc);
 
   tc = test_tcase_create("udp", 30);
@@ -489,6 +631,8 @@ Suite *sock_suite(void) {
   tc = test_tcase_create("cancel", 60);
   ADD(tc, a_cancelled_sendall_keeps_what_it_sent);
   ADD(tc, a_cancelled_recv_is_withdrawn_and_misuse_is_refused);
+  ADD(tc, closing_the_loop_under_pending_sock_futures_leaks_nothing);
+  ADD(tc, a_recv_cancelled_after_readiness_consumes_nothing);
   suite_add_tcase(s, tc);
   return s;
 }
