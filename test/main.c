@@ -36,6 +36,10 @@ Suite *stream_suite(void);
 /* Suites of test-faults.c and test-subprocess.c. */
 Suite *faults_suite(void);
 Suite *subprocess_suite(void);
+/* Suites of test-curl.c and test-redis.c, built where meson found libcurl
+ * and hiredis (test/meson.build). */
+Suite *curl_suite(void);
+Suite *redis_suite(void);
 
 int main(void) {
   SRunner *sr;
@@ -74,6 +78,12 @@ int main(void) {
   srunner_add_suite(sr, stream_suite());
   srunner_add_suite(sr, faults_suite());
   srunner_add_suite(sr, subprocess_suite());
+#ifdef AUV_TEST_CURL
+  srunner_add_suite(sr, curl_suite());
+#endif
+#ifdef AUV_TEST_REDIS
+  srunner_add_suite(sr, redis_suite());
+#endif
 
   srunner_run_all(sr, CK_ENV);
   failed = srunner_ntests_failed(sr);
