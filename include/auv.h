@@ -481,6 +481,8 @@ AUV_EXTERN const char *auv_coro_backend(void);
 #include "auv/signals.h"
 /* Subprocesses: create_subprocess_exec, pipes as streams, wait, signals */
 #include "auv/subprocess.h"
+/* File descriptor readiness (add_reader, add_writer) and sock_* */
+#include "auv/fd.h"
 
 #ifdef __cplusplus
 }

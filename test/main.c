@@ -36,6 +36,9 @@ Suite *stream_suite(void);
 /* Suites of test-faults.c and test-subprocess.c. */
 Suite *faults_suite(void);
 Suite *subprocess_suite(void);
+/* Suites of test-fd.c and test-sock.c. */
+Suite *fd_suite(void);
+Suite *sock_suite(void);
 /* Suites of test-curl.c and test-redis.c, built where meson found libcurl
  * and hiredis (test/meson.build). */
 Suite *curl_suite(void);
@@ -78,6 +81,8 @@ int main(void) {
   srunner_add_suite(sr, stream_suite());
   srunner_add_suite(sr, faults_suite());
   srunner_add_suite(sr, subprocess_suite());
+  srunner_add_suite(sr, fd_suite());
+  srunner_add_suite(sr, sock_suite());
 #ifdef AUV_TEST_CURL
   srunner_add_suite(sr, curl_suite());
 #endif
