@@ -164,11 +164,13 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
 static void check_done(http_client_t *client) {
   CURLMsg *msg;
   transfer_t *t;
+  char *priv;
   int left;
   while ((msg = curl_multi_info_read(client->multi, &left)) != NULL) {
     if (msg->msg != CURLMSG_DONE)
       continue;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+    t = (transfer_t *) priv;
     t->resp->code = msg->data.result;  /* msg dies with the remove below */
     t->finished = 1;
     curl_multi_remove_handle(client->multi, t->easy);
