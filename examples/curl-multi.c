@@ -159,7 +159,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
 }
 
 /* Every transfer curl reports done leaves the multi, and its future is
- * completed: the result is NULL (the body is in the transfer), the error
+ * completed: the result is NULL (the body is in the response), the error
  * curl_error's. */
 static void check_done(http_client_t *client) {
   CURLMsg *msg;
@@ -196,10 +196,11 @@ static int http_client_new(auv_loop_t *loop, http_client_t **out) {
   return 0;
 }
 
-/* Once no transfer is left: curl closes its cached connections (each with
- * its CURL_POLL_REMOVE first), and the timer goes. Returns how many
- * sockets were still watched after that: 0, always (test/test-curl.c
- * checks it). */
+/* Once no transfer is left: curl closes the connections it kept for reuse
+ * (unwatched by then: curl has a socket watched only while a transfer
+ * uses it, and sends CURL_POLL_REMOVE before closing one that is), and
+ * the timer goes. Returns how many sockets were still watched after that:
+ * 0, always (test/test-curl.c checks it). */
 static size_t http_client_free(http_client_t *client) {
   size_t left;
   curl_multi_cleanup(client->multi);
