@@ -46,6 +46,10 @@ ROWS = [
     ("queue_pipeline", "items_per_s", "  queue: items per second", "M items/s", "{:.2f}"),
     ("lock_handoff", "ns_per_op", "lock hand-off, {lockers} tasks, {n} acquisitions", "ns/hand-off", "{:.1f}"),
     ("lock_handoff", "handoffs_per_s", "  lock: hand-offs per second", "M/s", "{:.3f}"),
+    ("readiness_tasks", "ns_per_op", "fd ping-pong, tasks (wait_readable + recv/send)", "ns/round trip", "{:.0f}"),
+    ("readiness_tasks", "cpu_ns_per_op", "  tasks: CPU time (user + system)", "ns/round trip", "{:.0f}"),
+    ("readiness_callbacks", "ns_per_op", "fd ping-pong, add_reader callbacks", "ns/round trip", "{:.0f}"),
+    ("readiness_callbacks", "cpu_ns_per_op", "  callbacks: CPU time (user + system)", "ns/round trip", "{:.0f}"),
     ("task_mem", "bytes_per_task", "{n} suspended tasks: RSS per task", "bytes/task", "{:.0f}"),
     ("task_mem", "pte_bytes_per_task", "  page tables per task (VmPTE; not in RSS)", "bytes/task", "{:.0f}"),
     ("tasks_1m", "hwm_mib", "{n} suspended tasks: peak RSS (VmHWM)", "MiB", "{:.0f}"),
@@ -90,6 +94,10 @@ TARGETS = [
     # item or hand-off, uvloop's figure over auv's.
     ("queue_pipeline", "ns_per_op", "queue items/s >= 50x uvloop", "uvloop/auv", lambda r: r >= 50),
     ("lock_handoff", "ns_per_op", "lock hand-offs/s >= 50x uvloop", "uvloop/auv", lambda r: r >= 50),
+    # Issue 12: readiness ping-pong in tasks at least 20x uvloop's
+    # add_reader ping-pong (the Python peers' callback figure is also their
+    # readiness_tasks line: bench_readiness.py says why).
+    ("readiness_tasks", "ns_per_op", "fd readiness ping-pong >= 20x uvloop", "uvloop/auv", lambda r: r >= 20),
     ("task_mem", "bytes_per_task", "<= 8 KiB per suspended task", "auv bytes", lambda v: v <= 8192),
     ("tasks_1m", "ok", "1M concurrent suspended tasks run", "auv ok", lambda v: v == 1),
 ]

@@ -97,7 +97,7 @@ configure() {  # configure build dir $1 with opts plus the rest
 }
 configure "$BUILD" -Dcoro_backend=auto
 targets=(bench-call-soon bench-call-soon-uv bench-timers bench-timers-uv
-         bench-coro-switch bench-tasks bench-sync)
+         bench-coro-switch bench-tasks bench-sync bench-readiness)
 quiet meson compile -C "$BUILD" "${targets[@]}"
 B="$BUILD/bench"
 # The portable backend, for the switch benchmark only (the library and that
@@ -117,6 +117,8 @@ if [ $quick = 1 ]; then
   tk_py=(--sleep 1000 --spawn 1000)
   sy_c=(--queue 10000 --lock 10000 --reps 1)
   sy_py=(--queue 1000 --lock 1000)
+  rd_c=(--tasks 2000 --callbacks 2000 --warmup 100 --reps 1)
+  rd_py=(--callbacks 2000 --warmup 100)
   mem_n=1000
   million=10000
   out_md=bench/results/quick.md
@@ -144,6 +146,12 @@ else
   # grows with the count).
   sy_c=(--queue 2000000 --lock 1000000 --reps 3)
   sy_py=(--queue 200000 --lock 100000)
+  # Readiness ping-pong: 200k round trips per sample, 3 samples, for auv;
+  # 100k, 1 sample, for asyncio and uvloop. Every round trip is system
+  # calls (send, recv, epoll_wait on each side), so the count only sets
+  # the run's length.
+  rd_c=(--tasks 200000 --callbacks 200000 --reps 3)
+  rd_py=(--callbacks 100000)
   mem_n=100000
   million=1000000
   out_md=bench/results/latest.md
@@ -177,6 +185,10 @@ for r in $(seq 1 "$rounds"); do
   run "$B/bench-sync" "${sy_c[@]}"
   run "$PYTHON" bench/bench_asyncio.py --bench sync --loop asyncio "${sy_py[@]}"
   run "$PYTHON" bench/bench_asyncio.py --bench sync --loop uvloop "${sy_py[@]}"
+  log "round $r/$rounds: fd readiness ping-pong"
+  run "$B/bench-readiness" "${rd_c[@]}"
+  run "$PYTHON" bench/bench_readiness.py --loop asyncio "${rd_py[@]}"
+  run "$PYTHON" bench/bench_readiness.py --loop uvloop "${rd_py[@]}"
   # Memory: a fresh process per sample, so nothing is pooled before.
   run "$B/bench-tasks" --sleep 0 --spawn 0 --mem "$mem_n"
   run "$PYTHON" bench/bench_asyncio.py --bench task_mem --loop asyncio --tasks "$mem_n"
