@@ -8,6 +8,11 @@
 #
 #   debug     -Dwarning_level=2 -Dwerror=true (-Wall -Wextra -Werror), every
 #             target (library, tests, benchmarks, examples), meson test -v
+#             (with libcurl and hiredis found, as installed below, the
+#             examples curl-multi and redis and the suites "curl" and
+#             "redis" are among them, here and in the asan and valgrind
+#             steps; the cross builds, aarch64 and windows, have neither
+#             library for their target and skip them)
 #   asan      the same suites built with -Db_sanitize=address,undefined,
 #             halting on the first report
 #   valgrind  the debug build's suites under memcheck (meson test --setup
@@ -99,9 +104,17 @@ root=$PWD
 # clang and libclang-rt-14-dev (Debian 12: the libFuzzer and sanitizer
 # runtimes of clang 14, which clang itself does not pull in) for the fuzz
 # step.
+# libcurl4-openssl-dev, libhiredis-dev and redis-server for the examples
+# and the suites "curl" and "redis" (docs/clibs.md: third-party C
+# libraries on auv's loop; the meson features 'curl' and 'hiredis' are
+# auto, so without them those are skipped, never failed). The library
+# itself needs none of them. The redis tests start redis-server
+# themselves, on a Unix socket in a temporary directory; the service the
+# package may start on port 6379 is not used.
 auv_install_packages gcc g++ libc6-dev meson ninja-build pkg-config \
   libuv1-dev check valgrind cmake python3 python3-uvloop \
-  clang libclang-rt-14-dev gcovr
+  clang libclang-rt-14-dev gcovr \
+  libcurl4-openssl-dev libhiredis-dev redis-server
 
 jobs=$(auv_jobs)
 logs=$root/build/logs

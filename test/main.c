@@ -43,6 +43,10 @@ Suite *fd_suite(void);
 Suite *sock_suite(void);
 /* test-shutdown.c */
 Suite *shutdown_suite(void);
+/* Suites of test-curl.c and test-redis.c, built where meson found libcurl
+ * and hiredis (test/meson.build). */
+Suite *curl_suite(void);
+Suite *redis_suite(void);
 
 int main(void) {
   SRunner *sr;
@@ -85,6 +89,12 @@ int main(void) {
   srunner_add_suite(sr, fd_suite());
   srunner_add_suite(sr, sock_suite());
   srunner_add_suite(sr, shutdown_suite());
+#ifdef AUV_TEST_CURL
+  srunner_add_suite(sr, curl_suite());
+#endif
+#ifdef AUV_TEST_REDIS
+  srunner_add_suite(sr, redis_suite());
+#endif
 
   srunner_run_all(sr, CK_ENV);
   failed = srunner_ntests_failed(sr);
