@@ -101,7 +101,7 @@ static void connect_cb(uv_connect_t *req, int status) {
     return;
   }
   if (status == 0) {
-    uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
+    uv_tcp_nodelay(&s->h->tcp, 1);  /* asyncio's default for TCP */
     status = auv__stream_start(s);
   }
   if (status == 0) {
@@ -131,7 +131,7 @@ static void tcp_try_next(auv__stream_op_t *op) {
       break;
     }
     op->req.data = op;
-    err = uv_tcp_connect(&op->req, &s->h.tcp, op->cur->ai_addr, connect_cb);
+    err = uv_tcp_connect(&op->req, &s->h->tcp, op->cur->ai_addr, connect_cb);
     if (err == 0) {
       op->stream = s;
       return;
@@ -319,7 +319,7 @@ int auv_open_unix_connection_future(auv_loop_t *loop, const char *path,
   }
   op->stream = s;
   op->req.data = op;
-  uv_pipe_connect(&op->req, &s->h.pipe, path, connect_cb);
+  uv_pipe_connect(&op->req, &s->h->pipe, path, connect_cb);
   *future = auv_future_ref(op->future);
   return 0;
 }
