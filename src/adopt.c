@@ -194,6 +194,13 @@ static int stream_open(auv_loop_t *loop, uv_handle_type type, uv_file fd,
   if (fd >= 0 && fd <= 2) {
     s->stdio_fd = fd;
     s->stdio_flags = flags;
+  } else if (type == UV_TTY) {
+    /* libuv reopened the terminal (uv_tty_init: its own descriptor, so
+     * that O_NONBLOCK is not shared with other processes) and left fd
+     * open, pointing at the reopened file: fd is the stream's to close. */
+    uv_os_fd_t own;
+    if (uv_fileno(&s->own.handle, &own) == 0 && own != fd)
+      s->extra_fd = fd;
   }
 #else
   (void) flags;

@@ -76,6 +76,9 @@ struct auv_stream_s {
                                  (libuv never closes those), or -1 */
   int stdio_flags;            /* its file status flags before (fcntl),
                                  restored in the close callback */
+  int extra_fd;               /* a descriptor the stream was opened on that
+                                 libuv left open (a TTY it reopened),
+                                 closed in the close callback, or -1 */
   auv__any_stream_t own;      /* the handle auv made, when h is not the
                                  program's */
 };

@@ -42,6 +42,7 @@
 #include <errno.h>
 #ifndef _WIN32
 # include <fcntl.h>
+# include <unistd.h>
 #endif
 #include <limits.h>
 #include <stdio.h>
@@ -204,6 +205,7 @@ auv_stream_t *auv__stream_alloc(auv_loop_t *loop,
   s->loop = loop;
   s->refs = 1;
   s->stdio_fd = -1;
+  s->extra_fd = -1;
   auv__waitq_init(&s->drainers, 0);
   auv__waitq_init(&s->closers, 0);
   auv__list_init(&s->conn_node);
@@ -281,11 +283,15 @@ void auv__stream_set_close_hook(auv_stream_t *s,
 
 /* A descriptor 0-2 gets back the file status flags it had before the
  * stream (libuv made it non-blocking and never closes it): the rest of
- * the program goes on using it with stdio. */
+ * the program goes on using it with stdio. A TTY's descriptor that libuv
+ * reopened (it works on its own, and left the one given open) is closed,
+ * as the stream owns it. */
 static void stdio_restore(auv_stream_t *s) {
 #ifndef _WIN32
   if (s->stdio_fd >= 0)
     (void) fcntl(s->stdio_fd, F_SETFL, s->stdio_flags);
+  if (s->extra_fd >= 0)
+    (void) close(s->extra_fd);
 #else
   (void) s;
 #endif

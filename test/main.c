@@ -36,6 +36,8 @@ Suite *stream_suite(void);
 /* Suites of test-faults.c and test-subprocess.c. */
 Suite *faults_suite(void);
 Suite *subprocess_suite(void);
+/* Suite of test-adopt.c. */
+Suite *adopt_suite(void);
 
 int main(void) {
   SRunner *sr;
@@ -74,6 +76,7 @@ int main(void) {
   srunner_add_suite(sr, stream_suite());
   srunner_add_suite(sr, faults_suite());
   srunner_add_suite(sr, subprocess_suite());
+  srunner_add_suite(sr, adopt_suite());
 
   srunner_run_all(sr, CK_ENV);
   failed = srunner_ntests_failed(sr);
