@@ -76,7 +76,7 @@ static void on_new_connection(uv_stream_t *listener, int status) {
   }
   if (uv_accept(listener, (uv_stream_t *) client) != 0 ||
       auv_stream_adopt(loop, (uv_stream_t *) client, NULL, on_release, NULL,
-                       &stream) != 0)                         /* glue */
+                       &stream) != 0)                      /* glue: 2 lines */
     uv_close((uv_handle_t *) client, on_close);
   else if (auv_task_new(loop, echo, stream, NULL, &task) != 0) /* glue */
     auv_stream_close(stream);                                 /* glue */

@@ -307,7 +307,7 @@ typedef void (*auv_release_fn)(uv_handle_t *handle, void *arg);
  * program's: UV_EINVAL for a NULL loop, handle or stream, another handle
  * type, a handle closing, one with no descriptor (never connected or
  * opened) or one auv already owns; UV_EBUSY for a handle reading or
- * listening; AUV_EWRONGLOOP if handle->loop is not loop's libuv loop;
+ * listening (on Windows, also with writes pending); AUV_EWRONGLOOP if handle->loop is not loop's libuv loop;
  * AUV_ECLOSED once the loop closes; UV_ENOMEM. Never waits. */
 AUV_EXTERN int auv_stream_adopt(auv_loop_t *loop, uv_stream_t *handle,
                                 const auv_stream_options_t *options,
@@ -325,11 +325,12 @@ AUV_EXTERN int auv_stream_adopt(auv_loop_t *loop, uv_stream_t *handle,
  *
  * The stream owns the descriptor from a successful return: it is closed
  * when the stream closes, as asyncio's transport closes its pipe; do not
- * close it yourself. libuv makes it non-blocking (for a TTY it first
- * reopens the terminal device, so that others sharing it keep theirs;
- * where it cannot, writes block). Descriptors 0, 1 and 2 are never
- * closed by libuv: the stream's close gives them back their file status
- * flags from before (blocking again), so stdio goes on working. On error
+ * close it yourself. libuv makes it non-blocking, for every copy of it
+ * (for a TTY it first reopens the terminal device and dup2()s it over
+ * fd, so that other processes keep their mode; where it cannot, writes
+ * block). Descriptors 0, 1 and 2 are never closed: the stream's close
+ * gives them back their file status flags from before (blocking again),
+ * so stdio goes on working. On error
  * nothing has changed and the descriptor is the program's. On Windows fd
  * is a C runtime descriptor: a HANDLE becomes one with _open_osfhandle. */
 AUV_EXTERN int auv_stream_open_fd(auv_loop_t *loop, uv_file fd,
