@@ -153,7 +153,9 @@ int main(int argc, char **argv) {
   struct sockaddr_storage name;
   int len = (int) sizeof(name);
   int err;
-  signal(SIGPIPE, SIG_IGN);
+#ifndef _WIN32
+  signal(SIGPIPE, SIG_IGN);  /* a client that went away: EPIPE */
+#endif
   uv_loop_init(&uvloop);
   auv_loop_attach(&uvloop, &loop);  /* the migration's first line */
   uv_tcp_init(&uvloop, &server);
