@@ -34,6 +34,12 @@
  * its pipes), and may ask to be told when the close begins
  * (auv__stream_set_close_hook).
  *
+ * The handle is the stream's own (s->own), or one the program handed
+ * over (adopt.c: s->h points at it): everything here goes through s->h.
+ * An adopted handle's close callback gives it back to the program
+ * (its data restored, then the program's release function) instead of
+ * its memory going with the stream's.
+ *
  * A stream is in its loop's object registry from its making until its
  * handle is closed (uv_close): a close still flushing queued writes stays
  * registered, so auv_loop_close aborts it, as it aborts a stream left

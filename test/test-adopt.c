@@ -78,6 +78,11 @@ static void free_close_cb(uv_handle_t *h) {
   free(h);
 }
 
+static void close_wait(auv_stream_t *s) {
+  ck_assert_int_eq(auv_stream_close(s), 0);
+  ck_assert_int_eq(auv_stream_wait_closed(s), 0);
+}
+
 /* Let the loop run a few iterations (close callbacks, accepts). */
 static void spin(int n) {
   while (n-- > 0)
@@ -307,7 +312,7 @@ START_TEST(refused_handles_stay_the_programs) {
 }
 END_TEST
 
-/* ---- servers ------------------------------------------------------------- */
+/* ---- servers, and what they share with the tests above -------------------- */
 
 static int echo_conn(auv_stream_t *s, void *arg) {
   char buf[256];
@@ -341,6 +346,57 @@ static void echo_check(int port, const char *msg) {
   ck_assert_int_eq(auv_stream_close(c), 0);
   ck_assert_int_eq(auv_stream_wait_closed(c), 0);
 }
+
+/* Each allocation adoption makes, refused in turn: UV_ENOMEM, the handle
+ * untouched (data, still not reading), until an attempt succeeds; the
+ * stream then works and is released once. The same for a server. */
+static int enomem_main(void *arg, void **result) {
+  auv_stream_t *client, *st = NULL;
+  auv_server_t *sv = NULL;
+  uv_tcp_t *lis, *h, *lis2;
+  long n;
+  int port, port2, rc, spent;
+  char buf[4];
+  (void) arg;
+  (void) result;
+  memset(&rel, 0, sizeof(rel));
+  lis = uv_listener(1, &port);
+  h = tcp_pair(port, &client);
+  for (n = 0;; n++) {
+    TRY_AT(n, auv_stream_adopt(loop, (uv_stream_t *) h, NULL, release_free,
+                               NULL, &st), rc, spent);
+    if (rc == 0)
+      break;
+    ck_assert_ptr_eq(h->data, SENTINEL);
+    ck_assert_int_eq(uv_is_active((uv_handle_t *) h), 0);
+  }
+  ck_assert_int_eq(auv_stream_write(client, "ok", 2), 0);
+  ck_assert_int_eq(auv_stream_readexactly(st, buf, 2, NULL), 0);
+  close_wait(st);
+  ck_assert_int_eq(rel.calls, 1);
+  lis2 = uv_listener(0, &port2);
+  for (n = 0;; n++) {
+    TRY_AT(n, auv_server_adopt(loop, (uv_stream_t *) lis2, echo_conn, NULL,
+                               NULL, release_free, NULL, &sv), rc, spent);
+    if (rc == 0)
+      break;
+    ck_assert_ptr_eq(lis2->data, SENTINEL);
+  }
+  echo_check(port2, "after ENOMEM");
+  ck_assert_int_eq(auv_server_close(sv), 0);
+  ck_assert_int_eq(auv_server_wait_closed(sv), 0);
+  ck_assert_int_eq(rel.calls, 2);
+  close_wait(client);
+  uv_close((uv_handle_t *) lis, free_close_cb);
+  spin(2);
+  return 0;
+}
+
+START_TEST(adoption_without_memory_leaves_the_handle_to_the_program) {
+  ck_assert_int_eq(run_main(enomem_main, NULL), 0);
+}
+END_TEST
+
 
 static int server_adopt_main(void *arg, void **result) {
   int listening = arg != NULL;
@@ -586,10 +642,6 @@ static void one_way(auv_stream_t *a, auv_stream_t *b, const char *msg) {
   ck_assert_int_eq(memcmp(buf, msg, len), 0);
 }
 
-static void close_wait(auv_stream_t *s) {
-  ck_assert_int_eq(auv_stream_close(s), 0);
-  ck_assert_int_eq(auv_stream_wait_closed(s), 0);
-}
 
 static int pipe_main(void *arg, void **result) {
   auv_stream_t *a, *b, *c;
@@ -834,6 +886,7 @@ Suite *adopt_suite(void) {
   TCase *tc = test_tcase_create("adopt", 30);
   ADD(tc, an_adopted_tcp_handle_reads_writes_and_is_released_once);
   ADD(tc, refused_handles_stay_the_programs);
+  ADD(tc, adoption_without_memory_leaves_the_handle_to_the_program);
   ADD(tc, an_adopted_listening_uv_tcp_t_serves_each_connection_in_a_task);
   ADD(tc, an_adopted_bound_uv_tcp_t_listens_and_serves);
   ADD(tc, server_open_socket_serves_an_inherited_socket);
