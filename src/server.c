@@ -269,23 +269,28 @@ int auv__server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
   return 0;
 }
 
-/* A listener of sv with room for it in sv->listeners; its handle (own) is
- * not initialised. NULL: no memory. */
-static auv__listener_t *listener_alloc(auv_server_t *sv) {
-  auv__listener_t *l = auv__calloc(1, sizeof(*l));
+/* A new listener of sv in *out, with room for it in sv->listeners and in
+ * the loop's handle set; its handle (own) is not initialised. */
+static int listener_new(auv_server_t *sv, auv__listener_t **out) {
+  auv__listener_t *l;
   auv__listener_t **arr;
+  int err = auv__handle_reserve(sv->loop);
+  if (err != 0)
+    return err;
+  l = auv__calloc(1, sizeof(*l));
   if (l == NULL)
-    return NULL;
+    return UV_ENOMEM;
   arr = auv__realloc(sv->listeners, (size_t) (sv->nlisteners + 1) *
                                         sizeof(*arr));
   if (arr == NULL) {
     auv__free(l);
-    return NULL;
+    return UV_ENOMEM;
   }
   sv->listeners = arr;
   l->server = sv;
   l->h = &l->own;
-  return l;
+  *out = l;
+  return 0;
 }
 
 /* l's handle h (initialised) is the listener's: tracked (room reserved by
@@ -298,6 +303,13 @@ static void listener_attach(auv__listener_t *l, auv__any_stream_t *h) {
   l->handles = 1;
   sv->open_listeners++;
   sv->refs++;
+}
+
+/* l's own handle (initialised) failed before listening: close it, and
+ * the listener goes in the close callback. */
+static void listener_abandon(auv__listener_t *l) {
+  listener_attach(l, &l->own);
+  uv_close(&l->own.handle, listener_close_cb);
 }
 
 /* Listen on l: its own handle (program NULL: initialised, bound, not yet
@@ -342,12 +354,9 @@ static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
                                const char *path, int v6only,
                                const auv_server_options_t *o) {
   auv__listener_t *l;
-  int err = auv__handle_reserve(sv->loop);
+  int err = listener_new(sv, &l);
   if (err != 0)
     return err;
-  l = listener_alloc(sv);
-  if (l == NULL)
-    return UV_ENOMEM;
   if (path != NULL) {
     err = uv_pipe_init(sv->loop->uv, &l->own.pipe, 0);
   } else {
@@ -380,8 +389,7 @@ static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
       err = uv_tcp_bind(&l->own.tcp, addr, v6only ? UV_TCP_IPV6ONLY : 0);
   }
   if (err != 0) {
-    listener_attach(l, &l->own);
-    uv_close(&l->own.handle, listener_close_cb);
+    listener_abandon(l);
     return err;
   }
   return server_listen(sv, l, NULL, NULL, NULL);
@@ -389,12 +397,9 @@ static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
 
 int auv__server_add_socket(auv_server_t *sv, uv_os_sock_t sock) {
   auv__listener_t *l;
-  int err = auv__handle_reserve(sv->loop);
+  int err = listener_new(sv, &l);
   if (err != 0)
     return err;
-  l = listener_alloc(sv);
-  if (l == NULL)
-    return UV_ENOMEM;
   err = sv->is_pipe ? uv_pipe_init(sv->loop->uv, &l->own.pipe, 0)
                     : uv_tcp_init(sv->loop->uv, &l->own.tcp);
   if (err != 0) {
@@ -408,9 +413,7 @@ int auv__server_add_socket(auv_server_t *sv, uv_os_sock_t sock) {
                     : uv_tcp_open(&l->own.tcp, sock);
 #endif
   if (err != 0) {
-    /* The handle never took the socket: closing it leaves the socket. */
-    listener_attach(l, &l->own);
-    uv_close(&l->own.handle, listener_close_cb);
+    listener_abandon(l);  /* it never took the socket: the socket stays */
     return err;
   }
   return server_listen(sv, l, NULL, NULL, NULL);
@@ -419,12 +422,9 @@ int auv__server_add_socket(auv_server_t *sv, uv_os_sock_t sock) {
 int auv__server_add_adopted(auv_server_t *sv, uv_stream_t *h,
                             auv_release_fn release, void *release_arg) {
   auv__listener_t *l;
-  int err = auv__handle_reserve(sv->loop);
+  int err = listener_new(sv, &l);
   if (err != 0)
     return err;
-  l = listener_alloc(sv);
-  if (l == NULL)
-    return UV_ENOMEM;
   return server_listen(sv, l, h, release, release_arg);
 }
 
@@ -496,14 +496,7 @@ int auv_start_server_future(auv_loop_t *loop, auv_connection_fn fn, void *arg,
     op->sopts = *options->stream;
     op->svopts.stream = &op->sopts;
   }
-  *future = auv_future_ref(op->future);
-  err = auv__stream_op_resolve(op, host, port, 1);
-  if (err != 0) {
-    auv_future_unref(*future);
-    auv__stream_op_free(op);
-    return err;
-  }
-  return 0;
+  return auv__stream_op_resolve(op, host, port, 1, future);
 }
 
 static void release_server(void *obj) {

@@ -202,11 +202,12 @@ void auv__stream_op_free(auv__stream_op_t *op);
  * free the op. */
 void auv__stream_op_fail(auv__stream_op_t *op, int err);
 void auv__stream_op_succeed(auv__stream_op_t *op, void *value);
-/* Resolve host (a numeric one at once), then connect or, for OP_SERVER,
- * call auv__server_resolved. The op may be complete (and freed) when this
- * returns 0: the caller takes its reference to the future first. */
+/* Take a reference to op's future for the caller (*future), resolve host
+ * (a numeric one at once), then connect or, for OP_SERVER, call
+ * auv__server_resolved. The op may be complete (and freed) when this
+ * returns 0. On error op is freed and *future released. */
 int auv__stream_op_resolve(auv__stream_op_t *op, const char *host, int port,
-                           int passive);
+                           int passive, auv_future_t **future);
 /* Await f in a task and take the object it yields; a result that arrives
  * together with the task's cancellation is given to release(). */
 int auv__stream_await_object(auv_future_t *f, void **out,
