@@ -289,7 +289,7 @@ typedef void (*auv_release_fn)(uv_handle_t *handle, void *arg);
  * starts at once (for a handle libuv says is not readable, such as a
  * write-only pipe, reads return end of stream; one not writable answers
  * writes with UV_EPIPE). The program's writes or shutdown still queued
- * complete as libuv says, their callbacks run.
+ * complete as libuv says, their callbacks run (without handle->data).
  *
  * Ownership: from a successful return until release is called, the
  * handle is auv's: handle->data is auv's (the program's value is given
