@@ -3,7 +3,8 @@
 #
 #   bash scripts/demo.sh            the seed walkthrough (the main demo)
 #   bash scripts/demo.sh NAME...    other examples, by name: echo, chat,
-#                                   pipeline, attach, reuseport, loop-demo
+#                                   pipeline, attach, reuseport, loop-demo,
+#                                   uv-echo-adopt
 #
 # The demo is the seed walkthrough: the five cells of asyncio-walkthrough.txt
 # (the document auv was created from), written in C with auv, in
@@ -35,7 +36,7 @@ fi
 if [ "$#" -gt 0 ]; then
   for name in "$@"; do
     if [ ! -x "./build/demo/examples/$name" ]; then
-      echo "error: no example '$name' (try: echo chat pipeline attach reuseport loop-demo)" >&2
+      echo "error: no example '$name' (try: echo chat pipeline attach reuseport loop-demo uv-echo-adopt)" >&2
       exit 2
     fi
     echo

@@ -101,7 +101,7 @@ static void connect_cb(uv_connect_t *req, int status) {
     return;
   }
   if (status == 0) {
-    uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
+    uv_tcp_nodelay(&s->h->tcp, 1);  /* asyncio's default for TCP */
     status = auv__stream_start(s);
   }
   if (status == 0) {
@@ -131,7 +131,7 @@ static void tcp_try_next(auv__stream_op_t *op) {
       break;
     }
     op->req.data = op;
-    err = uv_tcp_connect(&op->req, &s->h.tcp, op->cur->ai_addr, connect_cb);
+    err = uv_tcp_connect(&op->req, &s->h->tcp, op->cur->ai_addr, connect_cb);
     if (err == 0) {
       op->stream = s;
       return;
@@ -187,14 +187,16 @@ static int op_numeric(auv__stream_op_t *op, const char *host, int port) {
   return 1;
 }
 
-/* Resolve host, then go on as gai_cb does. A numeric host goes on at
- * once: the op may be complete (and freed) when this returns 0, so the
- * caller must have taken its reference to the future before. */
+/* Hand the caller a reference to op's future in *future, then resolve
+ * host and go on as gai_cb does. A numeric host goes on at once: the op
+ * may be complete (and freed) when this returns 0, which is why the
+ * reference is taken first. On error op is freed and *future released. */
 int auv__stream_op_resolve(auv__stream_op_t *op, const char *host, int port,
-                           int passive) {
+                           int passive, auv_future_t **future) {
   struct addrinfo hints;
   char service[16];
   int err;
+  *future = auv_future_ref(op->future);
   if (op_numeric(op, host, port)) {
     op->res = op->cur = &op->numeric;
     if (op->kind == OP_SERVER)
@@ -211,9 +213,13 @@ int auv__stream_op_resolve(auv__stream_op_t *op, const char *host, int port,
   snprintf(service, sizeof(service), "%d", port);
   op->gai.data = op;
   err = uv_getaddrinfo(op->loop->uv, &op->gai, gai_cb, host, service, &hints);
-  if (err == 0)
-    op->resolving = 1;
-  return err;
+  if (err != 0) {
+    auv_future_unref(*future);
+    auv__stream_op_free(op);
+    return err;
+  }
+  op->resolving = 1;
+  return 0;
 }
 
 /* Await the op's future in a task and take the object it yields. A result
@@ -265,14 +271,7 @@ int auv_open_connection_future(auv_loop_t *loop, const char *host, int port,
   err = auv__stream_op_new(loop, OP_TCP_CONNECT, options, &op);
   if (err != 0)
     return err;
-  *future = auv_future_ref(op->future);
-  err = auv__stream_op_resolve(op, host, port, 0);
-  if (err != 0) {
-    auv_future_unref(*future);
-    auv__stream_op_free(op);
-    return err;
-  }
-  return 0;
+  return auv__stream_op_resolve(op, host, port, 0, future);
 }
 
 /* The task forms' checks, and their awaiting of the future form's
@@ -319,7 +318,7 @@ int auv_open_unix_connection_future(auv_loop_t *loop, const char *path,
   }
   op->stream = s;
   op->req.data = op;
-  uv_pipe_connect(&op->req, &s->h.pipe, path, connect_cb);
+  uv_pipe_connect(&op->req, &s->h->pipe, path, connect_cb);
   *future = auv_future_ref(op->future);
   return 0;
 }

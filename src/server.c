@@ -21,6 +21,10 @@
  * Servers
  * ------------------------------------------------------------------------ */
 
+static void server_loop_close(auv__object_t *obj);
+
+static const auv__object_ops_t server_ops = {"server", server_loop_close};
+
 void auv__server_unref(auv_server_t *sv) {
   assert(sv->refs > 0);
   if (--sv->refs > 0)
@@ -54,6 +58,12 @@ static void listener_close_cb(uv_handle_t *h) {
   auv__listener_t *l = h->data;
   auv_server_t *sv = l->server;
   auv__handle_untrack(sv->loop, h);
+  if (l->adopted) {
+    /* The program's handle goes back to it (auv_server_adopt). */
+    h->data = l->prog_data;
+    if (l->release != NULL)
+      l->release(h, l->release_arg);
+  }
   listener_release(l);
   sv->open_listeners--;
   server_maybe_wake(sv);
@@ -108,7 +118,7 @@ static void reject_close_cb(uv_handle_t *h) {
   auv__listener_t *l = h->data;
   auv__handle_untrack(l->server->loop, h);
   l->reject_busy = 0;
-  if (l->reject_waiting && !uv_is_closing(&l->h.handle)) {
+  if (l->reject_waiting && !uv_is_closing(&l->h->handle)) {
     l->reject_waiting = 0;
     accept_one(l);  /* the connection that waited for the reject handle */
   }
@@ -139,7 +149,7 @@ static void drop_connection(auv__listener_t *l, int err) {
     l->reject.handle.data = l;
     l->reject_busy = 1;
     l->handles++;
-    uv_accept(&l->h.stream, &l->reject.stream);
+    uv_accept(&l->h->stream, &l->reject.stream);
     uv_close(&l->reject.handle, reject_close_cb);
   }
   report_connection(sv, "connection dropped: it could not be served", err);
@@ -158,9 +168,9 @@ static void accept_one(auv__listener_t *l) {
     drop_connection(l, err);
     return;
   }
-  err = uv_accept(&l->h.stream, &s->h.stream);
+  err = uv_accept(&l->h->stream, &s->h->stream);
   if (err == 0 && !sv->is_pipe)
-    uv_tcp_nodelay(&s->h.tcp, 1);  /* asyncio's default for TCP */
+    uv_tcp_nodelay(&s->h->tcp, 1);  /* asyncio's default for TCP */
   if (err == 0)
     err = auv__stream_start(s);
   if (err == 0 && sv->callback) {
@@ -231,16 +241,12 @@ static void connection_cb(uv_stream_t *lh, int status) {
  * with status, as libuv calls it when an accept fails. */
 void auv__server_connection_cb(auv_server_t *sv, int status) {
   if (sv->nlisteners > 0)
-    connection_cb(&sv->listeners[0]->h.stream, status);
+    connection_cb(&sv->listeners[0]->h->stream, status);
 }
 
-static void server_loop_close(auv__object_t *obj);
-
-static const auv__object_ops_t server_ops = {"server", server_loop_close};
-
-static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
-                      const auv_server_options_t *o, int is_pipe,
-                      auv_server_t **out) {
+int auv__server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
+                    const auv_server_options_t *o, int is_pipe,
+                    auv_server_t **out) {
   auv_server_t *sv = auv__calloc(1, sizeof(*sv));
   if (sv == NULL)
     return UV_ENOMEM;
@@ -263,15 +269,15 @@ static int server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
   return 0;
 }
 
-/* Add a listener: init, configure, bind to addr (TCP) or path (pipe),
- * listen. On error nothing is left behind (a handle already initialised is
- * closed, and freed in its close callback). */
-static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
-                               const char *path, int v6only,
-                               const auv_server_options_t *o) {
-  auv__listener_t *l = auv__calloc(1, sizeof(*l));
+/* A new listener of sv in *out, with room for it in sv->listeners and in
+ * the loop's handle set; its handle (own) is not initialised. */
+static int listener_new(auv_server_t *sv, auv__listener_t **out) {
+  auv__listener_t *l;
   auv__listener_t **arr;
-  int err;
+  int err = auv__handle_reserve(sv->loop);
+  if (err != 0)
+    return err;
+  l = auv__calloc(1, sizeof(*l));
   if (l == NULL)
     return UV_ENOMEM;
   arr = auv__realloc(sv->listeners, (size_t) (sv->nlisteners + 1) *
@@ -282,37 +288,96 @@ static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
   }
   sv->listeners = arr;
   l->server = sv;
-  err = auv__handle_reserve(sv->loop);
-  if (err != 0) {
-    auv__free(l);
-    return err;
+  l->h = &l->own;
+  *out = l;
+  return 0;
+}
+
+/* l's handle h (initialised) is the listener's: tracked (room reserved by
+ * the caller), counted, its data pointing to l. */
+static void listener_attach(auv__listener_t *l, auv__any_stream_t *h) {
+  auv_server_t *sv = l->server;
+  l->h = h;
+  auv__handle_track(sv->loop, &h->handle);
+  h->handle.data = l;
+  l->handles = 1;
+  sv->open_listeners++;
+  sv->refs++;
+}
+
+/* l's own handle (initialised) failed before listening: close it, and
+ * the listener goes in the close callback. */
+static void listener_abandon(auv__listener_t *l) {
+  listener_attach(l, &l->own);
+  uv_close(&l->own.handle, listener_close_cb);
+}
+
+/* Listen on l: its own handle (program NULL: initialised, bound, not yet
+ * attached), or the program's handle, adopted with release. Then l is in
+ * sv's listeners. On error l is gone: its own handle closed (which closes
+ * its socket), or the program's handle given back as it was. */
+static int server_listen(auv_server_t *sv, auv__listener_t *l,
+                         uv_stream_t *program, auv_release_fn release,
+                         void *release_arg) {
+  int err;
+  if (program != NULL) {
+    l->adopted = 1;
+    l->release = release;
+    l->release_arg = release_arg;
+    l->prog_data = program->data;
+    listener_attach(l, (auv__any_stream_t *) program);
+  } else {
+    listener_attach(l, &l->own);
   }
+  err = uv_listen(&l->h->stream, sv->backlog, connection_cb);
+  if (err == 0) {
+    sv->listeners[sv->nlisteners++] = l;
+    return 0;
+  }
+  if (program != NULL) {
+    /* Not taken over after all: the handle is the program's as before. */
+    auv__handle_untrack(sv->loop, &l->h->handle);
+    program->data = l->prog_data;
+    sv->open_listeners--;
+    sv->refs--;
+    auv__free(l);
+  } else {
+    uv_close(&l->h->handle, listener_close_cb);
+  }
+  return err;
+}
+
+/* Add a listener: init, configure, bind to addr (TCP) or path (pipe),
+ * listen. On error nothing is left behind (a handle already initialised is
+ * closed, and freed in its close callback). */
+static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
+                               const char *path, int v6only,
+                               const auv_server_options_t *o) {
+  auv__listener_t *l;
+  int err = listener_new(sv, &l);
+  if (err != 0)
+    return err;
   if (path != NULL) {
-    err = uv_pipe_init(sv->loop->uv, &l->h.pipe, 0);
+    err = uv_pipe_init(sv->loop->uv, &l->own.pipe, 0);
   } else {
     /* uv_tcp_init_ex creates the socket now, so that SO_REUSEPORT can be
      * set on it before bind (libuv 1.49's UV_TCP_REUSEPORT does the same;
      * the setsockopt keeps older libuv working). */
-    err = uv_tcp_init_ex(sv->loop->uv, &l->h.tcp, addr->sa_family);
+    err = uv_tcp_init_ex(sv->loop->uv, &l->own.tcp, addr->sa_family);
   }
   if (err != 0) {
     auv__free(l);
     return err;
   }
-  auv__handle_track(sv->loop, &l->h.handle);
-  l->h.handle.data = l;
-  l->handles = 1;
-  sv->open_listeners++;
-  sv->refs++;
   if (path != NULL) {
-    err = uv_pipe_bind(&l->h.pipe, path);
+    err = uv_pipe_bind(&l->own.pipe, path);
   } else {
     err = 0;
     if (o != NULL && o->reuse_port) {
 #if defined(SO_REUSEPORT) && !defined(_WIN32)
       uv_os_fd_t fd;
       int one = 1;
-      err = uv_fileno(&l->h.handle, &fd);
+      err = uv_fileno(&l->own.handle, &fd);
       if (err == 0 &&
           setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
         err = uv_translate_sys_error(errno);
@@ -321,23 +386,53 @@ static int server_add_listener(auv_server_t *sv, const struct sockaddr *addr,
 #endif
     }
     if (err == 0)
-      err = uv_tcp_bind(&l->h.tcp, addr, v6only ? UV_TCP_IPV6ONLY : 0);
+      err = uv_tcp_bind(&l->own.tcp, addr, v6only ? UV_TCP_IPV6ONLY : 0);
   }
-  if (err == 0)
-    err = uv_listen(&l->h.stream, sv->backlog, connection_cb);
   if (err != 0) {
-    uv_close(&l->h.handle, listener_close_cb);
+    listener_abandon(l);
     return err;
   }
-  sv->listeners[sv->nlisteners++] = l;
-  return 0;
+  return server_listen(sv, l, NULL, NULL, NULL);
+}
+
+int auv__server_add_socket(auv_server_t *sv, uv_os_sock_t sock) {
+  auv__listener_t *l;
+  int err = listener_new(sv, &l);
+  if (err != 0)
+    return err;
+  err = sv->is_pipe ? uv_pipe_init(sv->loop->uv, &l->own.pipe, 0)
+                    : uv_tcp_init(sv->loop->uv, &l->own.tcp);
+  if (err != 0) {
+    auv__free(l);
+    return err;
+  }
+#ifdef _WIN32
+  err = sv->is_pipe ? UV_EINVAL : uv_tcp_open(&l->own.tcp, sock);
+#else
+  err = sv->is_pipe ? uv_pipe_open(&l->own.pipe, sock)
+                    : uv_tcp_open(&l->own.tcp, sock);
+#endif
+  if (err != 0) {
+    listener_abandon(l);  /* it never took the socket: the socket stays */
+    return err;
+  }
+  return server_listen(sv, l, NULL, NULL, NULL);
+}
+
+int auv__server_add_adopted(auv_server_t *sv, uv_stream_t *h,
+                            auv_release_fn release, void *release_arg) {
+  auv__listener_t *l;
+  int err = listener_new(sv, &l);
+  if (err != 0)
+    return err;
+  return server_listen(sv, l, h, release, release_arg);
 }
 
 /* Close the listeners (they free themselves in their close callbacks). */
 static void server_close_listeners(auv_server_t *sv) {
   int i;
   for (i = 0; i < sv->nlisteners; i++)
-    uv_close(&sv->listeners[i]->h.handle, listener_close_cb);
+    uv_close(&sv->listeners[i]->h->handle, listener_close_cb);
   sv->nlisteners = 0;
 }
 
@@ -349,7 +444,7 @@ void auv__server_resolved(auv__stream_op_t *op) {
   for (ai = op->res; ai != NULL; ai = ai->ai_next)
     if (ai->ai_family == AF_INET)
       has_v4 = 1;
-  err = server_new(op->loop, op->fn, op->arg, o, 0, &sv);
+  err = auv__server_new(op->loop, op->fn, op->arg, o, 0, &sv);
   if (err != 0) {
     auv__stream_op_fail(op, err);
     return;
@@ -401,14 +496,7 @@ int auv_start_server_future(auv_loop_t *loop, auv_connection_fn fn, void *arg,
     op->sopts = *options->stream;
     op->svopts.stream = &op->sopts;
   }
-  *future = auv_future_ref(op->future);
-  err = auv__stream_op_resolve(op, host, port, 1);
-  if (err != 0) {
-    auv_future_unref(*future);
-    auv__stream_op_free(op);
-    return err;
-  }
-  return 0;
+  return auv__stream_op_resolve(op, host, port, 1, future);
 }
 
 static void release_server(void *obj) {
@@ -443,7 +531,7 @@ int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
     return AUV_ECLOSED;
   if ((err = auv__stream_pipe_path_check(path)) != 0)
     return err;
-  err = server_new(loop, fn, arg, options, 1, &sv);
+  err = auv__server_new(loop, fn, arg, options, 1, &sv);
   if (err != 0)
     return err;
   err = server_add_listener(sv, NULL, path, 0, options);
@@ -557,7 +645,7 @@ int auv_server_sockname(const auv_server_t *sv, size_t i,
                         struct sockaddr_storage *addr, int *len) {
   if (sv == NULL || addr == NULL || i >= (size_t) sv->nlisteners)
     return UV_EINVAL;
-  return auv__socket_name((const uv_handle_t *) &sv->listeners[i]->h,
+  return auv__socket_name(&sv->listeners[i]->h->handle,
                           sv->is_pipe, 0, addr, len);
 }
 

@@ -10,13 +10,20 @@
 
 #include "internal.h"
 
+/* Any libuv stream handle auv reads and writes (a TTY only as a stream
+ * made from a program's handle or descriptor: adopt.c). */
+typedef union {
+  uv_handle_t handle;
+  uv_stream_t stream;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+  uv_tty_t tty;
+} auv__any_stream_t;
+
 struct auv_stream_s {
-  union {
-    uv_handle_t handle;
-    uv_stream_t stream;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } h;                        /* the libuv handle; h.handle.data = this */
+  auv__any_stream_t *h;       /* the libuv handle: &own, or the program's
+                                 (adopted: see adopt.c); h->handle.data =
+                                 this until the close callback */
   auv_loop_t *loop;           /* the loop it belongs to */
   unsigned refs;              /* see "Lifetime" in stream.c */
   /* reader */
@@ -58,17 +65,32 @@ struct auv_stream_s {
                                  or NULL */
   unsigned direct_out : 1;    /* alloc_cb handed out direct's buffer */
   unsigned direct_full : 1;   /* direct is complete, its task not resumed */
+  unsigned is_tty : 1;        /* h is a uv_tty_t */
+  /* A handle the program handed over (auv_stream_adopt) goes back through
+   * release in the close callback, its data field restored first. */
+  auv_release_fn release;     /* or NULL */
+  void *release_arg;
+  void *prog_data;            /* the handle's data before adoption */
+  unsigned adopted : 1;       /* h is the program's handle */
+  int stdio_fd;               /* a descriptor 0-2 the stream was opened on
+                                 (libuv never closes those), or -1 */
+  int stdio_flags;            /* its file status flags before (fcntl),
+                                 restored in the close callback */
+  int extra_fd;               /* a descriptor the stream was opened on that
+                                 libuv left open (a TTY it reopened),
+                                 closed in the close callback, or -1 */
+  auv__any_stream_t own;      /* the handle auv made, when h is not the
+                                 program's */
 };
 
-typedef union {
-  uv_handle_t handle;
-  uv_stream_t stream;
-  uv_tcp_t tcp;
-  uv_pipe_t pipe;
-} auv__any_stream_t;
-
 typedef struct auv__listener_s {
-  auv__any_stream_t h;        /* h.handle.data = this */
+  auv__any_stream_t *h;       /* &own, or the program's (auv_server_adopt);
+                                 h->handle.data = this */
+  auv__any_stream_t own;
+  auv_release_fn release;     /* an adopted handle's, or NULL */
+  void *release_arg;
+  void *prog_data;            /* its data before adoption */
+  unsigned adopted : 1;
   auv_server_t *server;
   auv__any_stream_t reject;   /* accepts a connection that cannot be
                                  served, to close it at once */
@@ -152,6 +174,18 @@ int auv__stream_fwaiter_start(auv_loop_t *loop, auv__waitq_t *q,
  * reference (the handle's). */
 int auv__stream_new(auv_loop_t *loop, int is_pipe,
                     const auv_stream_options_t *opts, auv_stream_t **out);
+/* The two halves of it, for streams on a handle made elsewhere (adopt.c):
+ * a stream with no handle yet (NULL: no memory), and the handle given to
+ * it: h (initialised, open, on loop) becomes the stream's, tracked and
+ * registered. The caller has called auv__handle_reserve before h's init
+ * (or before taking h over). */
+auv_stream_t *auv__stream_alloc(auv_loop_t *loop,
+                                const auv_stream_options_t *opts);
+void auv__stream_attach(auv_stream_t *s, auv__any_stream_t *h);
+/* Undo auv__stream_attach and free s, leaving h as it was before (its
+ * data restored from s->prog_data, untracked): for a stream whose start
+ * failed before anyone saw it. */
+void auv__stream_detach(auv_stream_t *s);
 
 /* The address of a TCP socket or a pipe (h: a uv_tcp_t, or a uv_pipe_t if
  * is_pipe), its own or, with peer, the other end's. */
@@ -168,11 +202,12 @@ void auv__stream_op_free(auv__stream_op_t *op);
  * free the op. */
 void auv__stream_op_fail(auv__stream_op_t *op, int err);
 void auv__stream_op_succeed(auv__stream_op_t *op, void *value);
-/* Resolve host (a numeric one at once), then connect or, for OP_SERVER,
- * call auv__server_resolved. The op may be complete (and freed) when this
- * returns 0: the caller takes its reference to the future first. */
+/* Take a reference to op's future for the caller (*future), resolve host
+ * (a numeric one at once), then connect or, for OP_SERVER, call
+ * auv__server_resolved. The op may be complete (and freed) when this
+ * returns 0. On error op is freed and *future released. */
 int auv__stream_op_resolve(auv__stream_op_t *op, const char *host, int port,
-                           int passive);
+                           int passive, auv_future_t **future);
 /* Await f in a task and take the object it yields; a result that arrives
  * together with the task's cancellation is given to release(). */
 int auv__stream_await_object(auv_future_t *f, void **out,
@@ -188,5 +223,18 @@ void auv__server_resolved(auv__stream_op_t *op);
  * let go of the stream and the server. */
 void auv__server_conn_done(auv_future_t *f, void *arg);
 void auv__server_unref(auv_server_t *sv);
+/* A new server (a program's reference, registered) with no listener. */
+int auv__server_new(auv_loop_t *loop, auv_connection_fn fn, void *arg,
+                    const auv_server_options_t *o, int is_pipe,
+                    auv_server_t **out);
+/* Give sv (new, with is_pipe set as the handle) a listener on a stream
+ * socket (bound, or listening already) that it then owns and closes, or
+ * on the program's own handle (bound, listening or not), adopted with
+ * release. Each listens (again, if it does already: libuv replaces the
+ * callback). On error sv has no new listener and the socket or handle is
+ * as it was. */
+int auv__server_add_socket(auv_server_t *sv, uv_os_sock_t sock);
+int auv__server_add_adopted(auv_server_t *sv, uv_stream_t *h,
+                            auv_release_fn release, void *release_arg);
 
 #endif /* AUV_STREAM_INTERNAL_H */

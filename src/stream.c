@@ -34,12 +34,22 @@
  * its pipes), and may ask to be told when the close begins
  * (auv__stream_set_close_hook).
  *
+ * The handle is the stream's own (s->own), or one the program handed
+ * over (adopt.c: s->h points at it): everything here goes through s->h.
+ * An adopted handle's close callback gives it back to the program
+ * (its data restored, then the program's release function) instead of
+ * its memory going with the stream's.
+ *
  * A stream is in its loop's object registry from its making until its
  * handle is closed (uv_close): a close still flushing queued writes stays
  * registered, so auv_loop_close aborts it, as it aborts a stream left
  * open.
  */
 #include <errno.h>
+#ifndef _WIN32
+# include <fcntl.h>
+# include <unistd.h>
+#endif
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -191,6 +201,46 @@ static void stream_loop_close(auv__object_t *obj);
 
 static const auv__object_ops_t stream_ops = {"stream", stream_loop_close};
 
+/* A stream with no handle yet (auv__stream_attach gives it one), or NULL
+ * for no memory. */
+auv_stream_t *auv__stream_alloc(auv_loop_t *loop,
+                                const auv_stream_options_t *opts) {
+  auv_stream_t *s = auv__calloc(1, sizeof(*s));
+  if (s == NULL)
+    return NULL;
+  s->loop = loop;
+  s->refs = 1;
+  s->stdio_fd = -1;
+  s->extra_fd = -1;
+  auv__waitq_init(&s->drainers, 0);
+  auv__waitq_init(&s->closers, 0);
+  auv__list_init(&s->conn_node);
+  auv__list_init(&s->flush_node);
+  stream_options(s, opts);
+  return s;
+}
+
+/* h (initialised, on s's loop) becomes s's handle: tracked (the caller
+ * reserved room), its data pointing here, and s enters the loop's
+ * registry. */
+void auv__stream_attach(auv_stream_t *s, auv__any_stream_t *h) {
+  s->h = h;
+  s->is_pipe = h->handle.type == UV_NAMED_PIPE;
+  s->is_tty = h->handle.type == UV_TTY;
+  auv__handle_track(s->loop, &h->handle);
+  h->handle.data = s;
+  auv__object_register(s->loop, &s->reg, &stream_ops);
+}
+
+void auv__stream_detach(auv_stream_t *s) {
+  assert(s->refs == 1 && !s->closing);
+  auv__object_unregister(&s->reg);
+  s->h->handle.data = s->prog_data;
+  auv__handle_untrack(s->loop, &s->h->handle);
+  auv__free(s->buf);
+  auv__free(s);
+}
+
 /* A new stream with an initialised (not connected) handle, one reference
  * (the handle's). */
 int auv__stream_new(auv_loop_t *loop, int is_pipe,
@@ -202,26 +252,16 @@ int auv__stream_new(auv_loop_t *loop, int is_pipe,
   err = auv__handle_reserve(loop);
   if (err != 0)
     return err;
-  s = auv__calloc(1, sizeof(*s));
+  s = auv__stream_alloc(loop, opts);
   if (s == NULL)
     return UV_ENOMEM;
-  err = is_pipe ? uv_pipe_init(loop->uv, &s->h.pipe, 0)
-                : uv_tcp_init(loop->uv, &s->h.tcp);
+  err = is_pipe ? uv_pipe_init(loop->uv, &s->own.pipe, 0)
+                : uv_tcp_init(loop->uv, &s->own.tcp);
   if (err != 0) {
     auv__free(s);
     return err;
   }
-  auv__handle_track(loop, &s->h.handle);
-  s->h.handle.data = s;
-  s->loop = loop;
-  s->refs = 1;
-  s->is_pipe = is_pipe != 0;
-  auv__waitq_init(&s->drainers, 0);
-  auv__waitq_init(&s->closers, 0);
-  auv__list_init(&s->conn_node);
-  auv__list_init(&s->flush_node);
-  stream_options(s, opts);
-  auv__object_register(loop, &s->reg, &stream_ops);
+  auv__stream_attach(s, &s->own);
   *out = s;
   return 0;
 }
@@ -247,9 +287,35 @@ void auv__stream_set_close_hook(auv_stream_t *s,
   s->close_hook_arg = arg;
 }
 
+/* A descriptor 0-2 gets back the file status flags it had before the
+ * stream (libuv made it non-blocking and never closes it): the rest of
+ * the program goes on using it with stdio. A TTY's descriptor that libuv
+ * reopened (it works on its own, and left the one given open) is closed,
+ * as the stream owns it. */
+static void stdio_restore(auv_stream_t *s) {
+#ifndef _WIN32
+  if (s->stdio_fd >= 0)
+    (void) fcntl(s->stdio_fd, F_SETFL, s->stdio_flags);
+  if (s->extra_fd >= 0)
+    (void) close(s->extra_fd);
+#else
+  (void) s;
+#endif
+}
+
 static void stream_close_cb(uv_handle_t *h) {
   auv_stream_t *s = h->data;
+  auv_release_fn release = s->release;
   auv__handle_untrack(s->loop, h);
+  stdio_restore(s);
+  if (s->adopted) {
+    /* The program's handle goes back to it: auv touches it no more. */
+    h->data = s->prog_data;
+    s->h = NULL;
+    s->release = NULL;
+    if (release != NULL)
+      release(h, s->release_arg);
+  }
   s->closed = 1;
   auv__list_remove(&s->flush_node);
   auv__stream_waiters_wake(&s->closers);
@@ -294,7 +360,7 @@ static void close_begin(auv_stream_t *s) {
  * loop from closing. */
 static void handle_close(auv_stream_t *s) {
   auv__object_unregister(&s->reg);
-  uv_close(&s->h.handle, stream_close_cb);
+  uv_close(&s->h->handle, stream_close_cb);
 }
 
 int auv_stream_close(auv_stream_t *s) {
@@ -308,7 +374,7 @@ int auv_stream_close(auv_stream_t *s) {
      * the connection is closed (write_cb does it when the queue is out).
      * uv_close now would cancel those writes and lose the data. */
     s->close_pending = 1;
-    uv_read_stop(&s->h.stream);
+    uv_read_stop(&s->h->stream);
     return 0;
   }
   handle_close(s);
@@ -327,7 +393,8 @@ int auv_stream_abort(auv_stream_t *s) {
   /* A reset tells the peer the data is lost (SO_LINGER 0). It fails on a
    * socket being shut down or never connected: a plain close then. The
    * queued writes end with UV_ECANCELED before the close callback. */
-  if (!s->is_pipe && uv_tcp_close_reset(&s->h.tcp, stream_close_cb) == 0) {
+  if (!s->is_pipe && !s->is_tty &&
+      uv_tcp_close_reset(&s->h->tcp, stream_close_cb) == 0) {
     auv__object_unregister(&s->reg);
     return 0;
   }
@@ -437,7 +504,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
 
 static void read_stop(auv_stream_t *s) {
   if (s->reading) {
-    uv_read_stop(&s->h.stream);
+    uv_read_stop(&s->h->stream);
     s->reading = 0;
   }
 }
@@ -469,7 +536,7 @@ static int eof_error(auv_stream_t *s) {
   uv_os_fd_t fd;
   int soerr = 0;
   socklen_t len = sizeof(soerr);
-  if (uv_fileno(&s->h.handle, &fd) == 0 &&
+  if (uv_fileno(&s->h->handle, &fd) == 0 &&
       getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0)
     return uv_translate_sys_error(soerr);
 #else
@@ -527,14 +594,14 @@ int auv__stream_feed(auv_stream_t *s, const void *data, size_t len) {
   while (len > 0) {
     uv_buf_t b;
     size_t k;
-    alloc_cb(&s->h.handle, 65536, &b);
+    alloc_cb(&s->h->handle, 65536, &b);
     if (b.len == 0) {
-      read_cb(&s->h.stream, UV_ENOBUFS, &b);
+      read_cb(&s->h->stream, UV_ENOBUFS, &b);
       return UV_ENOMEM;
     }
     k = len < b.len ? len : b.len;
     memcpy(b.base, p, k);
-    read_cb(&s->h.stream, (ssize_t) k, &b);
+    read_cb(&s->h->stream, (ssize_t) k, &b);
     p += k;
     len -= k;
   }
@@ -543,14 +610,14 @@ int auv__stream_feed(auv_stream_t *s, const void *data, size_t len) {
 
 void auv__stream_feed_eof(auv_stream_t *s) {
   uv_buf_t b = uv_buf_init(NULL, 0);
-  read_cb(&s->h.stream, UV_EOF, &b);
+  read_cb(&s->h->stream, UV_EOF, &b);
 }
 
 static int read_start(auv_stream_t *s) {
   int err;
   if (s->reading || s->eof || s->read_error != 0 || s->closing)
     return 0;
-  err = uv_read_start(&s->h.stream, alloc_cb, read_cb);
+  err = uv_read_start(&s->h->stream, alloc_cb, read_cb);
   if (err == 0)
     s->reading = 1;
   return err;
@@ -1095,7 +1162,7 @@ static int queue_write(auv_stream_t *s, wreq_t *w, uv_buf_t b) {
   int err;
   w->req.data = s;
   w->len = b.len;
-  err = uv_write(&w->req, &s->h.stream, &b, 1, write_cb);
+  err = uv_write(&w->req, &s->h->stream, &b, 1, write_cb);
   if (err != 0)
     return err;
   s->write_size += b.len;
@@ -1110,7 +1177,7 @@ static ssize_t try_write(auv_stream_t *s, const uv_buf_t *bufs, size_t n) {
   int r;
   if (s->write_size > 0)
     return 0;
-  r = uv_try_write(&s->h.stream, bufs, (unsigned) n);
+  r = uv_try_write(&s->h->stream, bufs, (unsigned) n);
   if (r == UV_EAGAIN || r == UV_ENOSYS)
     return 0;
   if (r < 0)
@@ -1290,7 +1357,7 @@ int auv_stream_write_eof(auv_stream_t *s) {
     return UV_EINVAL;
   if ((err = writer_check(s)) != 0)
     return err;
-  err = uv_shutdown(&s->shutdown_req, &s->h.stream, shutdown_cb);
+  err = uv_shutdown(&s->shutdown_req, &s->h->stream, shutdown_cb);
   if (err == 0)
     s->eof_sent = 1;
   return err;
@@ -1362,7 +1429,9 @@ static int stream_name(const auv_stream_t *s, struct sockaddr_storage *addr,
     return UV_EINVAL;
   if (s->closing)
     return UV_ENOTCONN;
-  return auv__socket_name(&s->h.handle, s->is_pipe, peer, addr, len);
+  if (s->is_tty)
+    return UV_ENOTSUP;
+  return auv__socket_name(&s->h->handle, s->is_pipe, peer, addr, len);
 }
 
 int auv_stream_peername(const auv_stream_t *s, struct sockaddr_storage *addr,
@@ -1376,7 +1445,7 @@ int auv_stream_sockname(const auv_stream_t *s, struct sockaddr_storage *addr,
 }
 
 uv_stream_t *auv_stream_uv(auv_stream_t *s) {
-  return s != NULL ? &s->h.stream : NULL;
+  return s != NULL && s->h != NULL ? &s->h->stream : NULL;
 }
 
 auv_loop_t *auv_stream_get_loop(const auv_stream_t *s) {
@@ -1389,7 +1458,7 @@ int auv__stream_pipe_new(auv_loop_t *loop, const auv_stream_options_t *opts,
 }
 
 uv_pipe_t *auv__stream_pipe(auv_stream_t *s) {
-  return &s->h.pipe;
+  return &s->own.pipe;
 }
 
 int auv__stream_start(auv_stream_t *s) {

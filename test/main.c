@@ -47,6 +47,8 @@ Suite *shutdown_suite(void);
  * and hiredis (test/meson.build). */
 Suite *curl_suite(void);
 Suite *redis_suite(void);
+/* Suite of test-adopt.c. */
+Suite *adopt_suite(void);
 
 int main(void) {
   SRunner *sr;
@@ -95,6 +97,7 @@ int main(void) {
 #ifdef AUV_TEST_REDIS
   srunner_add_suite(sr, redis_suite());
 #endif
+  srunner_add_suite(sr, adopt_suite());
 
   srunner_run_all(sr, CK_ENV);
   failed = srunner_ntests_failed(sr);

@@ -28,6 +28,7 @@ import sys
 # Display order and titles.
 SERVERS = [
     ("auv", "auv streams"),
+    ("auv-adopt", "auv adopted"),
     ("libuv", "raw libuv"),
     ("uvloop-protocol", "uvloop protocol"),
     ("uvloop-streams", "uvloop streams"),
@@ -47,6 +48,11 @@ TARGETS = [
     ("uvloop-protocol", 1.00, None, "not behind uvloop protocol"),
     ("node", 1.00, None, "not behind Node.js"),
 ]
+
+# Issue 12: a libuv listener handing its clients to auv tasks
+# (auv_stream_adopt) against auv's own start_server, same run: within 5%
+# on req/s and on CPU per request.
+ADOPT_FLOOR, ADOPT_CEIL = 0.95, 1.05
 
 
 def size_name(n):
@@ -160,6 +166,33 @@ def build(runs, envs):
            table(["size", "peer", "req/s auv/peer", "CPU/req auv/peer",
                   "req/s, medians", "CPU/req, medians",
                   "target", "verdict"], rows), ""]
+
+    rows = []
+    for size in sizes:
+        a = bests.get(("auv", size, 1))
+        d = bests.get(("auv-adopt", size, 1))
+        if a is None or d is None:
+            continue
+        rr = d["req_per_s"] / a["req_per_s"]
+        cr = (cpu(d) / cpu(a)) if cpu(a) and cpu(d) else None
+        rm = median_of(g[("auv-adopt", size, 1)], "req_per_s") / \
+            median_of(g[("auv", size, 1)], "req_per_s")
+        ok = rr >= ADOPT_FLOOR and (cr is None or cr <= ADOPT_CEIL)
+        rows.append([size_name(size), f"{a['req_per_s']:,.0f}",
+                     f"{d['req_per_s']:,.0f}", fmt_ratio(rr), fmt_ratio(cr),
+                     fmt_ratio(rm), "met" if ok else "MISSED"])
+        verdicts.append(ok)
+    if rows:
+        md += ["## auv adopted against auv start_server", "",
+               "A plain libuv listener whose accepted uv_tcp_t handles are "
+               "adopted into tasks (auv_stream_adopt, "
+               "echo-server-auv-adopt.c) against auv_start_server's own "
+               "connections, the same echo task in both. Target: within 5% "
+               f"(req/s ratio >= {ADOPT_FLOOR:.2f}, CPU/request ratio <= "
+               f"{ADOPT_CEIL:.2f}).", "",
+               table(["size", "req/s auv", "req/s adopted",
+                      "req/s adopted/auv", "CPU/req adopted/auv",
+                      "req/s, medians", "verdict"], rows), ""]
 
     loop_rows = []
     for s in ("auv", "libuv"):

@@ -9,7 +9,7 @@
 # Settings (environment): AUV_ECHO_ROUNDS (3), AUV_ECHO_DURATION (seconds
 # measured per sample, 3), AUV_ECHO_WARMUP (seconds before, 1),
 # AUV_ECHO_CONNS (concurrent clients, 10), AUV_ECHO_SIZES (bytes, "1024
-# 10240 102400"), AUV_ECHO_SERVERS (a subset of "auv libuv uvloop-protocol
+# 10240 102400"), AUV_ECHO_SERVERS (a subset of "auv auv-adopt libuv uvloop-protocol
 # uvloop-streams asyncio-protocol asyncio-streams node"), AUV_ECHO_PORT
 # (first port tried, 21400), BUILD (build/release), PYTHON
 # (/usr/bin/python3), NODE (node).
@@ -37,7 +37,7 @@ if [ "${AUV_ECHO_QUICK:-0}" = 1 ]; then
 fi
 conns=${AUV_ECHO_CONNS:-10}
 sizes=${AUV_ECHO_SIZES:-"1024 10240 102400"}
-servers=${AUV_ECHO_SERVERS:-"auv libuv uvloop-protocol uvloop-streams asyncio-protocol asyncio-streams node"}
+servers=${AUV_ECHO_SERVERS:-"auv auv-adopt libuv uvloop-protocol uvloop-streams asyncio-protocol asyncio-streams node"}
 # Below Linux's ephemeral range (32768-60999), where a client socket of
 # this or another program could hold the port a server wants.
 port=${AUV_ECHO_PORT:-21400}
@@ -95,7 +95,8 @@ if [ -f "$BUILD/build.ninja" ]; then
 else
   quiet meson setup "$BUILD" "${opts[@]}"
 fi
-quiet meson compile -C "$BUILD" echo-client echo-server-auv echo-server-uv
+quiet meson compile -C "$BUILD" echo-client echo-server-auv echo-server-uv \
+  echo-server-auv-adopt
 B="$BUILD/bench"
 
 # ---- 3. Run ----------------------------------------------------------------
@@ -107,6 +108,7 @@ budget=$(awk -v w="$warmup" -v d="$duration" 'BEGIN { print int(w + d + 30) }')
 server_cmd() {
   case "$1" in
     auv) echo "$B/echo-server-auv $3 $2" ;;
+    auv-adopt) echo "$B/echo-server-auv-adopt $3" ;;
     libuv) echo "$B/echo-server-uv $3 $2" ;;
     node) echo "$NODE $here/server.js $3" ;;
     *) echo "$PYTHON $here/servers.py $1 $3" ;;

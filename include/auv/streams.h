@@ -266,11 +266,84 @@ AUV_EXTERN int auv_stream_peername(const auv_stream_t *stream,
                                    struct sockaddr_storage *addr, int *len);
 AUV_EXTERN int auv_stream_sockname(const auv_stream_t *stream,
                                    struct sockaddr_storage *addr, int *len);
-/* The libuv handle (a uv_tcp_t or uv_pipe_t), for options auv does not
- * wrap (uv_tcp_nodelay, uv_tcp_keepalive, uv_tcp_close_reset). Do not
- * read, write or close through it. NULL for NULL. */
+/* The libuv handle (a uv_tcp_t, uv_pipe_t, or for a TTY a uv_tty_t), for
+ * options auv does not wrap (uv_tcp_nodelay, uv_tcp_keepalive,
+ * uv_tty_set_mode). Do not read, write or close through it. NULL for
+ * NULL, and once the close of an adopted handle has given it back. */
 AUV_EXTERN uv_stream_t *auv_stream_uv(auv_stream_t *stream);
 AUV_EXTERN auv_loop_t *auv_stream_get_loop(const auv_stream_t *stream);
+
+/* ---- Adoption: streams from a program's handles and descriptors ---------- */
+
+/* Called once auv has closed a handle the program handed over
+ * (auv_stream_adopt, auv_server_adopt), from its close callback: the
+ * handle's data field holds the program's value again, and the handle
+ * is the program's to free (or reuse after a new uv_*_init). arg is the
+ * one given at adoption. */
+typedef void (*auv_release_fn)(uv_handle_t *handle, void *arg);
+
+/* A stream on the program's own libuv handle: an initialised, open
+ * uv_tcp_t (connected or accepted), uv_pipe_t or uv_tty_t on loop's libuv
+ * loop, neither reading nor listening (call uv_read_stop first: bytes the
+ * program read are its own, and nothing read after is lost). Reading
+ * starts at once (for a handle libuv says is not readable, such as a
+ * write-only pipe, reads return end of stream; one not writable answers
+ * writes with UV_EPIPE). The program's writes or shutdown still queued
+ * complete as libuv says, their callbacks run (without handle->data).
+ *
+ * Ownership: from a successful return until release is called, the
+ * handle is auv's: handle->data is auv's (the program's value is given
+ * back before release), and the program must not read, write, stop or
+ * close it (options auv does not wrap go through auv_stream_uv()). auv
+ * closes it when the stream closes (auv_stream_close, auv_stream_abort,
+ * auv_loop_close or a loop shutdown) and then calls release(handle, arg)
+ * from the close callback, once: that is where the program frees the
+ * handle's memory. release may be NULL when the memory is static or lives
+ * longer than the loop. TCP options stay as the program set them
+ * (auv_open_connection sets TCP_NODELAY; an adopted socket keeps its
+ * own).
+ *
+ * Errors, after which nothing has changed and the handle is still the
+ * program's: UV_EINVAL for a NULL loop, handle or stream, another handle
+ * type, a handle closing, one with no descriptor (never connected or
+ * opened) or one auv already owns; UV_EBUSY for a handle reading or
+ * listening (on Windows, also with writes pending); AUV_EWRONGLOOP if handle->loop is not loop's libuv loop;
+ * AUV_ECLOSED once the loop closes; UV_ENOMEM. Never waits. */
+AUV_EXTERN int auv_stream_adopt(auv_loop_t *loop, uv_stream_t *handle,
+                                const auv_stream_options_t *options,
+                                auv_release_fn release, void *arg,
+                                auv_stream_t **stream);
+/* A stream on a file descriptor (asyncio's connect_read_pipe and
+ * connect_write_pipe): libuv's uv_guess_handle says what it is. A pipe
+ * (or, on Unix, an AF_UNIX stream socket) becomes a uv_pipe_t, a TTY a
+ * uv_tty_t, and on Unix a TCP socket a uv_tcp_t; anything else (a
+ * regular file, a UDP socket, a directory, a character device that is
+ * not a TTY) is UV_EINVAL, as asyncio's connect_read_pipe refuses it; a
+ * descriptor that is not open is UV_EBADF. A read-only descriptor reads
+ * (writes get UV_EPIPE), a write-only one writes (reads see end of
+ * stream).
+ *
+ * The stream owns the descriptor from a successful return: it is closed
+ * when the stream closes, as asyncio's transport closes its pipe; do not
+ * close it yourself. libuv makes it non-blocking, for every copy of it
+ * (for a TTY it first reopens the terminal device and dup2()s it over
+ * fd, so that other processes keep their mode; where it cannot, writes
+ * block). Descriptors 0, 1 and 2 are never closed: the stream's close
+ * gives them back their file status flags from before (blocking again),
+ * so stdio goes on working. On error
+ * nothing has changed and the descriptor is the program's. On Windows fd
+ * is a C runtime descriptor: a HANDLE becomes one with _open_osfhandle. */
+AUV_EXTERN int auv_stream_open_fd(auv_loop_t *loop, uv_file fd,
+                                  const auv_stream_options_t *options,
+                                  auv_stream_t **stream);
+/* A stream on a connected stream socket (asyncio's open_connection(sock=)):
+ * TCP (a Windows SOCKET there), or on Unix an AF_UNIX socket (a
+ * socketpair's end). TCP_NODELAY is set on TCP, as asyncio does. The
+ * stream owns and closes the socket as auv_stream_open_fd does; UV_EINVAL
+ * for a socket that is not SOCK_STREAM or not a socket. */
+AUV_EXTERN int auv_stream_open_socket(auv_loop_t *loop, uv_os_sock_t sock,
+                                      const auv_stream_options_t *options,
+                                      auv_stream_t **stream);
 
 /* ---- Servers (asyncio's start_server and Server) ------------------------- */
 
@@ -300,6 +373,32 @@ AUV_EXTERN int auv_start_unix_server(auv_loop_t *loop, auv_connection_fn fn,
                                      void *arg, const char *path,
                                      const auv_server_options_t *options,
                                      auv_server_t **server);
+
+/* A server on the program's own listener: a bound uv_tcp_t or uv_pipe_t
+ * on loop's libuv loop, listening already or not. auv listens on it with
+ * its own connection callback (uv_listen again, with options' backlog: a
+ * listening handle's callback is replaced, and connections still waiting
+ * are auv's), and serves each connection exactly as auv_start_server
+ * does: a task running fn, or fn as a plain callback with
+ * options.callback. Ownership as for auv_stream_adopt: the handle (and
+ * its data) is auv's until release(handle, release_arg) is called from
+ * its close callback, after auv_server_close or the loop's close. Errors
+ * as auv_stream_adopt's (UV_EINVAL also for a NULL fn or server, a handle
+ * with no descriptor); on error the handle is untouched. Never waits. */
+AUV_EXTERN int auv_server_adopt(auv_loop_t *loop, uv_stream_t *listener,
+                                auv_connection_fn fn, void *arg,
+                                const auv_server_options_t *options,
+                                auv_release_fn release, void *release_arg,
+                                auv_server_t **server);
+/* A server on a bound (or listening) stream socket: asyncio's
+ * start_server(sock=). TCP, or on Unix AF_UNIX. The server owns the socket
+ * and closes it when it closes. UV_EINVAL for a socket that is not
+ * SOCK_STREAM, or not a socket; the listen() error for a socket that
+ * cannot listen. On error the socket is the program's, not closed. */
+AUV_EXTERN int auv_server_open_socket(auv_loop_t *loop, uv_os_sock_t sock,
+                                      auv_connection_fn fn, void *arg,
+                                      const auv_server_options_t *options,
+                                      auv_server_t **server);
 
 /* Stop listening (asyncio's Server.close): the listeners are closed;
  * connections already accepted go on. Calling it again returns 0 and does
