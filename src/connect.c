@@ -276,8 +276,10 @@ int auv_open_connection_future(auv_loop_t *loop, const char *host, int port,
 
 /* The task forms' checks, and their awaiting of the future form's
  * future (err: what making it returned). */
-static int connect_check(auv_stream_t **stream) {
-  return stream != NULL ? auv__need_task(NULL) : UV_EINVAL;
+static int connect_check(const auv_loop_t *loop, auv_stream_t **stream) {
+  /* The loop too, before anything starts: a connect begun on another
+   * loop's would go on after this call answered AUV_EWRONGLOOP. */
+  return stream != NULL ? auv__need_task_on(loop) : UV_EINVAL;
 }
 
 static int connect_await(int err, auv_future_t *f, auv_stream_t **stream) {
@@ -290,7 +292,7 @@ int auv_open_connection(auv_loop_t *loop, const char *host, int port,
                         const auv_stream_options_t *options,
                         auv_stream_t **stream) {
   auv_future_t *f = NULL;
-  int err = connect_check(stream);
+  int err = connect_check(loop, stream);
   if (err == 0)
     err = auv_open_connection_future(loop, host, port, options, &f);
   return connect_await(err, f, stream);
@@ -327,7 +329,7 @@ int auv_open_unix_connection(auv_loop_t *loop, const char *path,
                              const auv_stream_options_t *options,
                              auv_stream_t **stream) {
   auv_future_t *f = NULL;
-  int err = connect_check(stream);
+  int err = connect_check(loop, stream);
   if (err == 0)
     err = auv_open_unix_connection_future(loop, path, options, &f);
   return connect_await(err, f, stream);

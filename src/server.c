@@ -511,7 +511,9 @@ int auv_start_server(auv_loop_t *loop, auv_connection_fn fn, void *arg,
   int err;
   if (server == NULL)
     return UV_EINVAL;
-  if ((err = auv__need_task(NULL)) != 0)
+  /* The loop too, before listening: a server started on another loop's
+   * would stay open after this call answered AUV_EWRONGLOOP. */
+  if ((err = auv__need_task_on(loop)) != 0)
     return err;
   err = auv_start_server_future(loop, fn, arg, host, port, options, &f);
   if (err != 0)

@@ -1854,6 +1854,46 @@ START_TEST(server_close_is_idempotent_and_its_memory_goes_after_wait_closed) {
 }
 END_TEST
 
+/* The task forms check the loop before they start anything: called from
+ * a task of another loop they answer AUV_EWRONGLOOP and leave that loop
+ * with nothing started (no connect, no listener). */
+static int never_serves(auv_stream_t *stream, void *arg) {
+  (void) stream;
+  (void) arg;
+  ck_abort_msg("no connection can reach a server never started");
+  return 0;
+}
+
+static int wrong_loop_main(void *arg, void **result) {
+  auv_loop_t *other = arg;
+  auv_stream_t *s = NULL;
+  auv_server_t *sv = NULL;
+  (void) result;
+  ck_assert_int_eq(auv_open_connection(other, "127.0.0.1", 9, NULL, &s),
+                   AUV_EWRONGLOOP);
+  ck_assert_ptr_null(s);
+  ck_assert_int_eq(auv_start_server(other, never_serves, NULL, "127.0.0.1",
+                                    0, NULL, &sv),
+                   AUV_EWRONGLOOP);
+  ck_assert_ptr_null(sv);
+#ifndef _WIN32
+  ck_assert_int_eq(auv_open_unix_connection(other, "/nonexistent/auv.sock",
+                                            NULL, &s),
+                   AUV_EWRONGLOOP);
+#endif
+  /* Nothing was started on the other loop: libuv has no active handle or
+   * request there (auv's own handles are unreferenced). */
+  ck_assert_int_eq(uv_loop_alive(auv_loop_uv(other)), 0);
+  return 0;
+}
+
+START_TEST(task_forms_on_another_loop_start_nothing_there) {
+  auv_loop_t *other = test_loop_new();
+  ck_assert_int_eq(run_main(wrong_loop_main, other), 0);
+  CLOSE_LOOP(other);
+}
+END_TEST
+
 Suite *stream_suite(void) {
   Suite *s = suite_create("stream");
   TCase *tc = test_tcase_create("stream", 60);
@@ -1868,6 +1908,7 @@ Suite *stream_suite(void) {
   ADD(tc, close_flushes_queued_writes_before_closing);
   ADD(tc, drain_waits_for_a_peer_that_stops_reading);
   ADD(tc, server_wait_closed_waits_for_a_close_not_yet_called);
+  ADD(tc, task_forms_on_another_loop_start_nothing_there);
   ADD(tc, reading_pauses_above_twice_the_limit_and_resumes);
   ADD(tc, readline_readuntil_readexactly_with_data_in_small_chunks);
   ADD(tc, readline_at_eof_returns_the_partial_line);

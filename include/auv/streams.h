@@ -418,8 +418,9 @@ AUV_EXTERN int auv_server_is_closing(const auv_server_t *server);
  * peer that never reads cannot keep them open. */
 AUV_EXTERN int auv_server_close_clients(auv_server_t *server);
 /* Inside a task: wait until the listeners are closed and every connection
- * task has finished (Python 3.12's wait_closed). Returns at once if close
- * was not called, as asyncio's does. */
+ * task has finished (Python 3.12's wait_closed). If close was not called
+ * yet, it waits for it too, as asyncio's does from 3.12.1 on (3.11's
+ * returned at once). */
 AUV_EXTERN int auv_server_wait_closed(auv_server_t *server);
 AUV_EXTERN int auv_server_wait_closed_future(auv_server_t *server,
                                              auv_future_t **future);
