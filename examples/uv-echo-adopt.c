@@ -64,7 +64,6 @@ static void on_release(uv_handle_t *handle, void *arg) {
 static void on_new_connection(uv_stream_t *listener, int status) {
   uv_tcp_t *client;
   auv_stream_t *stream;  /* glue */
-  auv_task_t *task;      /* glue */
   if (status < 0) {
     fprintf(stderr, "uv-echo-adopt: accept: %s\n", uv_strerror(status));
     return;
@@ -78,10 +77,8 @@ static void on_new_connection(uv_stream_t *listener, int status) {
       auv_stream_adopt(loop, (uv_stream_t *) client, NULL, on_release, NULL,
                        &stream) != 0)                      /* glue: 2 lines */
     uv_close((uv_handle_t *) client, on_close);
-  else if (auv_task_new(loop, echo, stream, NULL, &task) != 0) /* glue */
-    auv_stream_close(stream);                                 /* glue */
-  else                                                        /* glue */
-    auv_task_unref(task);                                     /* glue */
+  else if (auv_task_new(loop, echo, stream, NULL, NULL) != 0) /* glue */
+    auv_stream_close(stream);                                /* glue */
 }
 
 /* ---- the self-test: clients written as a task ---------------------------- */

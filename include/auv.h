@@ -436,8 +436,12 @@ typedef struct auv_task_options_s {
 /* Create a task that will run fn(arg) (asyncio's create_task). Its first
  * step runs from the loop, after the callbacks already scheduled: never
  * inline. The stack is reserved here, so UV_ENOMEM is reported now.
- * UV_EINVAL for a NULL loop, fn or task, or a stack_size over the limit
- * (arg and options may be NULL), AUV_ECLOSED if the loop is closed. */
+ * task gets the caller's reference; with task NULL the caller takes none
+ * (fire and forget: the loop holds the task until it is done, and an
+ * error nobody retrieved reaches the exception handler, as for any future
+ * released unretrieved). UV_EINVAL for a NULL loop or fn, or a stack_size
+ * over the limit (arg and options may be NULL), AUV_ECLOSED if the loop
+ * is closed. */
 AUV_EXTERN int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
                             const auv_task_options_t *options,
                             auv_task_t **task);

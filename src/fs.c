@@ -98,6 +98,9 @@ static int fs_begin(auv_loop_t *loop, int kind, auv_future_t **out,
                     fs_op_t **opp) {
   fs_op_t *op;
   int err;
+  /* Set on every path: GCC at -O3 cannot see that the error paths below
+   * all return non-zero, and warns that the caller may use *opp unset. */
+  *opp = NULL;
   if (loop == NULL || out == NULL)
     return UV_EINVAL;
   err = auv__req_new(loop, sizeof(*op), 0, (void **) &op);

@@ -68,7 +68,7 @@ int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
   size_t stack_size;
   int err;
 
-  if (loop == NULL || fn == NULL || out == NULL)
+  if (loop == NULL || fn == NULL)
     return UV_EINVAL;
   if (loop->closing)
     return AUV_ECLOSED;
@@ -107,7 +107,9 @@ int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
   /* The future part, as auv_future_new makes it. */
   auv__future_init(&t->future, loop);
   t->future.is_task = 1;
-  t->future.refs = 2;  /* the caller's and the loop's (until done) */
+  /* The caller's (unless it asked for none: out NULL) and the loop's
+   * (until done). */
+  t->future.refs = out != NULL ? 2 : 1;
 
   t->fn = fn;
   t->arg = arg;
@@ -129,7 +131,8 @@ int auv_task_new(auv_loop_t *loop, auv_task_fn fn, void *arg,
    * shutdown, which waits for every task, still ends. */
   if (AUV__UNLIKELY(loop->shutting_down))
     auv_task_cancel(t, NULL);
-  *out = t;
+  if (out != NULL)
+    *out = t;
   return 0;
 }
 

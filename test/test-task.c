@@ -303,10 +303,42 @@ START_TEST(task_new_rejects_null_arguments) {
   auv_task_t *task = NULL;
   ck_assert_int_eq(auv_task_new(NULL, mark_task, "x", NULL, &task), UV_EINVAL);
   ck_assert_int_eq(auv_task_new(loop, NULL, "x", NULL, &task), UV_EINVAL);
-  ck_assert_int_eq(auv_task_new(loop, mark_task, "x", NULL, NULL), UV_EINVAL);
   ck_assert_ptr_null(task);
   ck_assert_int_eq(auv_all_tasks(loop, NULL, 0), 0);
   CLOSE_LOOP(loop);
+}
+END_TEST
+
+/* task NULL: the caller takes no reference. The task still runs to its
+ * end, its memory goes when it is done, and a failure nobody can
+ * retrieve is reported to the exception handler. */
+static int fnf_reports;
+
+static void fnf_report(auv_loop_t *loop, const auv_exception_context_t *ctx,
+                       void *data) {
+  (void)loop;
+  (void)data;
+  ck_assert_str_eq(ctx->message, "Task exception was never retrieved");
+  ck_assert_int_eq(ctx->error, UV_EIO);
+  fnf_reports++;
+}
+
+START_TEST(a_task_made_without_a_reference_runs_and_is_freed_when_done) {
+  long live = test_alloc_live();
+  auv_loop_t *loop = test_loop_new();
+  static int eio = UV_EIO;
+  fnf_reports = 0;
+  trace_init(&t);
+  ck_assert_int_eq(auv_set_exception_handler(loop, fnf_report, NULL), 0);
+  ck_assert_int_eq(auv_task_new(loop, mark_task, "ran", NULL, NULL), 0);
+  ck_assert_int_eq(auv_task_new(loop, fail_task, &eio, NULL, NULL), 0);
+  ck_assert_int_eq(auv_all_tasks(loop, NULL, 0), 2);
+  run_once(loop);
+  ck_assert_str_eq(trace_str(&t), "ran");
+  ck_assert_int_eq(auv_all_tasks(loop, NULL, 0), 0);
+  ck_assert_int_eq(fnf_reports, 1);
+  CLOSE_LOOP(loop);
+  ck_assert_int_eq(test_alloc_live(), live);
 }
 END_TEST
 
@@ -2313,6 +2345,7 @@ Suite *task_suite(void) {
   ADD(tc, creating_a_task_runs_nothing_until_the_loop_runs_its_first_step);
   ADD(tc, a_task_is_a_future_whose_done_callbacks_run_through_call_soon);
   ADD(tc, a_task_that_returns_an_error_ends_failed_with_it);
+  ADD(tc, a_task_made_without_a_reference_runs_and_is_freed_when_done);
   ADD(tc, a_task_that_returns_a_positive_value_ends_with_its_result);
   ADD(tc, the_result_destructor_runs_once_when_the_task_is_freed);
   ADD(tc, a_result_dropped_because_the_task_ends_cancelled_is_freed_with_free_result);
