@@ -17,10 +17,13 @@ import sys
 
 # auv-ucontext is auv built with -Dcoro_backend=ucontext (bench/run.sh's
 # second build directory); only the coroutine-switch benchmark runs there.
-PEERS = ("auv", "auv-ucontext", "libuv", "asyncio", "uvloop")
+# kernel: the readiness ping-pong with no library (bench-readiness.c), the
+# floor of every peer there.
+PEERS = ("auv", "auv-ucontext", "libuv", "kernel", "asyncio", "uvloop")
 PEER_TITLES = {"auv": "auv", "auv-ucontext": "auv ucontext", "libuv": "raw libuv",
-               "asyncio": "asyncio", "uvloop": "uvloop"}
-RATIOS = (("auv/libuv", "auv", "libuv"), ("ucontext/auv", "auv-ucontext", "auv"),
+               "kernel": "bare kernel", "asyncio": "asyncio", "uvloop": "uvloop"}
+RATIOS = (("auv/libuv", "auv", "libuv"), ("libuv/kernel", "libuv", "kernel"),
+          ("ucontext/auv", "auv-ucontext", "auv"),
           ("asyncio/auv", "asyncio", "auv"), ("uvloop/auv", "uvloop", "auv"))
 
 # (bench, metric, row title, unit, format)
@@ -50,6 +53,8 @@ ROWS = [
     ("readiness_tasks", "cpu_ns_per_op", "  tasks: CPU time (user + system)", "ns/round trip", "{:.0f}"),
     ("readiness_callbacks", "ns_per_op", "fd ping-pong, add_reader callbacks", "ns/round trip", "{:.0f}"),
     ("readiness_callbacks", "cpu_ns_per_op", "  callbacks: CPU time (user + system)", "ns/round trip", "{:.0f}"),
+    ("readiness_threads", "ns_per_op", "  fd ping-pong, two blocking threads", "ns/round trip", "{:.0f}"),
+    ("readiness_threads", "cpu_ns_per_op", "  threads: CPU time (user + system)", "ns/round trip", "{:.0f}"),
     ("task_mem", "bytes_per_task", "{n} suspended tasks: RSS per task", "bytes/task", "{:.0f}"),
     ("task_mem", "pte_bytes_per_task", "  page tables per task (VmPTE; not in RSS)", "bytes/task", "{:.0f}"),
     ("tasks_1m", "hwm_mib", "{n} suspended tasks: peak RSS (VmHWM)", "MiB", "{:.0f}"),

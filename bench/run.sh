@@ -117,7 +117,8 @@ if [ $quick = 1 ]; then
   tk_py=(--sleep 1000 --spawn 1000)
   sy_c=(--queue 10000 --lock 10000 --reps 1)
   sy_py=(--queue 1000 --lock 1000)
-  rd_c=(--tasks 2000 --callbacks 2000 --warmup 100 --reps 1)
+  rd_c=(--tasks 2000 --callbacks 2000 --libuv 2000 --kernel 2000 --threads 2000
+        --warmup 100 --reps 1)
   rd_py=(--callbacks 2000 --warmup 100)
   mem_n=1000
   million=10000
@@ -149,8 +150,10 @@ else
   # Readiness ping-pong: 200k round trips per sample, 3 samples, for auv;
   # 100k, 1 sample, for asyncio and uvloop. Every round trip is system
   # calls (send, recv, epoll_wait on each side), so the count only sets
-  # the run's length.
-  rd_c=(--tasks 200000 --callbacks 200000 --reps 3)
+  # the run's length. The same program runs the floor: raw libuv's
+  # uv_poll_t pair, a bare epoll loop and two blocking threads.
+  rd_c=(--tasks 200000 --callbacks 200000 --libuv 200000 --kernel 200000
+        --threads 200000 --reps 3)
   rd_py=(--callbacks 100000)
   mem_n=100000
   million=1000000
