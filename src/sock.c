@@ -307,33 +307,41 @@ static int set_addr(op_t *op, const struct sockaddr *addr, int addrlen) {
   return 0;
 }
 
-int auv_sock_recv(auv_loop_t *loop, uv_os_sock_t sock, size_t nbytes,
-                  auv_bytes_t *data) {
-  op_t op;
+/* The task forms that receive into new memory (sock_recv, sock_recvfrom):
+ * the bytes go to *data, shrunk to what came (nothing for 0 bytes); op
+ * keeps the rest of the outcome (the sender's address). */
+static int recv_owned(auv_loop_t *loop, uv_os_sock_t sock, int kind,
+                      size_t nbytes, auv_bytes_t *data, op_t *op) {
   int err;
   if (data == NULL || (err = op_check(loop, sock)) != 0)
     return data == NULL ? UV_EINVAL : err;
   if ((err = auv__need_task(loop)) != 0)
     return err;
-  op_init(&op, OP_RECV, sock, 0);
-  op.len = nbytes;
-  if (nbytes > 0 && (op.buf = auv__malloc(nbytes)) == NULL)
+  op_init(op, kind, sock, 0);
+  op->len = nbytes;
+  if (nbytes > 0 && (op->buf = auv__malloc(nbytes)) == NULL)
     return UV_ENOMEM;
-  err = op_run(loop, &op);
-  if (err != 0 || op.done == 0) {
-    auv__free(op.buf);
-    op.buf = NULL;
-    op.done = 0;
-  } else if (op.done < nbytes) {
-    char *p = auv__realloc(op.buf, op.done);
+  err = op_run(loop, op);
+  if (err != 0 || op->done == 0) {
+    auv__free(op->buf);
+    op->buf = NULL;
+    op->done = 0;
+  } else if (op->done < nbytes) {
+    char *p = auv__realloc(op->buf, op->done);
     if (p != NULL)
-      op.buf = p;
+      op->buf = p;
   }
   if (err == 0) {
-    data->data = op.buf;
-    data->len = op.done;
+    data->data = op->buf;
+    data->len = op->done;
   }
   return err;
+}
+
+int auv_sock_recv(auv_loop_t *loop, uv_os_sock_t sock, size_t nbytes,
+                  auv_bytes_t *data) {
+  op_t op;
+  return recv_owned(loop, sock, OP_RECV, nbytes, data, &op);
 }
 
 int auv_sock_recv_into(auv_loop_t *loop, uv_os_sock_t sock, void *buf,
@@ -434,26 +442,9 @@ int auv_sock_sendto(auv_loop_t *loop, uv_os_sock_t sock, const void *data,
 int auv_sock_recvfrom(auv_loop_t *loop, uv_os_sock_t sock, size_t nbytes,
                       auv_bytes_t *data, struct sockaddr_storage *from) {
   op_t op;
-  int err;
-  if (data == NULL || (err = op_check(loop, sock)) != 0)
-    return data == NULL ? UV_EINVAL : err;
-  if ((err = auv__need_task(loop)) != 0)
-    return err;
-  op_init(&op, OP_RECVFROM, sock, 0);
-  op.len = nbytes;
-  if (nbytes > 0 && (op.buf = auv__malloc(nbytes)) == NULL)
-    return UV_ENOMEM;
-  err = op_run(loop, &op);
-  if (err != 0 || op.done == 0) {
-    auv__free(op.buf);
-    op.buf = NULL;
-  }
-  if (err == 0) {
-    data->data = op.buf;
-    data->len = op.done;
-    if (from != NULL)
-      *from = op.addr;
-  }
+  int err = recv_owned(loop, sock, OP_RECVFROM, nbytes, data, &op);
+  if (err == 0 && from != NULL)
+    *from = op.addr;
   return err;
 }
 
