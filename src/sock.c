@@ -689,13 +689,15 @@ static fop_t *fop_new(int kind, uv_os_sock_t sock, int writing) {
   return f;
 }
 
-int auv_sock_recv_future(auv_loop_t *loop, uv_os_sock_t sock, size_t nbytes,
-                         auv_future_t **future) {
+/* The future forms that receive into new memory (sock_recv,
+ * sock_recvfrom): the operation owns a buffer of nbytes. */
+static int recv_owned_future(auv_loop_t *loop, uv_os_sock_t sock, int kind,
+                             size_t nbytes, auv_future_t **future) {
   fop_t *f;
   int err;
   if (future == NULL || (err = op_check(loop, sock)) != 0)
     return future == NULL ? UV_EINVAL : err;
-  if ((f = fop_new(OP_RECV, sock, 0)) == NULL)
+  if ((f = fop_new(kind, sock, 0)) == NULL)
     return UV_ENOMEM;
   f->op.len = nbytes;
   if (nbytes > 0 && (f->op.buf = auv__malloc(nbytes)) == NULL) {
@@ -704,6 +706,11 @@ int auv_sock_recv_future(auv_loop_t *loop, uv_os_sock_t sock, size_t nbytes,
   }
   f->owns_buf = 1;
   return fop_start(loop, f, NOT_TRIED, future);
+}
+
+int auv_sock_recv_future(auv_loop_t *loop, uv_os_sock_t sock, size_t nbytes,
+                         auv_future_t **future) {
+  return recv_owned_future(loop, sock, OP_RECV, nbytes, future);
 }
 
 int auv_sock_recv_into_future(auv_loop_t *loop, uv_os_sock_t sock, void *buf,
@@ -815,17 +822,5 @@ int auv_sock_sendto_future(auv_loop_t *loop, uv_os_sock_t sock,
 
 int auv_sock_recvfrom_future(auv_loop_t *loop, uv_os_sock_t sock,
                              size_t nbytes, auv_future_t **future) {
-  fop_t *f;
-  int err;
-  if (future == NULL || (err = op_check(loop, sock)) != 0)
-    return future == NULL ? UV_EINVAL : err;
-  if ((f = fop_new(OP_RECVFROM, sock, 0)) == NULL)
-    return UV_ENOMEM;
-  f->op.len = nbytes;
-  if (nbytes > 0 && (f->op.buf = auv__malloc(nbytes)) == NULL) {
-    auv__free(f);
-    return UV_ENOMEM;
-  }
-  f->owns_buf = 1;
-  return fop_start(loop, f, NOT_TRIED, future);
+  return recv_owned_future(loop, sock, OP_RECVFROM, nbytes, future);
 }

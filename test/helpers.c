@@ -362,3 +362,23 @@ TCase *test_tcase_create(const char *name, unsigned timeout_seconds) {
     tcase_add_checked_fixture(tc, watchdog_arm, watchdog_disarm);
   return tc;
 }
+
+/* meson gives auv-test-child's full path (AUV_TEST_CHILD); on Windows,
+ * where that path is the build machine's and may be a Unix one, it is the
+ * file next to this executable. */
+char *test_child_path(void) {
+#ifdef _WIN32
+  static char path[MAX_PATH + 32];
+  if (path[0] == '\0') {
+    DWORD n = GetModuleFileNameA(NULL, path, MAX_PATH);
+    char *slash;
+    ck_assert_msg(n > 0 && n < MAX_PATH, "GetModuleFileNameA failed");
+    slash = strrchr(path, '\\');
+    ck_assert_ptr_nonnull(slash);
+    strcpy(slash + 1, "auv-test-child.exe");
+  }
+  return path;
+#else
+  return (char *) AUV_TEST_CHILD;
+#endif
+}

@@ -87,23 +87,6 @@ typedef struct {
 
 static scene_t S;
 
-/* The path of auv-test-child (as test-subprocess.c finds it). */
-static char *child_path(void) {
-#ifdef _WIN32
-  static char path[MAX_PATH + 32];
-  if (path[0] == '\0') {
-    DWORD n = GetModuleFileNameA(NULL, path, MAX_PATH);
-    char *slash;
-    ck_assert_msg(n > 0 && n < MAX_PATH, "GetModuleFileNameA failed");
-    slash = strrchr(path, '\\');
-    ck_assert_ptr_nonnull(slash);
-    strcpy(slash + 1, "auv-test-child.exe");
-  }
-  return path;
-#else
-  return (char *) AUV_TEST_CHILD;
-#endif
-}
 
 static void spawn_task(auv_task_fn fn, void *arg) {
   auv_task_t *t = NULL;
@@ -196,7 +179,7 @@ static int t_stream_read(void *arg, void **result) {
 }
 
 static int t_process(void *arg, void **result) {
-  char *args[] = {child_path(), "sleep", "60000", NULL};
+  char *args[] = {test_child_path(), "sleep", "60000", NULL};
   auv_process_options_t o;
   auv_process_t *p = NULL;
   int code;

@@ -53,29 +53,10 @@ static void options_init(auv_process_options_t *o, char **args) {
   o->args = args;
 }
 
-/* The path of auv-test-child. meson gives its full path (AUV_TEST_CHILD);
- * on Windows, where that path is the build machine's and may be a Unix
- * one, it is the file next to this executable. */
-static char *child_path(void) {
-#ifdef _WIN32
-  static char path[MAX_PATH + 32];
-  if (path[0] == '\0') {
-    DWORD n = GetModuleFileNameA(NULL, path, MAX_PATH);
-    char *slash;
-    ck_assert_msg(n > 0 && n < MAX_PATH, "GetModuleFileNameA failed");
-    slash = strrchr(path, '\\');
-    ck_assert_ptr_nonnull(slash);
-    strcpy(slash + 1, "auv-test-child.exe");
-  }
-  return path;
-#else
-  return (char *) AUV_TEST_CHILD;
-#endif
-}
 
 /* An argument vector for auv-test-child: its path, then the operations of
  * test/child.c, e.g. CHILD("out", "a", "exit", "5"). */
-#define CHILD(...) ((char *[]){child_path(), __VA_ARGS__, NULL})
+#define CHILD(...) ((char *[]){test_child_path(), __VA_ARGS__, NULL})
 #define CAT CHILD("cat")
 
 /* Spawn args with the given modes; asserts success. */
@@ -773,7 +754,7 @@ static int env_cwd_main(void *arg, void **result) {
   (void) result;
   snprintf(expect, sizeof(expect), "from-env\n\n%s\n", root);
   options_init(&o, args);
-  o.file = child_path();
+  o.file = test_child_path();
   o.env = env;
   o.cwd = root;
   o.stdout_mode = AUV_STDIO_PIPE;

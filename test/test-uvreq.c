@@ -1033,22 +1033,6 @@ END_TEST
 
 /* ---- handles: process exit ------------------------------------------------ */
 
-static char *child_path(void) {
-#ifdef _WIN32
-  static char path[MAX_PATH + 32];
-  if (path[0] == '\0') {
-    DWORD n = GetModuleFileNameA(NULL, path, MAX_PATH);
-    char *slash;
-    ck_assert_msg(n > 0 && n < MAX_PATH, "GetModuleFileNameA failed");
-    slash = strrchr(path, '\\');
-    ck_assert_ptr_nonnull(slash);
-    strcpy(slash + 1, "auv-test-child.exe");
-  }
-  return path;
-#else
-  return (char *) AUV_TEST_CHILD;
-#endif
-}
 
 /* Spawn auv-test-child with args (after its path), exit_cb auv_exit_cb
  * and process->data a reference on a new future, returned. */
@@ -1072,8 +1056,8 @@ static int exit_task(void *arg, void **result) {
   auv_future_t *exited;
   auv_uv_event_t *ev;
   void *value;
-  char *args[] = {child_path(), (char *) "exit", (char *) "3", NULL};
-  char *slow[] = {child_path(), (char *) "sleep", (char *) "10000", NULL};
+  char *args[] = {test_child_path(), (char *) "exit", (char *) "3", NULL};
+  char *slow[] = {test_child_path(), (char *) "sleep", (char *) "10000", NULL};
   (void) arg;
   (void) result;
   exited = spawn_child(l, &p, args);

@@ -116,6 +116,8 @@ void test_skip_part(const char *name, const char *why);
 double test_now(void);
 /* Sleep on the calling thread. */
 void test_sleep_ms(unsigned ms);
+/* The path of auv-test-child (test/child.c), the program suites spawn. */
+char *test_child_path(void);
 
 /* A trace of tokens. */
 typedef struct {
